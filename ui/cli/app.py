@@ -1,0 +1,18 @@
+"""The typer apps every command module registers on. Heavy imports stay inside commands so `--help` is fast."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="shopguide",
+    help="ShopGuide: a value-aware, bilingual shopping guide.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+eval_app = typer.Typer(help="Evaluate retrieval, value scoring, recommendations, the agent and security.", no_args_is_help=True)
+export_app = typer.Typer(help="Export data for other tools.", no_args_is_help=True)
+keys_app = typer.Typer(help="Manage the PII encryption keys.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+app.add_typer(export_app, name="export")
+app.add_typer(keys_app, name="keys")
