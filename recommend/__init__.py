@@ -1,0 +1,1 @@
+"""Value-aware recommendations: candidates, re-ranking, reasons; offline evaluation and marketing lists."""

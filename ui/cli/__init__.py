@@ -9,6 +9,7 @@ from ui.cli import (  # noqa: F401  (imported for their command registrations)
     index_commands,
     marketing_commands,
     privacy_commands,
+    setup_commands,
     serve_commands,
     value_commands,
 )

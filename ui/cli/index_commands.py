@@ -1,5 +1,94 @@
-"""Commands of this group; registered on the shared apps in ui.cli.app."""
+"""`shopguide index` (build/refresh the Chroma indexes) and `shopguide eval retrieval` (retrieval quality)."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import typer
+
 from ui.cli.app import app, eval_app, export_app, keys_app  # noqa: F401
+
+
+@app.command("index")
+def index_command(
+    products: bool = typer.Option(True, "--products/--no-products", help="Index the product catalog."),
+    history: bool = typer.Option(True, "--history/--no-history", help="Index user histories."),
+    json_output: bool = typer.Option(False, "--json", help="Print the stats as JSON only."),
+) -> None:
+    """Build or refresh the product and user-history indexes from the store (incremental: only changes are embedded)."""
+    from rich.console import Console
+
+    from domain.settings import get_settings
+    from vectorstore.client import describe
+    from vectorstore.index import get_shop_index
+
+    settings = get_settings()
+    settings.ensure_dirs()
+    stats = get_shop_index(settings).refresh(progress=not json_output, products=products, history=history)
+    if json_output:
+        typer.echo(stats.model_dump_json())
+        return
+    console = Console()
+    console.print(f"[bold]Index[/bold] 索引 ({describe(settings)})")
+    if products:
+        console.print(
+            f"  products 商品: {stats.products_total} docs, {stats.products_upserted} written, "
+            f"{stats.products_deleted} deleted"
+        )
+    if history:
+        console.print(
+            f"  user_history 用户历史: {stats.history_total} docs, {stats.history_upserted} written, "
+            f"{stats.history_deleted} deleted"
+        )
+    console.print(f"  embedded 新嵌入: {stats.texts_embedded} texts in {stats.seconds:.1f} s")
+
+
+@eval_app.command("retrieval")
+def eval_retrieval(
+    catalog: Path | None = typer.Option(
+        None, "--catalog", help="A products.jsonl to evaluate on (default: the demo catalog, seed 7, 600 products)."
+    ),
+    json_output: bool = typer.Option(False, "--json", help="Print the report as JSON only."),
+    per_query: bool = typer.Option(False, "--per-query", help="Also list each query's recall@5 per arm."),
+) -> None:
+    """Recall@5, MRR@10 and nDCG@10 per language (zh/en) for dense-only, BM25-only and hybrid retrieval."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from domain.settings import get_settings
+    from vectorstore.evaluation import build_eval_index, demo_catalog, evaluate
+
+    settings = get_settings()
+    settings.ensure_dirs()
+    if catalog is not None:
+        if not catalog.exists():
+            raise typer.BadParameter(f"no such file: {catalog}")
+        rows = [json.loads(line) for line in catalog.read_text(encoding="utf-8").splitlines() if line.strip()]
+    else:
+        rows = demo_catalog(settings.cache_dir)
+    report = evaluate(build_eval_index(settings, rows), rows)
+    if json_output:
+        typer.echo(report.model_dump_json(exclude=set() if per_query else {"per_query"}))
+        return
+    table = Table(title=f"Retrieval quality 检索质量 ({report.n_queries} queries, {report.n_products} products)")
+    for column in ("arm", "lang", "n", "recall@5", "MRR@10", "nDCG@10"):
+        table.add_column(column, justify="left" if column in ("arm", "lang") else "right")
+    for mode in ("dense", "bm25", "hybrid"):
+        for lang in ("zh", "en", "all"):
+            s = report.scores[mode][lang]
+            table.add_row(mode, lang, str(s.n), f"{s.recall_at_5:.3f}", f"{s.mrr_at_10:.3f}", f"{s.ndcg_at_10:.3f}")
+    console = Console()
+    console.print(table)
+    if report.skipped:
+        console.print(f"[yellow]skipped (no relevant product in this catalog): {', '.join(report.skipped)}[/yellow]")
+    if per_query:
+        detail = Table(title="Per query recall@5")
+        for column in ("id", "query", "rel", "dense", "bm25", "hybrid"):
+            detail.add_column(column)
+        for q in report.per_query:
+            detail.add_row(
+                q["id"], q["query"], str(q["n_relevant"]), str(q["dense_recall_at_5"]), str(q["bm25_recall_at_5"]),
+                str(q["hybrid_recall_at_5"]),
+            )
+        console.print(detail)

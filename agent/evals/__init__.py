@@ -1,0 +1,1 @@
+"""The conversation evaluation suite of the agent (``shopguide eval agent``)."""

@@ -1,0 +1,153 @@
+"""Guided mode, steps 1-2: understand the message (intent, slots, references) and let code pick the tools."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import select
+
+from agent.guided.catalog import Catalog
+from agent.guided.intent import IntentResult, classify
+from agent.guided.slots import Slots, detect_language
+from agent.toolbox import Toolbox
+from domain.privacy.access import Principal
+from domain.settings import Settings
+from domain.store.db import get_engine
+from domain.store.schema import users
+
+_FOLLOW_UP_RE = re.compile(
+    r"\b(?:cheaper|more|other|another|else|similar|instead|also|what about|how about|any)\b|便宜|更|其他|别的|还有|类似|换|那.{0,3}呢",
+    re.I,
+)
+_USER_TOKEN_RE = re.compile(r"(?<![\w-])[A-Za-z]{1,4}\d{3,}(?![\w])")
+PRODUCT_INTENTS = ("recommend", "search")
+DIRECT_INTENTS = ("greeting", "off_topic", "injection", "ambiguous")
+
+
+def known_user_ids(settings: Settings, text: str) -> set[str]:
+    """The user ids named in a staff message that exist in the store (one indexed lookup, not a table scan)."""
+    tokens = [t for t in _USER_TOKEN_RE.findall(text)]
+    if not tokens:
+        return set()
+    with get_engine(settings).connect() as conn:
+        rows = conn.execute(select(users.c.user_id).where(users.c.user_id.in_(tokens))).all()
+    return {r[0] for r in rows}
+
+
+def resolve_refs(slots: Slots, shown: list[str], intent: str) -> list[str]:
+    """Product ids the message points at: explicit ids, then "the first one"/"第二个" in the last list shown,
+    then "this and that"/"这两款" (the first two shown) for a comparison."""
+    refs = list(slots.product_ids)
+    for position in slots.ordinals:
+        index = len(shown) - 1 if position == -1 else position - 1
+        if 0 <= index < len(shown):
+            refs.append(shown[index])
+    if not refs and slots.demonstratives and shown:
+        refs = shown[:2] if intent == "compare" else shown[:1]
+    return list(dict.fromkeys(refs))
+
+
+def understand(
+    settings: Settings,
+    text: str,
+    state: dict[str, Any],
+    catalog: Catalog,
+    principal: Principal,
+    *,
+    use_llm: bool,
+    masker: Any,
+) -> dict[str, Any]:
+    language = detect_language(text, default=state.get("language") or "en")
+    shown = list(state.get("shown_products") or [])
+    last = dict(state.get("last_slots") or {})
+    staff_ids = known_user_ids(settings, text) if principal.is_staff else None
+    hint = state.get("summary") or (f"category={last.get('category')}" if last.get("category") else "")
+    result: IntentResult = classify(
+        settings, text, catalog,
+        is_staff=principal.is_staff, has_shown_products=bool(shown), known_user_ids=staff_ids,
+        use_llm=use_llm, history_hint=hint, masker=masker,
+    )  # fmt: skip
+    slots = result.slots
+    intent = result.intent
+    if principal.is_staff and not slots.target_user_id and last.get("target_user_id"):
+        slots.target_user_id = last["target_user_id"]
+    follow_up = bool(_FOLLOW_UP_RE.search(text)) or (
+        len(text) < 40 and (slots.budget_max or slots.budget_min or slots.price_preference)
+    )
+    if (
+        intent in ("ambiguous", "off_topic", "greeting")
+        and follow_up
+        and last.get("intent") in PRODUCT_INTENTS
+    ):
+        intent = last["intent"]  # "cheaper ones?" / "300以内的呢" continue the last search
+    if intent in PRODUCT_INTENTS and follow_up:
+        slots.category = slots.category or last.get("category")
+        if slots.budget_max is None and slots.budget_min is None:
+            slots.budget_min, slots.budget_max = last.get("budget_min"), last.get("budget_max")
+    if intent in PRODUCT_INTENTS and slots.price_preference == "low" and shown and slots.budget_max is None:
+        prices = [catalog.prices[p] for p in shown if p in catalog.prices]
+        if prices and follow_up:
+            slots.budget_max = round(min(prices), 2)  # "cheaper" = below the cheapest shown so far
+    refs = resolve_refs(slots, shown, intent)
+    if intent == "ambiguous" and (slots.category or slots.brand):
+        intent = "recommend"
+    return {
+        "intent": intent,
+        "intent_source": result.source,
+        "confidence": result.confidence,
+        "language": language,
+        "slots": slots.model_dump(),
+        "refs": refs,
+        "text": text,
+    }
+
+
+def act(toolbox: Toolbox, turn: dict[str, Any], principal: Principal) -> dict[str, Any]:
+    """Run the tools for the intent. Returns the turn updated with ``tool_runs`` and, if needed, ``clarify``."""
+    intent, lang, refs = turn["intent"], turn["language"], turn["refs"]
+    slots = Slots.model_validate(turn["slots"])
+    target = slots.target_user_id if principal.is_staff else None
+    text = turn["text"]
+    clarify: str | None = None
+    if intent == "recommend":
+        toolbox.run(
+            "recommend_products", user_id=target, query=text, k=5, min_price=slots.budget_min,
+            max_price=slots.budget_max, category=slots.category, language=lang,
+        )  # fmt: skip
+    elif intent == "search":
+        toolbox.run(
+            "search_products", query=text, k=5, min_price=slots.budget_min, max_price=slots.budget_max,
+            category=slots.category, language=lang,
+        )  # fmt: skip
+    elif intent == "compare":
+        if len(refs) >= 2:
+            toolbox.run("compare_products", product_ids=refs[:4], language=lang)
+        else:
+            clarify = "clarify_compare"
+    elif intent == "product_details":
+        if refs:
+            toolbox.run("get_product_details", product_id=refs[0], language=lang)
+        else:
+            clarify = "clarify_product"
+    elif intent == "order_status":
+        if principal.is_staff and not target:
+            clarify = "staff_only_user" if not slots.order_id else None
+        if clarify is None:
+            toolbox.run("get_order_status", user_id=target, order_id=slots.order_id, limit=3, language=lang)
+    elif intent == "my_history":
+        if principal.is_staff and not target:
+            clarify = "staff_only_user"
+        else:
+            toolbox.run("get_user_history", user_id=target, query=text, limit=5, language=lang)
+    elif intent == "value_explain":
+        if not target:
+            clarify = "staff_only_user"
+        else:
+            toolbox.run("assess_user_value", user_id=target, language=lang)
+    elif intent == "ambiguous":
+        clarify = "clarify"
+    turn = dict(turn)
+    turn["clarify"] = clarify
+    turn["tool_runs"] = [run.model_dump() for run in toolbox.runs]
+    return turn

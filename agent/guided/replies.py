@@ -1,0 +1,210 @@
+"""Bilingual reply templates: the whole reply when there is no LLM, and the factual body (product lists, order
+lines, score reasons) under the LLM's short lead-in when there is one. Only tool outputs are ever rendered."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from agent.events import ProductCard
+
+_DATA_TAG_RE = re.compile(r"</?data>")
+
+
+def plain(text: str | None) -> str:
+    """Tool text for display: drop the <data> markers (the content is already neutralised)."""
+    return _DATA_TAG_RE.sub("", text or "").strip()
+
+
+def money(value: float | None) -> str:
+    return "" if value is None else f"¥{value:,.0f}" if value >= 100 else f"¥{value:,.2f}"
+
+
+def budget_text(lang: str, lo: float | None, hi: float | None) -> str:
+    if lo is None and hi is None:
+        return ""
+    if lang == "zh":
+        if lo is not None and hi is not None:
+            return f"（{money(lo)}–{money(hi)}）"
+        return f"（{money(hi)}以内）" if hi is not None else f"（{money(lo)}以上）"
+    if lo is not None and hi is not None:
+        return f" between {money(lo)} and {money(hi)}"
+    return f" within {money(hi)}" if hi is not None else f" above {money(lo)}"
+
+
+def card_of(item: dict[str, Any]) -> ProductCard:
+    return ProductCard(
+        product_id=item["product_id"],
+        title=plain(item.get("title")),
+        price=float(item.get("price") or 0.0),
+        list_price=item.get("list_price"),
+        on_promotion=bool(item.get("on_promotion")),
+        discount_pct=float(item.get("discount_pct") or 0.0),
+        rating=float(item.get("rating") or 0.0),
+        brand=plain(item.get("brand")),
+        category=item.get("category") or "",
+        reason=plain(item.get("reason")),
+    )
+
+
+def product_line(lang: str, index: int, card: ProductCard) -> str:
+    promo = ""
+    if card.on_promotion and card.discount_pct > 0:
+        pct = round(card.discount_pct * 100)
+        promo = f"（{pct}%折扣）" if lang == "zh" else f" ({pct}% off)"
+    rating = f" ★{card.rating:.1f}" if card.rating else ""
+    reason = f" · {card.reason}" if card.reason else ""
+    return f"{index}. {card.title} — {money(card.price)}{promo}{rating}{reason}"
+
+
+TEXT: dict[str, dict[str, str]] = {
+    "list_header": {
+        "en": "Here are {n} picks for you{budget}:",
+        "zh": "为您挑选了{n}款商品{budget}：",
+    },
+    "list_header_cat": {
+        "en": "Here are {n} {category} picks for you{budget}:",
+        "zh": "为您挑选了{n}款{category}{budget}：",
+    },
+    "no_results": {
+        "en": "Sorry, I couldn't find matching products{budget}. Try a wider budget or another category.",
+        "zh": "抱歉，没有找到符合条件的商品{budget}。可以放宽预算或换个品类试试。",
+    },
+    "greeting": {
+        "en": "Hi! I'm ShopGuide. I can recommend products, search within a budget, compare items and check your "
+        "orders. What are you looking for today?",
+        "zh": "您好！我是购物助手ShopGuide，可以为您推荐商品、按预算搜索、对比商品和查询订单。今天想买点什么？",
+    },
+    "off_topic": {
+        "en": "Sorry, I can only help with shopping here: recommendations, product search, comparisons and orders.",
+        "zh": "抱歉，我只能帮您处理购物相关的问题：商品推荐、搜索、对比和订单查询。",
+    },
+    "injection": {
+        "en": "I can't follow instructions that change how I work or reveal other people's data, but I'm happy "
+        "to help you shop.",
+        "zh": "抱歉，我不能执行改变我工作方式或泄露他人信息的指令，但很乐意帮您购物。",
+    },
+    "clarify": {
+        "en": "Happy to help! Which kind of product are you looking for (for example {examples}), and do you "
+        "have a budget in mind?",
+        "zh": "很乐意帮您！您想看哪一类商品（比如{examples}）？有大概的预算吗？",
+    },
+    "clarify_compare": {
+        "en": "Which products should I compare? Tell me their numbers from the list or their ids.",
+        "zh": "您想对比哪几款商品？请告诉我列表中的序号或商品编号。",
+    },
+    "clarify_product": {
+        "en": "Which product do you mean? Tell me its number from the list or its id.",
+        "zh": "您指的是哪一款商品？请告诉我列表中的序号或商品编号。",
+    },
+    "access_denied": {
+        "en": "Sorry, I can only look up your own account's information.",
+        "zh": "抱歉，我只能查询您本人账户的信息。",
+    },
+    "not_found": {
+        "en": "Sorry, I couldn't find that. Please check the number and try again.",
+        "zh": "抱歉，没有找到相关信息，请核对编号后再试。",
+    },
+    "unavailable": {
+        "en": "Sorry, that service is unavailable right now. Please try again in a moment.",
+        "zh": "抱歉，该服务暂时不可用，请稍后再试。",
+    },
+    "fallback": {
+        "en": "Sorry, something went wrong on my side. Please try again in a moment.",
+        "zh": "抱歉，我这边出了点问题，请稍后再试。",
+    },
+    "staff_only_user": {
+        "en": "Which customer should I look at? Please give their user id.",
+        "zh": "请问要查看哪位客户？请提供用户编号。",
+    },
+}
+
+
+def say(key: str, lang: str, **fields: Any) -> str:
+    return TEXT[key]["zh" if lang == "zh" else "en"].format(**fields)
+
+
+def list_header(lang: str, n: int, category: str | None, lo: float | None, hi: float | None) -> str:
+    budget = budget_text(lang, lo, hi)
+    if category:
+        return say("list_header_cat", lang, n=n, category=category, budget=budget)
+    return say("list_header", lang, n=n, budget=budget)
+
+
+def compare_body(lang: str, output: dict[str, Any]) -> str:
+    cards = [card_of(p) for p in output.get("products", [])]
+    lines = [product_line(lang, i, c) for i, c in enumerate(cards, 1)]
+    facts = [plain(s) for s in output.get("summary", [])]
+    return "\n".join(lines + facts)
+
+
+def details_body(lang: str, output: dict[str, Any]) -> str:
+    card = card_of(output["product"])
+    stock = output.get("stock", 0)
+    if lang == "zh":
+        stock_text = f"有货（{stock}件）" if stock else "暂时缺货"
+        head = f"{card.title}（{card.brand}）— {money(card.price)}，评分★{card.rating:.1f}，{stock_text}。"
+    else:
+        stock_text = f"in stock ({stock})" if stock else "out of stock"
+        head = f"{card.title} ({card.brand}) — {money(card.price)}, rated ★{card.rating:.1f}, {stock_text}."
+    description = plain(output.get("description"))
+    return head + (f"\n{description}" if description else "")
+
+
+def orders_body(lang: str, output: dict[str, Any]) -> str:
+    lines = []
+    for order in output.get("orders", []):
+        items = (
+            "、".join(plain(i["title"]) for i in order.get("items", [])[:3])
+            if lang == "zh"
+            else ", ".join(plain(i["title"]) for i in order.get("items", [])[:3])
+        )
+        if lang == "zh":
+            lines.append(
+                f"订单 {order['order_id']}（{order['date']}）：{order['status_text']}，合计{money(order['total'])}；{items}"
+            )
+        else:
+            lines.append(
+                f"Order {order['order_id']} ({order['date']}): {order['status_text']}, total {money(order['total'])}; {items}"
+            )
+    if not lines:
+        return plain(output.get("message")) or say("not_found", lang)
+    return "\n".join(lines)
+
+
+def history_body(lang: str, output: dict[str, Any]) -> str:
+    n, spend = output.get("n_orders", 0), output.get("total_spend", 0.0)
+    head = (
+        f"您共有{n}笔订单，累计消费{money(spend)}。最近购买："
+        if lang == "zh"
+        else f"You have {n} orders, {money(spend)} in total. Recently bought:"
+    )
+    items = []
+    for order in output.get("recent_orders", [])[:3]:
+        for item in order.get("items", [])[:2]:
+            items.append(
+                f"- {plain(item['title'])}（{order['date']}）"
+                if lang == "zh"
+                else f"- {plain(item['title'])} ({order['date']})"
+            )
+    return "\n".join([head, *items]) if items else head
+
+
+SEGMENT_NAMES = {
+    "vip": ("VIP", "高价值（VIP）"), "loyal": ("loyal", "忠诚客户"), "promising": ("promising/new", "潜力/新客"),
+    "price_sensitive": ("price-sensitive", "价格敏感"), "at_risk": ("at risk", "有流失风险"), "lapsed": ("lapsed", "已流失"),
+}  # fmt: skip
+
+
+def value_body(lang: str, output: dict[str, Any]) -> str:
+    segment = SEGMENT_NAMES.get(output.get("segment", ""), (output.get("segment", ""),) * 2)
+    reasons = [plain(r["label"]) for r in output.get("top_reasons", [])[:4]]
+    uid, score = output["user_id"], output["score"]
+    if lang == "zh":
+        head = f"用户 {uid} 的价值评分为 {score:.0f}/100，分群：{segment[1]}；流失风险 {output.get('churn_risk', 0):.0%}。"
+        body = "主要原因：" + "；".join(reasons) if reasons else ""
+    else:
+        head = f"User {uid} scores {score:.0f}/100, segment: {segment[0]}; churn risk {output.get('churn_risk', 0):.0%}."
+        body = "Main reasons: " + "; ".join(reasons) if reasons else ""
+    explanation = plain(output.get("explanation"))
+    return "\n".join(x for x in (head, body, explanation) if x)

@@ -1,0 +1,136 @@
+"""The guardrails as LangChain v1 agent middleware, for the react mode.
+
+* :class:`MaskPromptMiddleware` — every message is PII-masked before the model sees it;
+* :class:`TextToolCallMiddleware` — small local models (Qwen via llama.cpp) write tool calls as JSON text in
+  ``content`` instead of ``tool_calls``; this turns such text into real tool calls for known tools only;
+* :class:`GroundingMiddleware` — the final answer loses every sentence naming a product (id or catalog title)
+  that no tool returned in the conversation, or another user's/order's id; raw PII is masked.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from langchain.agents.middleware import AgentMiddleware, ModelRequest, ModelResponse
+from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
+
+from agent.guided.catalog import Catalog
+from agent.guided.replies import say
+from agent.guided.slots import detect_language
+from agent.middleware.guards import clean_markup, drop_ungrounded, mask_output, refs_in_outputs
+from agent.toolbox import collect_product_ids
+
+_TOOL_JSON_RE = re.compile(r"<tool_call>\s*(\{.*?\})\s*</tool_call>|(\{\s*\"name\"\s*:.*\})", re.S)
+
+
+class MaskPromptMiddleware(AgentMiddleware):
+    def __init__(self, masker: Any) -> None:
+        super().__init__()
+        self.masker = masker
+
+    def _mask(self, message: BaseMessage) -> BaseMessage:
+        if isinstance(message.content, str) and message.content:
+            return message.model_copy(update={"content": self.masker.mask(message.content)})
+        return message
+
+    def wrap_model_call(
+        self, request: ModelRequest, handler: Callable[[ModelRequest], ModelResponse]
+    ) -> ModelResponse:
+        return handler(request.override(messages=[self._mask(m) for m in request.messages]))
+
+
+class TextToolCallMiddleware(AgentMiddleware):
+    def __init__(self, tool_names: list[str]) -> None:
+        super().__init__()
+        self.tool_names = set(tool_names)
+
+    def _parse(self, text: str) -> list[dict[str, Any]]:
+        calls = []
+        for match in _TOOL_JSON_RE.finditer(text):
+            try:
+                payload = json.loads(match.group(1) or match.group(2))
+            except json.JSONDecodeError:
+                continue
+            name = payload.get("name")
+            args = payload.get("arguments", payload.get("parameters", {}))
+            if isinstance(args, str):
+                try:
+                    args = json.loads(args)
+                except json.JSONDecodeError:
+                    continue
+            if name in self.tool_names and isinstance(args, dict):
+                calls.append(
+                    {"name": name, "args": args, "id": f"call_{uuid.uuid4().hex[:12]}", "type": "tool_call"}
+                )
+        return calls
+
+    def wrap_model_call(
+        self, request: ModelRequest, handler: Callable[[ModelRequest], ModelResponse]
+    ) -> ModelResponse:
+        response = handler(request)
+        fixed: list[BaseMessage] = []
+        for message in response.result:
+            if isinstance(message, AIMessage) and not message.tool_calls and isinstance(message.content, str):
+                calls = self._parse(message.content)
+                if calls:
+                    message = AIMessage(content="", tool_calls=calls, id=message.id)
+            fixed.append(message)
+        response.result = fixed
+        return response
+
+
+def tool_outputs(messages: list[BaseMessage]) -> list[dict[str, Any]]:
+    outputs = []
+    for message in messages:
+        if isinstance(message, ToolMessage):
+            artifact = getattr(message, "artifact", None)
+            if artifact is not None and hasattr(artifact, "model_dump"):
+                outputs.append(artifact.model_dump(mode="json"))
+            else:
+                try:
+                    data = json.loads(message.content) if isinstance(message.content, str) else None
+                except json.JSONDecodeError:
+                    data = None
+                if isinstance(data, dict):
+                    outputs.append(data)
+    return outputs
+
+
+class GroundingMiddleware(AgentMiddleware):
+    def __init__(self, catalog: Catalog, own_user_id: str | None) -> None:
+        super().__init__()
+        self.catalog = catalog
+        self.own_user_id = own_user_id
+        self.dropped: list[str] = []
+
+    def after_model(self, state: Any, runtime: Any) -> dict[str, Any] | None:
+        messages = state["messages"]
+        last = messages[-1]
+        if not isinstance(last, AIMessage) or last.tool_calls or not isinstance(last.content, str):
+            return None
+        outputs = tool_outputs(messages)
+        grounded = [pid for out in outputs for pid in collect_product_ids(out)]
+        allowed = refs_in_outputs(outputs)
+        if self.own_user_id:
+            allowed.add(self.own_user_id.lower())
+        text = clean_markup(last.content)
+        kept, removed = drop_ungrounded(text, self.catalog, grounded, allowed)
+        self.dropped += removed.ungrounded_ids + removed.ungrounded_titles + removed.leaked_ids
+        kept = mask_output(kept)
+        if kept == last.content:
+            return None
+        if not kept:
+            lang = detect_language(_last_human(messages), default="en")
+            kept = say("fallback", lang)
+        return {"messages": [AIMessage(content=kept, id=last.id)]}
+
+
+def _last_human(messages: list[BaseMessage]) -> str:
+    for message in reversed(messages):
+        if message.type == "human" and isinstance(message.content, str):
+            return message.content
+    return ""

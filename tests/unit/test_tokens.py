@@ -1,0 +1,136 @@
+"""Widget tokens: signed, expiring, bound to one shopper; tampering, expiry and algorithm tricks are refused."""
+
+from __future__ import annotations
+
+import base64
+import json
+import stat
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import jwt
+import pytest
+from pydantic import SecretStr
+
+from domain.privacy.access import AccessDenied, Role
+from domain.privacy.tokens import (
+    AUDIENCE,
+    WidgetTokenError,
+    issue_widget_token,
+    secret_file,
+    verify_widget_token,
+)
+from domain.settings import Settings
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path, llm="none")
+
+
+def test_issued_token_verifies_to_that_shopper(settings: Settings) -> None:
+    token = issue_widget_token(settings, "u000042", ttl_s=900)
+    principal = verify_widget_token(settings, token)
+    assert principal.role is Role.shopper
+    assert principal.user_id == "u000042"
+    assert not principal.is_staff
+
+
+def test_claims_are_the_documented_ones(settings: Settings) -> None:
+    before = datetime.now(UTC).replace(microsecond=0)
+    token = issue_widget_token(settings, "u1", ttl_s=300)
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["sub"] == "u1"
+    assert claims["aud"] == AUDIENCE
+    assert claims["exp"] - claims["iat"] == 300
+    assert claims["iat"] >= int(before.timestamp())
+    assert jwt.get_unverified_header(token)["alg"] == "HS256"
+
+
+def test_secret_file_is_created_once_private_and_reused(settings: Settings) -> None:
+    token = issue_widget_token(settings, "u1")
+    path = secret_file(settings)
+    assert path.exists()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    content = path.read_bytes()
+    issue_widget_token(settings, "u2")
+    assert path.read_bytes() == content
+    # a fresh Settings object on the same data dir (a restarted server) still accepts the token
+    assert verify_widget_token(Settings(data_dir=settings.data_dir, llm="none"), token).user_id == "u1"
+
+
+def test_expired_token_is_refused_with_a_clear_reason(settings: Settings) -> None:
+    long_ago = datetime.now(UTC) - timedelta(hours=2)
+    token = issue_widget_token(settings, "u1", ttl_s=60, now=long_ago)
+    with pytest.raises(WidgetTokenError) as err:
+        verify_widget_token(settings, token)
+    assert err.value.reason == "expired"
+    assert "expired" in str(err.value)
+    assert isinstance(err.value, AccessDenied)  # the tools layer treats it like any denial
+
+
+def _tamper_subject(token: str, new_sub: str) -> str:
+    header, payload, signature = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["sub"] = new_sub
+    forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    return f"{header}.{forged}.{signature}"
+
+
+def test_tampered_subject_is_refused(settings: Settings) -> None:
+    token = issue_widget_token(settings, "u1")
+    with pytest.raises(WidgetTokenError) as err:
+        verify_widget_token(settings, _tamper_subject(token, "u2"))
+    assert err.value.reason == "invalid_signature"
+
+
+def test_token_signed_with_another_secret_is_refused(settings: Settings, tmp_path: Path) -> None:
+    other = Settings(data_dir=tmp_path / "other", llm="none", token_secret=SecretStr("x" * 32))
+    with pytest.raises(WidgetTokenError) as err:
+        verify_widget_token(settings, issue_widget_token(other, "u1"))
+    assert err.value.reason == "invalid_signature"
+
+
+def test_alg_none_and_wrong_audience_and_missing_claims_are_refused(settings: Settings) -> None:
+    now = datetime.now(UTC)
+    unsigned = jwt.encode(
+        {"sub": "u1", "aud": AUDIENCE, "iat": now, "exp": now + timedelta(minutes=5)}, key=None, algorithm="none"
+    )
+    with pytest.raises(WidgetTokenError) as err:
+        verify_widget_token(settings, unsigned)
+    assert err.value.reason == "malformed"
+
+    issue_widget_token(settings, "seed")  # creates the secret file
+    secret = secret_file(settings).read_bytes().strip()
+    wrong_aud = jwt.encode(
+        {"sub": "u1", "aud": "another-app", "iat": now, "exp": now + timedelta(minutes=5)}, secret, "HS256"
+    )
+    with pytest.raises(WidgetTokenError) as err:
+        verify_widget_token(settings, wrong_aud)
+    assert err.value.reason == "wrong_audience"
+
+    no_exp = jwt.encode({"sub": "u1", "aud": AUDIENCE, "iat": now}, secret, "HS256")
+    with pytest.raises(WidgetTokenError) as err:
+        verify_widget_token(settings, no_exp)
+    assert err.value.reason == "missing_claim"
+
+
+@pytest.mark.parametrize("garbage", ["", "not-a-token", "a.b.c", "x" * 5000, "e30.e30."])
+def test_garbage_is_refused_not_crashing(settings: Settings, garbage: str) -> None:
+    with pytest.raises(WidgetTokenError):
+        verify_widget_token(settings, garbage)
+
+
+def test_configured_secret_is_used_and_short_secrets_rejected(tmp_path: Path) -> None:
+    configured = Settings(data_dir=tmp_path, llm="none", token_secret=SecretStr("s" * 40))
+    token = issue_widget_token(configured, "u9")
+    assert jwt.decode(token, b"s" * 40, algorithms=["HS256"], audience=AUDIENCE)["sub"] == "u9"
+    assert not secret_file(configured).exists()
+    with pytest.raises(ValueError):
+        issue_widget_token(Settings(data_dir=tmp_path, llm="none", token_secret=SecretStr("short")), "u9")
+
+
+@pytest.mark.parametrize(("user_id", "ttl"), [("", 900), ("  ", 900), ("u1", 0), ("u1", 10**7)])
+def test_bad_issue_arguments_raise(settings: Settings, user_id: str, ttl: int) -> None:
+    with pytest.raises(ValueError):
+        issue_widget_token(settings, user_id, ttl_s=ttl)

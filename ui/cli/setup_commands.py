@@ -1,0 +1,85 @@
+"""`shopguide setup`: everything the app needs before it serves, each step skipped when already done."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import typer
+from rich.console import Console
+
+from ui.cli.app import app
+
+console = Console(stderr=True)
+
+
+def _step(title: str, action: Callable[[], str]) -> None:
+    started = time.perf_counter()
+    console.print(f"[bold cyan]•[/] {title} …")
+    outcome = action()
+    console.print(f"  [green]✓[/] {outcome} [dim]({time.perf_counter() - started:.1f} s)[/]")
+
+
+@app.command()
+def setup(
+    demo: bool = typer.Option(True, help="Generate and load the demo shop when the store has no products."),
+    seed: int = typer.Option(7, help="Seed of the demo shop."),
+    prepare_llm: bool = typer.Option(True, help="Assemble and verify the local model now rather than on first chat."),
+) -> None:
+    """Prepare the store, the indexes, the value model and the local LLM; safe to re-run."""
+    from sqlalchemy import func, select
+
+    from domain.settings import get_settings
+    from domain.store.db import get_engine
+    from domain.store.schema import products
+
+    settings = get_settings()
+    settings.ensure_dirs()
+    engine = get_engine(settings)
+    console.print(f"[bold]ShopGuide setup[/] — data in {settings.data_dir}, store {engine.url.render_as_string()}")
+
+    with engine.connect() as conn:
+        has_products = bool(conn.execute(select(func.count()).select_from(products)).scalar())
+
+    if demo and not has_products:
+
+        def load_demo() -> str:
+            from domain.demo import generate_demo_shop
+            from domain.ingest import ingest_demo
+
+            demo_dir = settings.data_dir / "demo"
+            manifest = generate_demo_shop(demo_dir, seed=seed)
+            summaries = ingest_demo(settings, demo_dir)
+            stored = sum(s.stored + s.updated for s in summaries)
+            rejected = sum(s.rejected for s in summaries)
+            return f"demo shop in {manifest.out_dir}: {stored} rows stored, {rejected} rejected"
+
+        _step("Generating and ingesting the demo shop", load_demo)
+
+    def build_index() -> str:
+        from vectorstore.index import get_shop_index
+
+        return str(get_shop_index(settings).refresh(progress=True))
+
+    _step("Indexing products and user histories", build_index)
+
+    def score_users() -> str:
+        from valuation.service import get_value_service
+
+        service = get_value_service(settings)
+        service.train()
+        frame = service.assess_all(progress=True)
+        return f"{len(frame)} users scored"
+
+    _step("Training the value model and scoring every user", score_users)
+
+    if prepare_llm and settings.llm == "local":
+
+        def prepare_model() -> str:
+            from agent.llm.local_server import ensure_model_file
+
+            return f"model ready at {ensure_model_file(settings)}"
+
+        _step("Preparing the local model", prepare_model)
+
+    console.print("[bold green]Ready.[/] Start the app with [bold]shopguide serve[/].")

@@ -1,0 +1,194 @@
+"""HTML fragments shared by the shopper chat, the widget and the staff console: product cards, details, value card.
+
+Everything a shopper or the catalog wrote is escaped here; the fragments are safe to drop into a page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from html import escape
+from typing import Any
+
+from agent.events import ProductCard
+from ui.i18n import Lang, segment_label, t
+
+# Category slug → a glyph for the image placeholder (the demo catalog has no photos).
+_CATEGORY_GLYPHS: dict[str, str] = {
+    "shoe": "👟",
+    "running": "👟",
+    "headphone": "🎧",
+    "audio": "🎧",
+    "earbud": "🎧",
+    "coffee": "☕",
+    "kitchen": "🍳",
+    "phone": "📱",
+    "laptop": "💻",
+    "computer": "💻",
+    "camera": "📷",
+    "watch": "⌚",
+    "book": "📚",
+    "toy": "🧸",
+    "beauty": "💄",
+    "skincare": "🧴",
+    "bag": "👜",
+    "jacket": "🧥",
+    "cloth": "👕",
+    "shirt": "👕",
+    "apparel": "👕",
+    "tea": "🍵",
+    "food": "🍱",
+    "snack": "🍪",
+    "home": "🏠",
+    "furniture": "🛋️",
+    "sport": "🏀",
+    "outdoor": "⛺",
+    "tent": "⛺",
+    "baby": "🍼",
+    "pet": "🐾",
+    "game": "🎮",
+    "tv": "📺",
+    "tablet": "📱",
+}
+
+CARD_CSS = """
+.sg-cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(170px,1fr));gap:12px;margin:4px 0}
+.sg-card{position:relative;display:flex;flex-direction:column;border:1px solid #e5e7eb;border-radius:12px;
+  background:#fff;overflow:hidden;cursor:pointer;transition:box-shadow .15s,transform .15s;text-align:left;
+  color:#111827;font:inherit;padding:0}
+.sg-card:hover{box-shadow:0 6px 18px rgba(17,24,39,.12);transform:translateY(-2px)}
+.sg-img{height:96px;display:flex;align-items:center;justify-content:center;font-size:42px}
+.sg-body{padding:8px 10px 10px;display:flex;flex-direction:column;gap:4px}
+.sg-title{font-weight:600;font-size:14px;line-height:1.3;display:-webkit-box;-webkit-line-clamp:2;
+  -webkit-box-orient:vertical;overflow:hidden}
+.sg-brand{font-size:12px;color:#6b7280}
+.sg-price{font-size:16px;font-weight:700;color:#dc2626}
+.sg-list{font-size:12px;color:#9ca3af;text-decoration:line-through;margin-left:6px;font-weight:400}
+.sg-badge{position:absolute;top:8px;left:8px;background:#dc2626;color:#fff;font-size:11px;font-weight:700;
+  padding:2px 7px;border-radius:999px}
+.sg-rating{font-size:12px;color:#b45309}
+.sg-reason{font-size:12px;color:#374151;background:#f3f4f6;border-radius:8px;padding:4px 6px}
+.sg-empty{color:#6b7280;font-size:14px;padding:8px 0}
+.sg-details{border:1px solid #e5e7eb;border-radius:12px;padding:12px 14px;background:#fff;color:#111827}
+.sg-details h3{margin:0 0 6px;font-size:17px}
+.sg-details .sg-meta{color:#6b7280;font-size:13px;margin-bottom:8px}
+.sg-details p{margin:6px 0;font-size:14px;line-height:1.5}
+.sg-vcard{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:10px}
+.sg-metric{border:1px solid #e5e7eb;border-radius:12px;padding:10px 12px;background:#fff;color:#111827}
+.sg-metric .sg-k{font-size:12px;color:#6b7280}
+.sg-metric .sg-v{font-size:22px;font-weight:700;margin-top:2px}
+.sg-seg{display:inline-block;padding:2px 10px;border-radius:999px;font-size:13px;font-weight:600;color:#fff}
+.sg-note{font-size:13px;color:#374151;margin-top:8px;line-height:1.5}
+.sg-error{border:1px solid #fecaca;background:#fef2f2;color:#991b1b;border-radius:10px;padding:10px 12px}
+@media (max-width:480px){.sg-cards{grid-template-columns:repeat(2,minmax(0,1fr));gap:8px}
+  .sg-img{height:72px;font-size:34px}.sg-title{font-size:13px}}
+"""
+
+SEGMENT_COLORS: dict[str, str] = {
+    "vip": "#7c3aed",
+    "loyal": "#2563eb",
+    "promising": "#059669",
+    "price_sensitive": "#d97706",
+    "at_risk": "#dc2626",
+    "lapsed": "#6b7280",
+}
+
+
+def money(value: float | None) -> str:
+    return "" if value is None else f"¥{value:,.0f}" if value >= 100 else f"¥{value:,.2f}"
+
+
+def placeholder(category: str, seed: str) -> tuple[str, str]:
+    """A glyph and a soft background colour that stand in for a product photo."""
+    slug = category.lower()
+    glyph = next((g for key, g in _CATEGORY_GLYPHS.items() if key in slug), "🛍️")
+    hue = int(hashlib.sha1((category or seed).encode()).hexdigest()[:4], 16) % 360
+    return glyph, f"hsl({hue} 70% 93%)"
+
+
+def product_card(card: ProductCard, lang: Lang) -> str:
+    glyph, background = placeholder(card.category, card.product_id)
+    badge = ""
+    if card.on_promotion:
+        pct = f" -{card.discount_pct * 100:.0f}%" if card.discount_pct > 0 else ""
+        badge = f'<span class="sg-badge">{escape(t("on_promotion", lang))}{pct}</span>'
+    list_price = ""
+    if card.list_price and card.list_price > card.price + 0.005:
+        list_price = f'<span class="sg-list">{escape(money(card.list_price))}</span>'
+    rating = f'<div class="sg-rating">★ {card.rating:.1f}</div>' if card.rating else ""
+    reason = f'<div class="sg-reason">{escape(card.reason)}</div>' if card.reason else ""
+    brand = f'<div class="sg-brand">{escape(card.brand)}</div>' if card.brand else ""
+    return (
+        f'<button type="button" class="sg-card" data-pid="{escape(card.product_id)}" '
+        f'title="{escape(t("details", lang))}">{badge}'
+        f'<div class="sg-img" style="background:{background}" aria-hidden="true">{glyph}</div>'
+        f'<div class="sg-body"><div class="sg-title">{escape(card.title)}</div>{brand}'
+        f'<div class="sg-price">{escape(money(card.price))}{list_price}</div>{rating}{reason}</div></button>'
+    )
+
+
+def product_cards(cards: Iterable[ProductCard], lang: Lang) -> str:
+    items = [product_card(card, lang) for card in cards]
+    if not items:
+        return f'<div class="sg-empty">{escape(t("no_products", lang))}</div>'
+    return f'<div class="sg-cards">{"".join(items)}</div>'
+
+
+def product_details(row: Mapping[str, Any] | None, lang: Lang) -> str:
+    """The details panel for one catalog row (``products`` table columns)."""
+    if row is None:
+        return f'<div class="sg-details">{escape(t("unknown_product", lang))}</div>'
+    title = row["title_zh"] if lang == "zh" else row["title_en"]
+    description = (row.get("description_zh") if lang == "zh" else row.get("description_en")) or ""
+    category = (row.get("category_zh") if lang == "zh" else "") or row["category"]
+    stock = t("in_stock", lang) if (row.get("stock") or 0) > 0 else t("out_of_stock", lang)
+    list_price = ""
+    if row.get("list_price") and row["list_price"] > row["price"] + 0.005:
+        list_price = f" · {escape(t('list_price', lang))} {escape(money(row['list_price']))}"
+    promo = ""
+    if row.get("on_promotion"):
+        promo = f' · <b style="color:#dc2626">{escape(t("on_promotion", lang))} -{(row.get("discount_pct") or 0) * 100:.0f}%</b>'
+    return (
+        f'<div class="sg-details" data-pid="{escape(row["product_id"])}"><h3>{escape(title)}</h3>'
+        f'<div class="sg-meta">{escape(t("brand", lang))}: {escape(row["brand"])} · '
+        f"{escape(t('category', lang))}: {escape(category)} · SKU {escape(row.get('sku') or '-')}</div>"
+        f'<div class="sg-price">{escape(money(row["price"]))}</div>'
+        f'<div class="sg-meta">{list_price.lstrip(" ·")}{promo} · ★ {row.get("rating") or 0:.1f} '
+        f"({row.get('rating_count') or 0}) · {escape(stock)}</div>"
+        f"<p>{escape(description)}</p></div>"
+    )
+
+
+def segment_pill(segment: str, lang: Lang) -> str:
+    color = SEGMENT_COLORS.get(segment, "#374151")
+    return f'<span class="sg-seg" style="background:{color}">{escape(segment_label(segment, lang))}</span>'
+
+
+def value_card(assessment: Any, lang: Lang) -> str:
+    """The staff value card for a ``ValueAssessment``."""
+
+    def metric(key: str, value: str) -> str:
+        return f'<div class="sg-metric"><div class="sg-k">{escape(t(key, lang))}</div><div class="sg-v">{value}</div></div>'
+
+    segment = str(getattr(assessment.segment, "value", assessment.segment))
+    metrics = [
+        metric("score", f"{assessment.score:.0f}<span style='font-size:13px;color:#6b7280'> / 100</span>"),
+        metric("segment", segment_pill(segment, lang)),
+        metric("predicted_spend", escape(money(assessment.predicted_spend_12m))),
+        metric("p_alive", f"{assessment.p_alive:.0%}"),
+        metric("price_sensitivity", f"{assessment.price_sensitivity:.0%}"),
+        metric("churn_risk", f"{assessment.churn_risk:.0%}"),
+        metric("next_purchase", f"{assessment.next_purchase_prob_30d:.0%}"),
+    ]
+    notes = []
+    if assessment.likely_categories:
+        cats = ", ".join(assessment.likely_categories[:5])
+        notes.append(f"<b>{escape(t('likely_categories', lang))}:</b> {escape(cats)}")
+    if assessment.explanation:
+        notes.append(escape(assessment.explanation))
+    note_html = "".join(f'<div class="sg-note">{n}</div>' for n in notes)
+    return f'<div class="sg-vcard">{"".join(metrics)}</div>{note_html}'
+
+
+def error_box(message: str) -> str:
+    return f'<div class="sg-error" role="alert">{escape(message)}</div>'

@@ -1,0 +1,212 @@
+"""Per-user behaviour features from events (views, clicks, searches, carts) and reviews, as of a cut-off.
+
+Vectorised (pandas groupby) for all users at once; a one-user frame gives the same columns. Only rows dated on
+or before ``as_of`` (whole day included) are used, as in :mod:`valuation.features`, so nothing after a cut-off
+leaks into a backtest. Complaint words are matched in Chinese and English.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from domain.store.schema import events, reviews
+
+# Words that mark a review or search as a complaint (quality, delivery, refund). Chinese needs no word breaks.
+COMPLAINT_WORDS_ZH: tuple[str, ...] = (
+    "差",
+    "失望",
+    "退货",
+    "退款",
+    "质量问题",
+    "坏了",
+    "破损",
+    "投诉",
+    "不好",
+    "太慢",
+    "假货",
+    "骗",
+    "不满意",
+    "垃圾",
+    "后悔",
+)
+COMPLAINT_WORDS_EN: tuple[str, ...] = (
+    "broken",
+    "disappoint",
+    "refund",
+    "return",
+    "poor",
+    "bad",
+    "terrible",
+    "worst",
+    "fake",
+    "slow",
+    "complain",
+    "defect",
+    "waste",
+    "regret",
+)
+# Searches that ask for deals: a price-sensitivity signal.
+DEAL_WORDS: tuple[str, ...] = (
+    "便宜",
+    "优惠",
+    "打折",
+    "折扣",
+    "特价",
+    "促销",
+    "划算",
+    "性价比",
+    "平价",
+    "cheap",
+    "deal",
+    "discount",
+    "sale",
+    "budget",
+    "affordable",
+    "coupon",
+    "promo",
+    "clearance",
+)
+PREMIUM_WORDS: tuple[str, ...] = ("高端", "旗舰", "奢华", "顶级", "专业", "premium", "luxury", "flagship", "pro ")
+GIFT_WORDS: tuple[str, ...] = ("礼物", "送", "礼品", "gift", "present", "birthday", "生日")
+
+COMPLAINT_RE = re.compile("|".join(map(re.escape, COMPLAINT_WORDS_ZH + COMPLAINT_WORDS_EN)), re.IGNORECASE)
+DEAL_RE = re.compile("|".join(map(re.escape, DEAL_WORDS)), re.IGNORECASE)
+PREMIUM_RE = re.compile("|".join(map(re.escape, PREMIUM_WORDS)), re.IGNORECASE)
+GIFT_RE = re.compile("|".join(map(re.escape, GIFT_WORDS)), re.IGNORECASE)
+
+BEHAVIOUR_FEATURES: tuple[str, ...] = (
+    "n_events",
+    "n_views",
+    "n_clicks",
+    "n_searches",
+    "n_carts",
+    "n_purchase_events",
+    "n_sessions",
+    "view_to_click",
+    "click_to_cart",
+    "cart_to_purchase",
+    "view_to_purchase",
+    "events_last_30d",
+    "events_last_90d",
+    "carts_last_30d",
+    "sessions_last_30d",
+    "days_since_last_event",
+    "deal_search_share",
+    "premium_search_share",
+    "gift_search_share",
+    "n_reviews",
+    "avg_rating",
+    "low_rating_share",
+    "complaint_share",
+    "days_since_last_review",
+)
+
+
+def _cut(as_of: pd.Timestamp | str) -> pd.Timestamp:
+    ts = pd.Timestamp(as_of)
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert(None)
+    return ts.normalize() + pd.Timedelta(days=1)  # exclusive upper bound: the whole as_of day counts
+
+
+def load_events(engine: Engine, user_id: str | None = None) -> pd.DataFrame:
+    """Events as a frame (user_id, kind, ts, session_id, product_id, query); one user's when ``user_id``."""
+    stmt = select(events.c.user_id, events.c.kind, events.c.ts, events.c.session_id, events.c.product_id, events.c.query)
+    if user_id is not None:
+        stmt = stmt.where(events.c.user_id == user_id)
+    with engine.connect() as conn:
+        frame = pd.DataFrame(conn.execute(stmt).fetchall(), columns=[c.name for c in stmt.selected_columns])
+    frame["ts"] = pd.to_datetime(frame["ts"])
+    return frame
+
+
+def load_reviews(engine: Engine, user_id: str | None = None) -> pd.DataFrame:
+    """Reviews as a frame (user_id, product_id, rating, text, language, created_at)."""
+    cols = (reviews.c.user_id, reviews.c.product_id, reviews.c.rating, reviews.c.text, reviews.c.language)
+    stmt = select(*cols, reviews.c.created_at)
+    if user_id is not None:
+        stmt = stmt.where(reviews.c.user_id == user_id)
+    with engine.connect() as conn:
+        frame = pd.DataFrame(conn.execute(stmt).fetchall(), columns=[c.name for c in stmt.selected_columns])
+    frame["created_at"] = pd.to_datetime(frame["created_at"])
+    return frame
+
+
+def _ratio(num: pd.Series, den: pd.Series) -> pd.Series:
+    """num/den with 0 where den is 0 (no opportunity means no measured rate)."""
+    return (num / den.where(den > 0)).fillna(0.0).clip(0.0, 1.0)
+
+
+def behaviour_features(
+    events_frame: pd.DataFrame,
+    reviews_frame: pd.DataFrame,
+    as_of: pd.Timestamp | str,
+    users: pd.Index | None = None,
+) -> pd.DataFrame:
+    """Behaviour features per user, index ``user_id``; ``users`` reindexes (users with no activity get 0s).
+
+    ``days_since_last_event`` / ``days_since_last_review`` are NaN for users with none (LightGBM handles NaN);
+    ``avg_rating`` is NaN for users with no review.
+    """
+    cut = _cut(as_of)
+    ev = events_frame[events_frame["ts"] < cut] if len(events_frame) else events_frame
+    rv = reviews_frame[reviews_frame["created_at"] < cut] if len(reviews_frame) else reviews_frame
+    out = pd.DataFrame(index=pd.Index(pd.unique(pd.concat([ev["user_id"], rv["user_id"]])), name="user_id"))
+
+    if len(ev):
+        kinds = pd.crosstab(ev["user_id"], ev["kind"])
+        for kind, col in (
+            ("view", "n_views"),
+            ("click", "n_clicks"),
+            ("search", "n_searches"),
+            ("add_to_cart", "n_carts"),
+            ("purchase", "n_purchase_events"),
+        ):
+            out[col] = kinds[kind] if kind in kinds.columns else 0
+        g = ev.groupby("user_id")
+        out["n_events"] = g.size()
+        sessions = ev["session_id"].fillna("").astype(str)
+        # Events without a session id count as one session per calendar day.
+        session_key = sessions.where(sessions != "", ev["ts"].dt.strftime("day-%Y-%m-%d"))
+        out["n_sessions"] = session_key.groupby(ev["user_id"]).nunique()
+        age = (cut - ev["ts"]).dt.total_seconds() / 86400.0
+        recent30, recent90 = age <= 30, age <= 90
+        out["events_last_30d"] = recent30.groupby(ev["user_id"]).sum()
+        out["events_last_90d"] = recent90.groupby(ev["user_id"]).sum()
+        out["carts_last_30d"] = (recent30 & (ev["kind"] == "add_to_cart")).groupby(ev["user_id"]).sum()
+        out["sessions_last_30d"] = session_key.where(recent30).groupby(ev["user_id"]).nunique()
+        out["days_since_last_event"] = np.floor(age.groupby(ev["user_id"]).min())
+        q = ev["query"].fillna("").astype(str)
+        is_search = (ev["kind"] == "search") & (q != "")
+        n_q = is_search.groupby(ev["user_id"]).sum()
+        for name, pattern in (("deal", DEAL_RE), ("premium", PREMIUM_RE), ("gift", GIFT_RE)):
+            hits = (is_search & q.str.contains(pattern)).groupby(ev["user_id"]).sum()
+            out[f"{name}_search_share"] = _ratio(hits, n_q)
+    if len(rv):
+        g = rv.groupby("user_id")
+        out["n_reviews"] = g.size()
+        out["avg_rating"] = g["rating"].mean()
+        out["low_rating_share"] = (rv["rating"] <= 2).groupby(rv["user_id"]).mean()
+        text = rv["text"].fillna("").astype(str)
+        out["complaint_share"] = text.str.contains(COMPLAINT_RE).groupby(rv["user_id"]).mean()
+        out["days_since_last_review"] = np.floor(
+            ((cut - g["created_at"].max()).dt.total_seconds() / 86400.0).astype(float)
+        )
+
+    out = out.reindex(columns=list(BEHAVIOUR_FEATURES))
+    nan_ok = {"days_since_last_event", "days_since_last_review", "avg_rating"}
+    zero_cols = [c for c in BEHAVIOUR_FEATURES if c not in nan_ok]
+    out[zero_cols] = out[zero_cols].astype(float).fillna(0.0)
+    out["view_to_click"] = _ratio(out["n_clicks"], out["n_views"])
+    out["click_to_cart"] = _ratio(out["n_carts"], out["n_clicks"] + out["n_views"] * (out["n_clicks"] == 0))
+    out["cart_to_purchase"] = _ratio(out["n_purchase_events"], out["n_carts"])
+    out["view_to_purchase"] = _ratio(out["n_purchase_events"], out["n_views"])
+    if users is not None:
+        out = out.reindex(users)
+        out[zero_cols] = out[zero_cols].fillna(0.0)
+    return out.astype(float)

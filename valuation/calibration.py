@@ -1,0 +1,154 @@
+"""The final engine: a LightGBM correction on top of BG/NBD x Gamma-Gamma, plus a total-spend calibration.
+
+Design (why):
+- BTYD models handle horizon and dropout properly but ignore most of the history (first spend, trends, timing);
+  the learned model starts from log(BTYD expected spend) as its base margin and learns a multiplicative
+  correction from the features and BTYD outputs. This transfers across horizons, which the temporal split needs:
+  labels there only exist for windows inside the calibration period (rolling origins), shorter than the holdout.
+- Total-spend calibration: the learned correction is trained to rank; its level is set separately.
+  * trained on the real horizon (random/stratified splits, or a production model): scale so the training
+    customers' predicted total equals their actual total;
+  * trained on rolling origins (temporal split): anchor the total to the BTYD total at the real cut-off times
+    the BTYD model's own bias measured on those rolling origins (actual / predicted, pooled).
+  Neither reads a holdout target of an evaluated customer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from valuation.btyd import BtydModels, btyd_features
+from valuation.features import holdout_targets, transaction_features
+from valuation.learned import ValueModel
+from valuation.splits import TimeSplit, rolling_origins
+
+# Absolute-time columns shift between training origins and the real cut-off; the engine leaves them out.
+ENGINE_EXCLUDED: tuple[str, ...] = ("T", "tenure_days")
+ENGINE_PARAMS: dict[str, float | int] = {"num_leaves": 7, "min_data_in_leaf": 100}
+ENGINE_ROUNDS = 150
+_MIN_BASE = 1e-3  # floor before taking the log of a BTYD prediction of zero
+
+
+@dataclass
+class EngineFrame:
+    """Features + BTYD outputs at one cut-off, optionally with the targets of the window after it."""
+
+    X: pd.DataFrame
+    btyd: BtydModels
+    horizon: float  # in the time unit of the features
+    y: pd.DataFrame | None = None
+
+    @property
+    def spend_margin(self) -> np.ndarray:
+        return np.log(np.maximum(self.X["btyd_spend_h"].to_numpy(), _MIN_BASE))
+
+    @property
+    def purchases_margin(self) -> np.ndarray:
+        return np.log(np.maximum(self.X["bg_purchases_h"].to_numpy(), _MIN_BASE))
+
+
+def engine_frame(
+    tx: pd.DataFrame,
+    cutoff: pd.Timestamp,
+    horizon_days: float,
+    *,
+    unit: str = "W",
+    window_end: pd.Timestamp | None = None,
+    btyd: BtydModels | None = None,
+) -> EngineFrame:
+    """Features at ``cutoff`` (BTYD fitted on them unless given) with BTYD outputs for ``horizon_days``;
+    with ``window_end``, also the targets over (cutoff, window_end]."""
+    feats = transaction_features(tx, cutoff, freq=unit)
+    models = btyd or BtydModels.fit(feats)
+    horizon = horizon_days / (7.0 if unit == "W" else 1.0)
+    X = feats.join(btyd_features(feats, models, {"h": horizon}))
+    y = None
+    if window_end is not None:
+        y = holdout_targets(tx, cutoff + pd.Timedelta(days=1), window_end, feats.index)
+    return EngineFrame(X, models, horizon, y)
+
+
+@dataclass
+class FinalEngine:
+    """Learned correction of BTYD, with the total-spend calibration factor kept in ``model.spend_scale``."""
+
+    model: ValueModel = field(
+        default_factory=lambda: ValueModel(num_boost_round=ENGINE_ROUNDS, params=dict(ENGINE_PARAMS))
+    )
+    columns: list[str] = field(default_factory=list)
+    calibration: dict[str, float] = field(default_factory=dict)
+
+    def _cols(self, X: pd.DataFrame) -> list[str]:
+        return [c for c in X.columns if c not in ENGINE_EXCLUDED]
+
+    def fit_frames(self, frames: list[EngineFrame]) -> FinalEngine:
+        """Fit the correction on labelled frames and set the scale so their predicted total matches actual."""
+        if not frames or any(f.y is None for f in frames):
+            raise ValueError("fit_frames needs frames with targets")
+        X = pd.concat([f.X for f in frames])
+        y = pd.concat([f.y for f in frames])  # type: ignore[misc]
+        s_margin = np.concatenate([f.spend_margin for f in frames])
+        p_margin = np.concatenate([f.purchases_margin for f in frames])
+        self.columns = self._cols(X)
+        self.model.spend_scale = 1.0
+        self.model.fit(X[self.columns], y["spend"], y["purchases"], base_margin=s_margin, purchases_margin=p_margin)
+        fitted = self.model.predict(X[self.columns], base_margin=s_margin, purchases_margin=p_margin)
+        actual_total, btyd_total = float(y["spend"].sum()), float(X["btyd_spend_h"].sum())
+        self.model.spend_scale = actual_total / max(float(fitted["pred_spend"].sum()), 1e-9)
+        self.calibration = {
+            "train_rows": float(len(X)),
+            "train_actual_total": actual_total,
+            "train_scale": self.model.spend_scale,
+            "btyd_bias": actual_total / max(btyd_total, 1e-9),  # actual / BTYD on the training windows
+        }
+        return self
+
+    def predict(self, frame: EngineFrame) -> pd.DataFrame:
+        return self.model.predict(
+            frame.X[self.columns], base_margin=frame.spend_margin, purchases_margin=frame.purchases_margin
+        )
+
+    def anchor_total_to_btyd(self, frame: EngineFrame) -> float:
+        """Rescale so the total predicted spend on ``frame`` equals its BTYD total x the BTYD bias measured on
+        the training windows. Used when training windows differ from the horizon being predicted."""
+        raw = self.predict(frame)["pred_spend"].sum() / self.model.spend_scale
+        target = float(frame.X["btyd_spend_h"].sum()) * self.calibration["btyd_bias"]
+        self.model.spend_scale = target / max(float(raw), 1e-9)
+        self.calibration["anchored_scale"] = self.model.spend_scale
+        return self.model.spend_scale
+
+    def contributions(self, frame: EngineFrame) -> pd.DataFrame:
+        """Signed per-feature contributions to log(predicted spend), plus ``btyd_baseline`` (the base margin)
+        and ``bias``; each row sums to log(pred_spend / spend_scale)."""
+        contrib = self.model.contributions(frame.X[self.columns])
+        contrib["btyd_baseline"] = frame.spend_margin
+        return contrib
+
+
+def fit_temporal_engine(
+    tx: pd.DataFrame,
+    calibration_end: pd.Timestamp,
+    horizon_days: int,
+    *,
+    unit: str = "W",
+    n_origins: int = 3,
+) -> tuple[FinalEngine, list[TimeSplit]]:
+    """Train on rolling origins inside the calibration period (windows of 1/3, 1/2 and 2/3 of the horizon
+    ending on ``calibration_end`` when the history is shorter than the horizon), never past it."""
+    first = pd.to_datetime(tx["date"]).min()
+    origins = rolling_origins(first, calibration_end, horizon_days, n_origins=n_origins)
+    if origins and origins[0].holdout_end == calibration_end and origins[0].holdout_days < horizon_days:
+        # Windows shorter than the horizon: use the later part of the calibration period, where customers'
+        # tenure is closest to what it is at the real cut-off.
+        fractions = np.linspace(1 / 3, 2 / 3, n_origins)
+        origins = [
+            TimeSplit(calibration_end - pd.Timedelta(days=round(horizon_days * f)), calibration_end)
+            for f in fractions
+        ]
+    frames = [
+        engine_frame(tx, o.calibration_end, o.holdout_days, unit=unit, window_end=o.holdout_end) for o in origins
+    ]
+    return FinalEngine().fit_frames(frames), origins

@@ -1,0 +1,221 @@
+"""Reasons and explanations: readable labels (en/zh) for every model feature, signed reasons from the model's own
+contributions, and a short explanation in the user's language.
+
+With an LLM the explanation is phrased by the model from the given numbers only: every number in its text must
+appear in the input, otherwise (or with no LLM, or on any failure) the bilingual template is used.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+
+from domain.models import Language, Reason, Segment, UserProfile
+from domain.settings import Settings
+from valuation.segments import SEGMENT_LABELS
+
+log = logging.getLogger(__name__)
+
+FEATURE_LABELS: dict[str, tuple[str, str]] = {
+    "frequency": ("repeat purchases", "复购次数"),
+    "recency": ("time between first and last purchase", "首末次购买间隔"),
+    "T": ("time since first purchase", "首次购买至今"),
+    "monetary": ("average repeat order value", "复购平均金额"),
+    "n_purchase_days": ("purchase days", "购买天数"),
+    "n_orders": ("number of orders", "订单数"),
+    "total_spend": ("total spend", "累计消费"),
+    "first_spend": ("first order value", "首单金额"),
+    "last_spend": ("last order value", "最近一单金额"),
+    "max_day_spend": ("largest day of spend", "单日最高消费"),
+    "avg_order_value": ("average order value", "平均订单金额"),
+    "days_since_last": ("days since last purchase", "距上次购买天数"),
+    "tenure_days": ("days as a customer", "成为客户天数"),
+    "ipt_mean": ("average days between purchases", "平均购买间隔（天）"),
+    "ipt_std": ("regularity of purchases", "购买间隔波动"),
+    "spend_trend": ("spend trend", "消费趋势"),
+    "spend_last_90d": ("spend in the last 90 days", "近90天消费"),
+    "spend_last_180d": ("spend in the last 180 days", "近180天消费"),
+    "spend_last_365d": ("spend in the last 365 days", "近365天消费"),
+    "orders_last_90d": ("purchase days in the last 90 days", "近90天购买天数"),
+    "orders_last_180d": ("purchase days in the last 180 days", "近180天购买天数"),
+    "orders_last_365d": ("purchase days in the last 365 days", "近365天购买天数"),
+    "items_per_day": ("items per purchase day", "每次购买件数"),
+    "discount_share": ("share of money saved by discounts", "折扣金额占比"),
+    "discounted_line_share": ("share of discounted items", "折扣商品占比"),
+    "price_tier_mean": ("usual price tier", "常购价位"),
+    "price_tier_max": ("highest price tier bought", "最高购买价位"),
+    "category_breadth": ("number of categories bought", "购买品类数"),
+    "return_share": ("share of returned items", "退货占比"),
+    "return_amount_share": ("share of spend returned", "退货金额占比"),
+    "p_alive": ("probability still active", "仍活跃概率"),
+    "gg_avg_spend": ("expected order value", "预期客单价"),
+    "n_events": ("site activity", "站内活动次数"),
+    "n_views": ("product views", "商品浏览次数"),
+    "n_clicks": ("product clicks", "商品点击次数"),
+    "n_searches": ("searches", "搜索次数"),
+    "n_carts": ("add-to-cart actions", "加购次数"),
+    "n_purchase_events": ("checkout events", "下单事件数"),
+    "n_sessions": ("visits", "访问次数"),
+    "view_to_click": ("view-to-click rate", "浏览点击率"),
+    "click_to_cart": ("click-to-cart rate", "点击加购率"),
+    "cart_to_purchase": ("cart-to-purchase rate", "加购转化率"),
+    "view_to_purchase": ("view-to-purchase rate", "浏览转化率"),
+    "events_last_30d": ("site activity in the last 30 days", "近30天站内活动"),
+    "events_last_90d": ("site activity in the last 90 days", "近90天站内活动"),
+    "carts_last_30d": ("add-to-cart in the last 30 days", "近30天加购"),
+    "sessions_last_30d": ("visits in the last 30 days", "近30天访问次数"),
+    "days_since_last_event": ("days since last visit", "距上次访问天数"),
+    "deal_search_share": ("share of deal searches", "搜索优惠占比"),
+    "premium_search_share": ("share of premium searches", "搜索高端商品占比"),
+    "gift_search_share": ("share of gift searches", "搜索礼品占比"),
+    "n_reviews": ("reviews written", "评价数"),
+    "avg_rating": ("average rating given", "平均评分"),
+    "low_rating_share": ("share of low ratings", "差评占比"),
+    "complaint_share": ("share of complaints", "投诉类评价占比"),
+    "days_since_last_review": ("days since last review", "距上次评价天数"),
+    "prof_price_sensitivity": ("price sensitivity", "价格敏感度"),
+    "prof_satisfaction": ("satisfaction", "满意度"),
+    "prof_intent_ready": ("ready to buy", "有购买意向"),
+    "prof_intent_support": ("needs support", "需要售后支持"),
+}
+
+
+def feature_label(name: str) -> tuple[str, str]:
+    """(English, Chinese) label; BTYD horizon columns (``bg_purchases_365d`` ...) get generic labels."""
+    if name in FEATURE_LABELS:
+        return FEATURE_LABELS[name]
+    if name.startswith("bg_purchases_"):
+        return ("expected purchases (BG/NBD)", "预期购买次数（BG/NBD）")
+    if name.startswith("bg_p_buy_"):
+        return ("chance of buying again (BG/NBD)", "再次购买概率（BG/NBD）")
+    if name.startswith("btyd_spend_"):
+        return ("expected spend (BG/NBD x Gamma-Gamma)", "预期消费（BG/NBD×Gamma-Gamma）")
+    readable = name.replace("_", " ")
+    return (readable, readable)
+
+
+def top_reasons(contributions: dict[str, float], values: dict[str, float], k: int = 5) -> list[Reason]:
+    """The ``k`` largest contributions by absolute size (the bias term excluded), signed, with labels."""
+    items = [(f, c) for f, c in contributions.items() if f not in ("bias", "expected_value") and c == c]
+    items.sort(key=lambda fc: -abs(fc[1]))
+    reasons = []
+    for feature, contribution in items[:k]:
+        en, zh = feature_label(feature)
+        value = values.get(feature)
+        value = None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
+        reasons.append(
+            Reason(
+                feature=feature,
+                value=None if value is None else round(value, 3),
+                contribution=round(float(contribution), 4),
+                label_en=en,
+                label_zh=zh,
+            )
+        )
+    return reasons
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return ""
+    if abs(value - round(value)) < 1e-9 or abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.2f}"
+
+
+def template_explanation(
+    language: Language, score: float, segment: Segment, predicted_spend: float, reasons: list[Reason]
+) -> str:
+    """Two sentences from the numbers, no LLM."""
+    seg_en, seg_zh = SEGMENT_LABELS[segment]
+    ups = [r for r in reasons if r.contribution > 0][:3]
+    downs = [r for r in reasons if r.contribution < 0][:2]
+    if language == "zh":
+        parts = [f"价值评分 {score:.0f}/100（{seg_zh}），预计未来12个月消费 ¥{predicted_spend:,.0f}。"]
+        if ups:
+            parts.append("加分项：" + "、".join(f"{r.label_zh} {_fmt(r.value)}".strip() for r in ups) + "。")
+        if downs:
+            parts.append("减分项：" + "、".join(f"{r.label_zh} {_fmt(r.value)}".strip() for r in downs) + "。")
+        return "".join(parts)
+    parts = [f"Value score {score:.0f}/100 ({seg_en}); predicted 12-month spend ¥{predicted_spend:,.0f}."]
+    if ups:
+        parts.append("Raising it: " + ", ".join(f"{r.label_en} {_fmt(r.value)}".strip() for r in ups) + ".")
+    if downs:
+        parts.append("Lowering it: " + ", ".join(f"{r.label_en} {_fmt(r.value)}".strip() for r in downs) + ".")
+    return " ".join(parts)
+
+
+_NUMBER_RE = re.compile(r"\d[\d,]*(?:\.\d+)?")
+
+
+def _numbers(text: str) -> set[str]:
+    """Numbers as normalised strings ("1,234.50" -> "1234.5"); both the value and its integer part count."""
+    out: set[str] = set()
+    for match in _NUMBER_RE.findall(text):
+        raw = match.replace(",", "").rstrip(".")
+        if not raw:
+            continue
+        value = float(raw)
+        out.add(f"{value:g}")
+        out.add(str(round(value)))
+    return out
+
+
+def numbers_are_grounded(text: str, source: str) -> bool:
+    """True when every number in ``text`` also appears in ``source`` (12 in "12 months" counts as given)."""
+    allowed = _numbers(source) | {"12", "0", "100", "1", "5"}
+    found = {f"{float(m.replace(',', '').rstrip('.')):g}" for m in _NUMBER_RE.findall(text) if m.strip(",.")}
+    return found <= allowed
+
+
+def llm_explanation(
+    settings: Settings,
+    language: Language,
+    score: float,
+    segment: Segment,
+    predicted_spend: float,
+    reasons: list[Reason],
+    profile: UserProfile | None,
+) -> str | None:
+    """The LLM's phrasing, or None (no LLM, failure, or a number that is not in the input)."""
+    if settings.llm == "none":
+        return None
+    from agent.llm import get_chat_model
+    from agent.llm.masking import new_masker
+    from agent.llm.structured import mask_messages
+
+    facts = {
+        "score": round(score),
+        "segment": SEGMENT_LABELS[segment][0 if language == "en" else 1],
+        "predicted_12m_spend_cny": round(predicted_spend),
+        "reasons": [
+            {
+                "signal": r.label_zh if language == "zh" else r.label_en,
+                "value": None if r.value is None else float(_fmt(r.value).replace(",", "")),
+                "effect": "raises score" if r.contribution > 0 else "lowers score",
+            }
+            for r in reasons[:4]
+        ],
+        "interests": (profile.interests[:3] if profile else []),
+    }
+    source = json.dumps(facts, ensure_ascii=False)
+    lang_name = "Simplified Chinese" if language == "zh" else "English"
+    system = (
+        f"Explain a customer's value score to shop staff in {lang_name}, in at most two short sentences. "
+        "Use only the facts given; copy numbers exactly; do not add any other number."
+    )
+    try:
+        model = get_chat_model(settings, temperature=0.1, max_tokens=120)
+        if model is None:
+            return None
+        reply = model.invoke(mask_messages([("system", system), ("user", source)], new_masker()))
+    except Exception as exc:  # any provider failure falls back to the template
+        log.warning("LLM explanation failed: %s", exc)
+        return None
+    text = str(reply.content).strip()
+    if not text or len(text) > 400 or not numbers_are_grounded(text, source):
+        log.info("LLM explanation rejected (ungrounded number or bad length): %r", text[:200])
+        return None
+    return text

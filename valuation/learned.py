@@ -1,0 +1,196 @@
+"""LightGBM regressors for holdout-period spend and purchases, with per-user feature contributions.
+
+Both targets are non-negative counts/amounts with a large mass at zero, so the default objectives are
+log-link ones (tweedie for spend, poisson for purchases): predictions are means on the natural scale and the
+contributions (``pred_contrib``) are additive in log space, which makes them readable as multiplicative effects.
+An optional ``base_margin`` column (log of a baseline prediction such as BG/NBD x Gamma-Gamma) can be given as the
+starting score, so that the trees learn a correction to the statistical model rather than everything from scratch.
+Training is deterministic: one thread, fixed seeds, ``deterministic=True``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+DEFAULT_PARAMS: dict[str, Any] = {
+    "learning_rate": 0.03,
+    "num_leaves": 15,
+    "min_data_in_leaf": 40,
+    "feature_fraction": 0.8,
+    "bagging_fraction": 0.8,
+    "bagging_freq": 1,
+    "lambda_l2": 1.0,
+    "num_threads": 1,
+    "deterministic": True,
+    "force_row_wise": True,
+    "seed": 7,
+    "verbosity": -1,
+}
+SPEND_OBJECTIVE: dict[str, Any] = {"objective": "tweedie", "tweedie_variance_power": 1.5}
+PURCHASES_OBJECTIVE: dict[str, Any] = {"objective": "poisson"}
+FORMAT_VERSION = 1
+LOG_LINK_OBJECTIVES = frozenset({"tweedie", "poisson", "gamma"})  # predictions are exp(raw score)
+
+
+class ValueModel:
+    """Two boosters (spend, purchases) over the same feature columns."""
+
+    def __init__(
+        self,
+        *,
+        num_boost_round: int = 300,
+        params: dict[str, Any] | None = None,
+        spend_objective: dict[str, Any] | None = None,
+        purchases_objective: dict[str, Any] | None = None,
+    ) -> None:
+        self.num_boost_round = num_boost_round
+        self.params = {**DEFAULT_PARAMS, **(params or {})}
+        self.spend_objective = spend_objective or dict(SPEND_OBJECTIVE)
+        self.purchases_objective = purchases_objective or dict(PURCHASES_OBJECTIVE)
+        for objective in (self.spend_objective, self.purchases_objective):
+            if objective.get("objective") not in LOG_LINK_OBJECTIVES:
+                raise ValueError(f"objective must be a log-link one {sorted(LOG_LINK_OBJECTIVES)}: {objective}")
+        self.feature_names: list[str] = []
+        self.spend_booster: lgb.Booster | None = None
+        self.purchases_booster: lgb.Booster | None = None
+        self.spend_scale: float = 1.0  # total-spend calibration factor, set by the caller (see calibration.py)
+        self.meta: dict[str, Any] = {}
+
+    # ---- training -------------------------------------------------------------------------------------------
+    def fit(
+        self,
+        X: pd.DataFrame,
+        y_spend: pd.Series | np.ndarray,
+        y_purchases: pd.Series | np.ndarray,
+        *,
+        base_margin: pd.Series | np.ndarray | None = None,
+        purchases_margin: pd.Series | np.ndarray | None = None,
+    ) -> ValueModel:
+        """Fit both boosters. ``base_margin`` / ``purchases_margin`` (log scale, per row) are the starting scores
+        of the spend / purchases booster, if given (e.g. the log of BG/NBD x Gamma-Gamma and of BG/NBD)."""
+        if len(X) == 0:
+            raise ValueError("cannot fit a value model on zero rows")
+        y_s, y_p = np.asarray(y_spend, dtype=float), np.asarray(y_purchases, dtype=float)
+        if len(y_s) != len(X) or len(y_p) != len(X):
+            raise ValueError("features and targets differ in length")
+        if np.any(y_s < 0) or np.any(y_p < 0):
+            raise ValueError("spend and purchase targets must be non-negative")
+        self.feature_names = [str(c) for c in X.columns]
+        data = X.to_numpy(dtype=float)
+        init_s = None if base_margin is None else np.asarray(base_margin, dtype=float)
+        init_p = None if purchases_margin is None else np.asarray(purchases_margin, dtype=float)
+        self.spend_booster = self._train(data, y_s, self.spend_objective, init_s)
+        self.purchases_booster = self._train(data, y_p, self.purchases_objective, init_p)
+        self.meta.update(
+            {
+                "n_train": len(X),
+                "uses_base_margin": base_margin is not None,
+                "uses_purchases_margin": purchases_margin is not None,
+            }
+        )
+        return self
+
+    def _train(
+        self, data: np.ndarray, y: np.ndarray, objective: dict[str, Any], init: np.ndarray | None
+    ) -> lgb.Booster:
+        ds = lgb.Dataset(data, label=y, feature_name=self.feature_names, init_score=init, free_raw_data=True)
+        return lgb.train({**self.params, **objective}, ds, num_boost_round=self.num_boost_round)
+
+    # ---- inference ------------------------------------------------------------------------------------------
+    def _matrix(self, X: pd.DataFrame) -> np.ndarray:
+        if self.spend_booster is None or self.purchases_booster is None:
+            raise RuntimeError("the value model is not fitted")
+        missing = [c for c in self.feature_names if c not in X.columns]
+        if missing:
+            raise ValueError(f"features missing for the value model: {missing}")
+        return X[self.feature_names].to_numpy(dtype=float)
+
+    def predict(
+        self,
+        X: pd.DataFrame,
+        *,
+        base_margin: pd.Series | np.ndarray | None = None,
+        purchases_margin: pd.Series | np.ndarray | None = None,
+    ) -> pd.DataFrame:
+        """``pred_spend`` (already multiplied by ``spend_scale``) and ``pred_purchases`` per row of X."""
+        data = self._matrix(X)
+        raw_spend = self._raw(self.spend_booster, data, base_margin, "uses_base_margin", "base_margin")
+        raw_purch = self._raw(
+            self.purchases_booster, data, purchases_margin, "uses_purchases_margin", "purchases_margin"
+        )
+        return pd.DataFrame(
+            {"pred_spend": np.exp(raw_spend) * self.spend_scale, "pred_purchases": np.exp(raw_purch)},
+            index=X.index,
+        )
+
+    def _raw(
+        self, booster: lgb.Booster | None, data: np.ndarray, margin: Any, flag: str, name: str
+    ) -> np.ndarray:
+        raw = booster.predict(data, raw_score=True)  # type: ignore[union-attr]
+        if margin is not None:
+            return raw + np.asarray(margin, dtype=float)
+        if self.meta.get(flag):
+            raise ValueError(f"this model was trained with a margin: pass {name}= to predict")
+        return raw
+
+    def contributions(self, X: pd.DataFrame, *, target: str = "spend") -> pd.DataFrame:
+        """Per-row signed contributions of each feature to the log-scale prediction (LightGBM ``pred_contrib``);
+        the ``bias`` column is the expected value. Row sums equal the raw score (before any base margin)."""
+        booster = self.spend_booster if target == "spend" else self.purchases_booster
+        contrib = booster.predict(self._matrix(X), pred_contrib=True)  # type: ignore[union-attr]
+        return pd.DataFrame(contrib, index=X.index, columns=[*self.feature_names, "bias"])
+
+    def feature_importance(self, target: str = "spend") -> pd.Series:
+        booster = self.spend_booster if target == "spend" else self.purchases_booster
+        if booster is None:
+            raise RuntimeError("the value model is not fitted")
+        gain = booster.feature_importance(importance_type="gain")
+        return pd.Series(gain, index=self.feature_names).sort_values(ascending=False)
+
+    # ---- persistence ----------------------------------------------------------------------------------------
+    def save(self, path: Path | str) -> Path:
+        """One JSON file: both boosters as LightGBM model strings plus settings and metadata."""
+        if self.spend_booster is None or self.purchases_booster is None:
+            raise RuntimeError("the value model is not fitted")
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        payload = {
+            "format_version": FORMAT_VERSION,
+            "feature_names": self.feature_names,
+            "num_boost_round": self.num_boost_round,
+            "params": self.params,
+            "spend_objective": self.spend_objective,
+            "purchases_objective": self.purchases_objective,
+            "spend_scale": self.spend_scale,
+            "meta": self.meta,
+            "spend_model": self.spend_booster.model_to_string(),
+            "purchases_model": self.purchases_booster.model_to_string(),
+        }
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(json.dumps(payload), encoding="utf-8")
+        tmp.replace(path)  # atomic: a reader never sees half a model
+        return path
+
+    @classmethod
+    def load(cls, path: Path | str) -> ValueModel:
+        payload = json.loads(Path(path).read_text(encoding="utf-8"))
+        if payload.get("format_version") != FORMAT_VERSION:
+            raise ValueError(f"unsupported value model format {payload.get('format_version')!r} in {path}")
+        model = cls(
+            num_boost_round=payload["num_boost_round"],
+            params=payload["params"],
+            spend_objective=payload["spend_objective"],
+            purchases_objective=payload["purchases_objective"],
+        )
+        model.feature_names = list(payload["feature_names"])
+        model.spend_scale = float(payload["spend_scale"])
+        model.meta = dict(payload["meta"])
+        model.spend_booster = lgb.Booster(model_str=payload["spend_model"])
+        model.purchases_booster = lgb.Booster(model_str=payload["purchases_model"])
+        return model
