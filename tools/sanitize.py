@@ -51,19 +51,27 @@ def _drop_control(text: str) -> str:
     return "".join(ch for ch in text if ch == "\n" or unicodedata.category(ch)[0] != "C")
 
 
+def _raw_hit(text: str) -> bool:
+    return bool(_INJECTION_RE.search(text) or _TAG_RE.search(text) or _TEMPLATE_RE.search(text))
+
+
 def looks_like_injection(text: str | None) -> bool:
     """True when the text contains an instruction-like phrase or chat-template markup."""
     if not text:
         return False
-    cleaned = _drop_control(unicodedata.normalize("NFKC", text))
-    return bool(_INJECTION_RE.search(cleaned) or _TAG_RE.search(cleaned) or _TEMPLATE_RE.search(cleaned))
+    return _raw_hit(_drop_control(unicodedata.normalize("NFKC", text)))
 
 
 def neutralise(text: str | None, max_chars: int = 300) -> str:
     """Plain text safe to quote to the LLM: no control chars, no role tags, instruction phrases replaced."""
     if not text:
         return ""
-    cleaned = _drop_control(unicodedata.normalize("NFKC", str(text)))
+    cleaned = _drop_control(str(text))
+    # Fullwidth/compatibility forms can hide a payload ("ｉｇｎｏｒｅ…"); normalise only when that reveals one,
+    # so ordinary Chinese punctuation stays as written.
+    folded = unicodedata.normalize("NFKC", cleaned)
+    if folded != cleaned and _raw_hit(folded) and not _raw_hit(cleaned):
+        cleaned = folded
     cleaned = _TAG_RE.sub(" ", cleaned)
     cleaned = _TEMPLATE_RE.sub(" ", cleaned)
     cleaned = _INJECTION_RE.sub(REMOVED_MARK, cleaned)

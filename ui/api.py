@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
@@ -23,6 +24,8 @@ from domain.privacy.access import Principal
 from ui.chat_view import TurnView
 from ui.i18n import normalize_lang
 from ui.services import RateLimited, TokenRefused, UiContext, scoped_thread_id
+
+log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
@@ -201,6 +204,11 @@ def install_error_handlers(app: FastAPI) -> None:
             for err in exc.errors()
         ]
         return JSONResponse({"error": "invalid request", "detail": problems}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled API error", exc_info=exc)
+        return JSONResponse({"error": "internal error", "detail": type(exc).__name__}, status_code=500)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

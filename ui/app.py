@@ -53,13 +53,11 @@ def _theme() -> Any:
 
 
 def _install_limits(app: FastAPI, settings: Settings) -> None:
-    """Request size and per-session rate limits (the privacy engineer's ASGI middleware)."""
-    try:
-        from domain.privacy.ratelimit import install_limits
-    except ImportError:  # pragma: no cover - the module ships with the privacy work
-        log.warning("domain.privacy.ratelimit is missing: serving without request size/rate limits")
-        return
-    install_limits(app, settings)
+    """Request size limit (413) on every route and the per-session rate limit (429) on the HTTP API; the Gradio
+    chat counts turns with the same limiter (``UiContext.check_rate``), so page assets are never throttled."""
+    from domain.privacy.ratelimit import LimitMiddleware
+
+    app.add_middleware(LimitMiddleware, settings=settings, limited_prefixes=("/api/",))
 
 
 def create_app(settings: Settings | None = None, *, demo_picker: bool = True) -> FastAPI:

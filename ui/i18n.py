@@ -95,6 +95,10 @@ TEXT: dict[str, dict[Lang, str]] = {
     "campaign_export": {"zh": "营销活动导出", "en": "Campaign export"},
     "campaign_segment": {"zh": "目标客群", "en": "Target segment"},
     "export_button": {"zh": "导出 CSV", "en": "Export CSV"},
+    "export_contacts": {
+        "zh": "包含真实联系方式（解密，记入审计）",
+        "en": "Include real contacts (decrypted, audited)",
+    },
     "staff_chat_tab": {"zh": "助手", "en": "Assistant"},
     "staff_chat_hint": {
         "zh": "以客服身份提问，例如：为什么这个用户是高价值客户？",

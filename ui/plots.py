@@ -37,7 +37,7 @@ def _style(fig: Figure) -> None:
     fig.tight_layout()
 
 
-def contributions_figure(frame: pd.DataFrame, title: str) -> Figure | None:
+def contributions_figure(frame: pd.DataFrame, title: str = "") -> Figure | None:
     """Signed contribution of each reason to the score: green pushes it up, red pulls it down."""
     if frame.empty:
         return None
@@ -53,24 +53,29 @@ def contributions_figure(frame: pd.DataFrame, title: str) -> Figure | None:
         ax.text(value + (span * 0.03 if value >= 0 else -span * 0.03), y, f"{value:+.2f}", va="center",
                 ha="left" if value >= 0 else "right", fontsize=8, color="#374151")  # fmt: skip
     ax.set_xlim(-span * 1.35 if (ordered["contribution"] < 0).any() else 0, span * 1.35)
-    ax.set_title(title, fontsize=11, loc="left")
+    if title:
+        ax.set_title(title, fontsize=11, loc="left")
     _style(fig)
     plt.close(fig)
     return fig
 
 
-def timeline_figure(orders: pd.DataFrame, title: str) -> Figure | None:
+def timeline_figure(orders: pd.DataFrame, title: str = "") -> Figure | None:
     """Order totals over time (the most recent orders the history tool returns)."""
     if orders.empty:
         return None
     plt.rcParams["font.family"] = _font_family()
-    data = orders.assign(date=pd.to_datetime(orders["date"])).sort_values("date")
+    date_col, total_col = orders.columns[0], orders.columns[3]  # date and total, whatever the header language
+    data = pd.DataFrame({"date": pd.to_datetime(orders[date_col]), "total": orders[total_col]}).sort_values(
+        "date"
+    )
     fig, ax = plt.subplots(figsize=(6.4, 2.6), dpi=110)
     ax.vlines(data["date"], 0, data["total"], color="#e11d48", linewidth=2)
     ax.scatter(data["date"], data["total"], color="#e11d48", s=28, zorder=3)
     ax.set_ylabel("¥")
     ax.set_ylim(bottom=0)
-    ax.set_title(title, fontsize=11, loc="left")
+    if title:
+        ax.set_title(title, fontsize=11, loc="left")
     fig.autofmt_xdate()
     _style(fig)
     plt.close(fig)

@@ -14,41 +14,58 @@ from agent.events import ProductCard
 from ui.i18n import Lang, segment_label, t
 
 # Category slug → a glyph for the image placeholder (the demo catalog has no photos).
-_CATEGORY_GLYPHS: dict[str, str] = {
-    "shoe": "👟",
+CATEGORY_GLYPHS: dict[str, str] = {
     "running": "👟",
+    "跑步": "👟",
+    "shoe": "👟",
     "headphone": "🎧",
-    "audio": "🎧",
-    "earbud": "🎧",
+    "耳机": "🎧",
     "coffee": "☕",
+    "咖啡": "☕",
     "kitchen": "🍳",
-    "phone": "📱",
+    "厨房": "🍳",
+    "smartphone": "📱",
+    "手机配件": "🔌",
+    "phone-accessor": "🔌",
+    "手机": "📱",
     "laptop": "💻",
-    "computer": "💻",
+    "笔记本": "💻",
     "camera": "📷",
+    "相机": "📷",
     "watch": "⌚",
+    "手表": "⌚",
     "book": "📚",
+    "图书": "📚",
     "toy": "🧸",
-    "beauty": "💄",
+    "玩具": "🧸",
+    "makeup": "💄",
+    "彩妆": "💄",
     "skincare": "🧴",
-    "bag": "👜",
-    "jacket": "🧥",
-    "cloth": "👕",
-    "shirt": "👕",
-    "apparel": "👕",
+    "护肤": "🧴",
+    "fragrance": "🌸",
+    "香水": "🌸",
+    "handbag": "👜",
+    "箱包": "👜",
     "tea": "🍵",
-    "food": "🍱",
+    "茶": "🍵",
     "snack": "🍪",
-    "home": "🏠",
+    "零食": "🍪",
+    "wine": "🍷",
+    "酒": "🍷",
     "furniture": "🛋️",
-    "sport": "🏀",
+    "家具": "🛋️",
+    "cleaning": "🧹",
+    "清洁": "🧹",
+    "fitness": "🏋️",
+    "健身": "🏋️",
     "outdoor": "⛺",
-    "tent": "⛺",
+    "户外": "⛺",
     "baby": "🍼",
+    "母婴": "🍼",
     "pet": "🐾",
-    "game": "🎮",
-    "tv": "📺",
-    "tablet": "📱",
+    "宠物": "🐾",
+    "gaming": "🎮",
+    "游戏": "🎮",
 }
 
 CARD_CSS = """
@@ -101,8 +118,8 @@ def money(value: float | None) -> str:
 def placeholder(category: str, seed: str) -> tuple[str, str]:
     """A glyph and a soft background colour that stand in for a product photo."""
     slug = category.lower()
-    glyph = next((g for key, g in _CATEGORY_GLYPHS.items() if key in slug), "🛍️")
-    hue = int(hashlib.sha1((category or seed).encode()).hexdigest()[:4], 16) % 360
+    glyph = next((g for key, g in CATEGORY_GLYPHS.items() if key in slug), "🛍️")
+    hue = int(hashlib.sha1((glyph if glyph != "🛍️" else category or seed).encode()).hexdigest()[:4], 16) % 360
     return glyph, f"hsl({hue} 70% 93%)"
 
 
@@ -142,19 +159,20 @@ def product_details(row: Mapping[str, Any] | None, lang: Lang) -> str:
     description = (row.get("description_zh") if lang == "zh" else row.get("description_en")) or ""
     category = (row.get("category_zh") if lang == "zh" else "") or row["category"]
     stock = t("in_stock", lang) if (row.get("stock") or 0) > 0 else t("out_of_stock", lang)
-    list_price = ""
+    facts = []
     if row.get("list_price") and row["list_price"] > row["price"] + 0.005:
-        list_price = f" · {escape(t('list_price', lang))} {escape(money(row['list_price']))}"
-    promo = ""
+        facts.append(f"{escape(t('list_price', lang))} <s>{escape(money(row['list_price']))}</s>")
     if row.get("on_promotion"):
-        promo = f' · <b style="color:#dc2626">{escape(t("on_promotion", lang))} -{(row.get("discount_pct") or 0) * 100:.0f}%</b>'
+        pct = (row.get("discount_pct") or 0) * 100
+        facts.append(f'<b style="color:#dc2626">{escape(t("on_promotion", lang))} -{pct:.0f}%</b>')
+    facts.append(f"★ {row.get('rating') or 0:.1f} ({row.get('rating_count') or 0})")
+    facts.append(escape(stock))
     return (
         f'<div class="sg-details" data-pid="{escape(row["product_id"])}"><h3>{escape(title)}</h3>'
         f'<div class="sg-meta">{escape(t("brand", lang))}: {escape(row["brand"])} · '
         f"{escape(t('category', lang))}: {escape(category)} · SKU {escape(row.get('sku') or '-')}</div>"
         f'<div class="sg-price">{escape(money(row["price"]))}</div>'
-        f'<div class="sg-meta">{list_price.lstrip(" ·")}{promo} · ★ {row.get("rating") or 0:.1f} '
-        f"({row.get('rating_count') or 0}) · {escape(stock)}</div>"
+        f'<div class="sg-meta">{" · ".join(facts)}</div>'
         f"<p>{escape(description)}</p></div>"
     )
 

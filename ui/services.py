@@ -62,7 +62,6 @@ class UiContext:
     demo_picker: bool = True
     _chat: Any = field(default=None, repr=False)
     _chat_lock: asyncio.Lock | None = field(default=None, repr=False)
-    _limiter: Any = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ store
     @property
@@ -107,12 +106,10 @@ class UiContext:
 
     # ------------------------------------------------------------------ limits
     def check_rate(self, session_key: str) -> None:
-        """Per-session sliding-window limit on chat turns (the privacy engineer's limiter); raises RateLimited."""
-        if self._limiter is None:
-            from domain.privacy import ratelimit
+        """Per-session sliding-window limit on chat turns (shared with the HTTP middleware); raises RateLimited."""
+        from domain.privacy import ratelimit
 
-            self._limiter = ratelimit.limiter_for(self.settings)
-        decision = self._limiter.check(session_key)
+        decision = ratelimit.check(session_key, self.settings)
         if not decision.allowed:
             raise RateLimited(decision.retry_after_s)
 

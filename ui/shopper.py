@@ -57,7 +57,9 @@ def build_shopper(ctx: UiContext) -> gr.Blocks:
 
         with gr.Row(equal_height=True):
             header = gr.HTML(_header("en"), elem_id="sg-header")
-            lang = gr.Radio(LANG_CHOICES, value="en", show_label=False, elem_id="sg-lang", min_width=160)
+            lang = gr.Radio(
+                LANG_CHOICES, value="en", show_label=False, elem_id="sg-lang", min_width=160, container=False
+            )
         with gr.Row():
             with gr.Column(scale=3, min_width=300):
                 picker = gr.Dropdown(

@@ -27,6 +27,7 @@ from ui.staff_data import (
     load_view,
     reasons_frame,
     score_histogram,
+    segment_display,
     segment_table,
     timeline_frame,
 )
@@ -44,6 +45,8 @@ STAFF_CSS = """
 
 def _header(lang: Lang, staff: str = "") -> str:
     who = f" · {t('signed_in_as', lang)}<b>{escape(staff)}</b>" if staff else ""
+    if staff:
+        who += f' · <a href="/staff/logout" id="sg-logout">{t("logout", lang)}</a>'
     return f"<div><h1>🧭 {t('staff_title', lang)}</h1><p>ShopGuide{who}</p></div>"
 
 
@@ -88,12 +91,13 @@ def build_staff(ctx: UiContext) -> gr.Blocks:
         thread = gr.State("")
         with gr.Row(equal_height=True):
             header = gr.HTML(_header("en"), elem_id="sg-staff-header")
-            lang = gr.Radio(LANG_CHOICES, value="en", show_label=False, elem_id="sg-lang", min_width=160)
-            gr.Button("⎋ Logout", link="/staff/logout", size="sm", scale=0, min_width=90)
+            lang = gr.Radio(
+                LANG_CHOICES, value="en", show_label=False, elem_id="sg-lang", min_width=160, container=False
+            )
 
         with gr.Tabs():
             with gr.Tab(t("lookup_tab", "en"), id="lookup") as lookup_tab:
-                with gr.Row(equal_height=True):
+                with gr.Row(equal_height=False):
                     query = gr.Textbox(label=t("lookup_query", "en"), elem_id="sg-lookup-query", scale=3)
                     reason = gr.Textbox(label=t("lookup_reason", "en"), elem_id="sg-lookup-reason", scale=2)
                     find = gr.Button(
@@ -136,12 +140,15 @@ def build_staff(ctx: UiContext) -> gr.Blocks:
                     x="score", y="users", title=t("value_distribution", "en"), elem_id="sg-seg-dist"
                 )
                 export_title = gr.Markdown(f"#### {t('campaign_export', 'en')}")
-                with gr.Row(equal_height=True):
+                with gr.Row(equal_height=False):
                     campaign_segment = gr.Dropdown(
                         segment_choices("en"),
                         value="vip",
                         label=t("campaign_segment", "en"),
                         elem_id="sg-campaign-seg",
+                    )
+                    with_contacts = gr.Checkbox(
+                        False, label=t("export_contacts", "en"), elem_id="sg-export-contacts"
                     )
                     export_btn = gr.Button(t("export_button", "en"), elem_id="sg-export-btn")
                     export_file = gr.File(label="CSV", elem_id="sg-export-file", interactive=False)
@@ -173,14 +180,14 @@ def build_staff(ctx: UiContext) -> gr.Blocks:
             view = load_view(ctx, request.username or "staff", hit, lg, reason_text or "")
             if view.assessment is not None:
                 card_html = value_card(view.assessment, lg)
-                figure = contributions_figure(reasons_frame(view.assessment, lg), t("reasons_chart", lg))
+                figure = contributions_figure(reasons_frame(view.assessment, lg))
             else:
                 card_html, figure = error_box(view.assessment_error or "no assessment"), None
-            orders = timeline_frame(view.history)
+            orders = timeline_frame(view.history, lg)
             cards = [ProductCard(**{**r, "reason": r.get("reason", "")}) for r in view.recommendations]
             return (
                 _user_head(view.user), card_html, figure, _profile_html(view.profile, view.history, lg),
-                timeline_figure(orders, t("timeline", lg)), orders, product_cards(cards, lg),
+                timeline_figure(orders), orders, product_cards(cards, lg),
             )  # fmt: skip
 
         view_outputs = [user_head, vcard, chart, profile, timeline_plot, timeline, recs]
@@ -207,16 +214,19 @@ def build_staff(ctx: UiContext) -> gr.Blocks:
         def dashboard(lang_value: str) -> tuple[Any, ...]:
             lg = normalize_lang(lang_value)
             table = segment_table(ctx, lg)
-            return table, table, table, score_histogram(ctx)
+            return segment_display(table, lg), table, table, score_histogram(ctx)
 
         seg_outputs = [seg_table, sizes_plot, revenue_plot, dist_plot]
         refresh.click(dashboard, [lang], seg_outputs, api_visibility="private")
         segments_tab.select(dashboard, [lang], seg_outputs, api_visibility="private")
 
-        def export(segment: str, request: gr.Request) -> str:
-            return str(export_campaign(ctx, request.username or "staff", segment, export_dir))
+        def export(segment: str, contacts: bool, request: gr.Request) -> str:
+            path = export_campaign(
+                ctx, request.username or "staff", segment, export_dir, with_contacts=contacts
+            )
+            return str(path)
 
-        export_btn.click(export, [campaign_segment], export_file, api_visibility="private")
+        export_btn.click(export, [campaign_segment, with_contacts], export_file, api_visibility="private")
 
         # ------------------------------------------------------------ assistant (staff rights, audited by tools)
         async def staff_turn(
@@ -257,6 +267,11 @@ def build_staff(ctx: UiContext) -> gr.Blocks:
         # ------------------------------------------------------------ language
         demo.load(None, None, lang, js=DETECT_LANG_JS, api_visibility="private")
 
+        def signed_in_header(lang_value: str, request: gr.Request) -> str:
+            return _header(normalize_lang(lang_value), request.username or "")
+
+        demo.load(signed_in_header, [lang], header, api_visibility="private")
+
         def relabel(lang_value: str, request: gr.Request) -> tuple[Any, ...]:
             lg = normalize_lang(lang_value)
             return (
@@ -267,6 +282,7 @@ def build_staff(ctx: UiContext) -> gr.Blocks:
                 f"#### {t('timeline', lg)}", f"#### {t('recommend_for', lg)}", gr.update(value=t("refresh", lg)),
                 gr.update(title=t("segment_sizes", lg)), gr.update(title=t("revenue_share", lg)), gr.update(title=t("value_distribution", lg)),
                 f"#### {t('campaign_export', lg)}", gr.update(choices=segment_choices(lg), label=t("campaign_segment", lg)),
+                gr.update(label=t("export_contacts", lg)),
                 gr.update(value=t("export_button", lg)), gr.update(placeholder=t("staff_chat_hint", lg)), gr.update(value=t("send", lg)),
             )  # fmt: skip
 
@@ -274,7 +290,7 @@ def build_staff(ctx: UiContext) -> gr.Blocks:
             relabel, [lang],
             [header, lookup_tab, segments_tab, chat_tab, query, reason, find, vcard_title, chart_title, profile_title,
              timeline_title, recs_title, refresh, sizes_plot, revenue_plot, dist_plot, export_title, campaign_segment,
-             export_btn, staff_box, staff_send],
+             with_contacts, export_btn, staff_box, staff_send],
             api_visibility="private",
         )  # fmt: skip
     return demo

@@ -4,7 +4,6 @@ customer's data is audited by ``ShopContext.subject``). Kept free of Gradio so i
 
 from __future__ import annotations
 
-import csv
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,11 +11,11 @@ from typing import Any
 
 import pandas as pd
 from pydantic import BaseModel
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 
 from domain.models import ValueAssessment
 from domain.privacy.access import Principal
-from domain.store.schema import order_lines, orders, users, value_assessments
+from domain.store.schema import users
 from tools.context import ShopContext
 from ui.i18n import Lang, segment_label
 from ui.services import UiContext
@@ -99,71 +98,92 @@ def reasons_frame(assessment: ValueAssessment, lang: Lang, top: int = 8) -> pd.D
     )
 
 
-def timeline_frame(history: dict[str, Any]) -> pd.DataFrame:
+TIMELINE_COLUMNS: dict[str, list[str]] = {
+    "en": ["Date", "Order", "Status", "Total ¥", "Items"],
+    "zh": ["日期", "订单号", "状态", "金额 ¥", "商品"],
+}
+
+
+def timeline_frame(history: dict[str, Any], lang: Lang = "en") -> pd.DataFrame:
+    """The recent orders, newest first, with headers in the console's language (columns: date, order id,
+    status, total, items)."""
     rows = [
-        {
-            "date": order["date"],
-            "order": order["order_id"],
-            "status": order["status"],
-            "total": order["total"],
-            "items": ", ".join(f"{item['title']} ×{item['quantity']}" for item in order["items"]),
-        }
+        [
+            order["date"],
+            order["order_id"],
+            order["status"],
+            order["total"],
+            ", ".join(f"{item['title']} ×{item['quantity']}" for item in order["items"]),
+        ]
         for order in history.get("recent_orders", [])
     ]
-    return pd.DataFrame(rows, columns=["date", "order", "status", "total", "items"])
+    return pd.DataFrame(rows, columns=TIMELINE_COLUMNS[lang])
 
 
 def segment_table(ui: UiContext, lang: Lang) -> pd.DataFrame:
-    """Per segment: users, share of users, historical revenue and its share, mean score and predicted spend."""
-    revenue_by_user = (
-        select(orders.c.user_id, func.sum(order_lines.c.amount).label("revenue"))
-        .join(order_lines, order_lines.c.order_id == orders.c.order_id)
-        .where(orders.c.status.notin_(("cancelled", "refunded")))
-        .group_by(orders.c.user_id)
-        .subquery()
-    )
-    query = (
-        select(
-            value_assessments.c.segment,
-            func.count().label("users"),
-            func.coalesce(func.sum(revenue_by_user.c.revenue), 0.0).label("revenue"),
-            func.avg(value_assessments.c.score).label("mean_score"),
-            func.avg(value_assessments.c.predicted_spend_12m).label("mean_predicted_spend"),
-        )
-        .select_from(
-            value_assessments.outerjoin(
-                revenue_by_user, revenue_by_user.c.user_id == value_assessments.c.user_id
-            )
-        )
-        .group_by(value_assessments.c.segment)
-    )
-    with ui.engine.connect() as conn:
-        frame = pd.DataFrame(conn.execute(query).mappings().all())
+    """Per segment (the marketing module's report): users, user share, historical revenue and its share, mean
+    score and predicted 12-month spend; ``label`` is the segment's name in the console language."""
+    from recommend.marketing import segment_report
+
+    report = segment_report(ui.settings)
+    frame = pd.DataFrame([s.model_dump() for s in report.segments if s.users > 0])
+    columns = ["segment", "label", "users", "user_share", "revenue", "revenue_share", "avg_score",
+               "avg_predicted_spend_12m", "avg_churn_risk"]  # fmt: skip
     if frame.empty:
-        return pd.DataFrame(columns=["segment", "label", "users", "user_share", "revenue", "revenue_share"])
-    frame["label"] = [segment_label(s, lang) for s in frame["segment"]]
-    frame["user_share"] = (frame["users"] / frame["users"].sum()).round(3)
-    total_revenue = frame["revenue"].sum() or 1.0
-    frame["revenue_share"] = (frame["revenue"] / total_revenue).round(3)
-    frame["revenue"] = frame["revenue"].round(0)
-    frame["mean_score"] = frame["mean_score"].round(1)
-    frame["mean_predicted_spend"] = frame["mean_predicted_spend"].round(0)
-    columns = [
-        "segment",
-        "label",
-        "users",
-        "user_share",
-        "revenue",
-        "revenue_share",
-        "mean_score",
-        "mean_predicted_spend",
-    ]
-    return frame[columns].sort_values("mean_score", ascending=False).reset_index(drop=True)
+        return pd.DataFrame(columns=columns)
+    frame["label"] = [segment_label(seg, lang) for seg in frame["segment"]]
+    return frame[columns].sort_values("avg_score", ascending=False).reset_index(drop=True)
+
+
+SEGMENT_COLUMNS: dict[str, list[str]] = {
+    "en": [
+        "Segment",
+        "Users",
+        "Share of users",
+        "Revenue ¥",
+        "Revenue share",
+        "Avg score",
+        "Avg predicted spend ¥",
+        "Avg churn risk",
+    ],
+    "zh": [
+        "客群",
+        "人数",
+        "人数占比",
+        "历史收入 ¥",
+        "收入占比",
+        "平均价值分",
+        "平均预计消费 ¥",
+        "平均流失风险",
+    ],
+}
+
+
+def segment_display(table: pd.DataFrame, lang: Lang) -> pd.DataFrame:
+    """The segment table as people read it: localized headers, percentages, rounded money."""
+    if table.empty:
+        return pd.DataFrame(columns=SEGMENT_COLUMNS[lang])
+    shown = pd.DataFrame(
+        {
+            0: table["label"],
+            1: table["users"],
+            2: [f"{v:.1%}" for v in table["user_share"]],
+            3: [f"{v:,.0f}" for v in table["revenue"]],
+            4: [f"{v:.1%}" for v in table["revenue_share"]],
+            5: table["avg_score"].round(1),
+            6: [f"{v:,.0f}" for v in table["avg_predicted_spend_12m"]],
+            7: [f"{v:.0%}" for v in table["avg_churn_risk"]],
+        }
+    )
+    shown.columns = SEGMENT_COLUMNS[lang]
+    return shown
 
 
 def score_histogram(ui: UiContext, bins: int = 10) -> pd.DataFrame:
-    with ui.engine.connect() as conn:
-        scores = pd.Series(conn.execute(select(value_assessments.c.score)).scalars().all(), dtype=float)
+    """Users per value-score band (0-10, ..., 90-100)."""
+    from recommend.marketing import assessments_frame
+
+    scores = assessments_frame(ui.settings)["score"].astype(float)
     edges = [100 * i / bins for i in range(bins + 1)]
     labels = [f"{edges[i]:.0f}-{edges[i + 1]:.0f}" for i in range(bins)]
     counts = (
@@ -172,77 +192,22 @@ def score_histogram(ui: UiContext, bins: int = 10) -> pd.DataFrame:
     return pd.DataFrame({"score": labels, "users": counts.to_numpy()})
 
 
-def export_campaign(ui: UiContext, staff_name: str, segment: str, out_dir: Path) -> Path:
-    """CSV of one segment's users for a campaign: id, score, predicted spend, masked contacts, suggested offer.
-
-    Uses the marketing module's campaign builder when present; masked contacts only (the console never exports
-    raw PII). The export itself is recorded in the audit log.
-    """
+def export_campaign(
+    ui: UiContext, staff_name: str, segment: str, out_dir: Path, *, with_contacts: bool = False
+) -> Path:
+    """The marketing module's targeting list for one segment as a CSV download (best score first, suggested
+    offer in en/zh). Contacts stay masked unless ``with_contacts``; either way the export is audited."""
     from domain.privacy.access import audit
+    from recommend.marketing import campaign_list
 
     ctx = staff_context(ui, staff_name)
+    frame = campaign_list(ui.settings, segment, principal=ctx.principal if with_contacts else None)
+    if not with_contacts:  # campaign_list audits decrypted exports itself; record the masked ones here
+        audit(
+            ctx.engine, ctx.principal, None, "campaign_export", f"segment={segment} rows={len(frame)} masked"
+        )
     out_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     path = out_dir / f"campaign-{segment}-{stamp}.csv"
-    query = (
-        select(
-            value_assessments.c.user_id,
-            value_assessments.c.score,
-            value_assessments.c.predicted_spend_12m,
-            users.c.phone_masked,
-            users.c.email_masked,
-            users.c.language,
-        )
-        .join(users, users.c.user_id == value_assessments.c.user_id)
-        .where(value_assessments.c.segment == segment)
-        .order_by(value_assessments.c.score.desc())
-    )
-    with ui.engine.connect() as conn:
-        rows = conn.execute(query).mappings().all()
-    offer = suggested_offer(segment)
-    with path.open(
-        "w", newline="", encoding="utf-8-sig"
-    ) as fh:  # BOM: Excel opens the Chinese text correctly
-        writer = csv.writer(fh)
-        writer.writerow(
-            [
-                "user_id",
-                "score",
-                "predicted_spend_12m",
-                "phone_masked",
-                "email_masked",
-                "language",
-                "offer_en",
-                "offer_zh",
-            ]
-        )
-        for row in rows:
-            writer.writerow(
-                [row["user_id"], f"{row['score']:.1f}", f"{row['predicted_spend_12m']:.2f}", row["phone_masked"] or "",
-                 row["email_masked"] or "", row["language"], offer[0], offer[1]]
-            )  # fmt: skip
-    audit(ctx.engine, ctx.principal, None, "campaign_export", f"segment={segment} rows={len(rows)}")
+    frame.to_csv(path, index=False, encoding="utf-8-sig")  # BOM: spreadsheet apps then read Chinese correctly
     return path
-
-
-_OFFERS: dict[str, tuple[str, str]] = {
-    "vip": ("Early access to new premium arrivals + free express shipping", "高端新品抢先购 + 免费顺丰"),
-    "loyal": ("Loyalty points x2 this month", "本月积分双倍"),
-    "promising": ("Welcome-back coupon: ¥30 off ¥199", "回购券：满 199 减 30"),
-    "price_sensitive": (
-        "Flash-deal alerts + 15% coupon on favourite categories",
-        "常购品类 85 折券 + 秒杀提醒",
-    ),
-    "at_risk": ("We miss you: 20% off your next order", "老客关怀：下单 8 折"),
-    "lapsed": ("Win-back: ¥50 voucher, no minimum", "召回礼：50 元无门槛券"),
-}
-
-
-def suggested_offer(segment: str) -> tuple[str, str]:
-    try:
-        from recommend.marketing import suggest_offer  # the marketing module's offer rules, when present
-
-        offer = suggest_offer(segment)
-        return (offer.en, offer.zh) if hasattr(offer, "en") else tuple(offer)  # type: ignore[return-value]
-    except (ImportError, AttributeError, TypeError):
-        return _OFFERS.get(segment, ("Personalised recommendation email", "个性化推荐邮件"))

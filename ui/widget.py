@@ -16,7 +16,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 
 from ui.chat_view import TOOL_LABELS
 from ui.i18n import EXAMPLE_PROMPTS, Lang, normalize_lang, t
-from ui.render import CARD_CSS, money, placeholder
+from ui.render import CARD_CSS, CATEGORY_GLYPHS, money, placeholder
 from ui.services import TokenRefused, UiContext
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -104,6 +104,7 @@ async def embed(request: Request) -> HTMLResponse:
         "token": token,
         "lang": lang,
         "subject": principal.user_id or "",
+        "glyphs": CATEGORY_GLYPHS,
         "text": {key: t(key, lang) for key in text_keys}
         | {"tools": {name: labels[lang] for name, labels in TOOL_LABELS.items()}},
     }

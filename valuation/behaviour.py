@@ -71,7 +71,17 @@ DEAL_WORDS: tuple[str, ...] = (
     "promo",
     "clearance",
 )
-PREMIUM_WORDS: tuple[str, ...] = ("高端", "旗舰", "奢华", "顶级", "专业", "premium", "luxury", "flagship", "pro ")
+PREMIUM_WORDS: tuple[str, ...] = (
+    "高端",
+    "旗舰",
+    "奢华",
+    "顶级",
+    "专业",
+    "premium",
+    "luxury",
+    "flagship",
+    "pro ",
+)
 GIFT_WORDS: tuple[str, ...] = ("礼物", "送", "礼品", "gift", "present", "birthday", "生日")
 
 COMPLAINT_RE = re.compile("|".join(map(re.escape, COMPLAINT_WORDS_ZH + COMPLAINT_WORDS_EN)), re.IGNORECASE)
@@ -116,7 +126,9 @@ def _cut(as_of: pd.Timestamp | str) -> pd.Timestamp:
 
 def load_events(engine: Engine, user_id: str | None = None) -> pd.DataFrame:
     """Events as a frame (user_id, kind, ts, session_id, product_id, query); one user's when ``user_id``."""
-    stmt = select(events.c.user_id, events.c.kind, events.c.ts, events.c.session_id, events.c.product_id, events.c.query)
+    stmt = select(
+        events.c.user_id, events.c.kind, events.c.ts, events.c.session_id, events.c.product_id, events.c.query
+    )
     if user_id is not None:
         stmt = stmt.where(events.c.user_id == user_id)
     with engine.connect() as conn:
@@ -142,6 +154,31 @@ def _ratio(num: pd.Series, den: pd.Series) -> pd.Series:
     return (num / den.where(den > 0)).fillna(0.0).clip(0.0, 1.0)
 
 
+_KIND_CODES: dict[str, int] = {"view": 0, "click": 1, "search": 2, "add_to_cart": 3, "purchase": 4}
+
+
+def prepare_events(events_frame: pd.DataFrame) -> pd.DataFrame:
+    """Add the cut-off-independent columns once (kind code, session code, deal/premium/gift search flags), so
+    that many cut-offs over the same events (training origins) do not redo the string work."""
+    if "kind_code" in events_frame.columns:
+        return events_frame
+    ev = events_frame.copy()
+    ev["kind_code"] = ev["kind"].map(_KIND_CODES).fillna(-1).astype(np.int8)
+    sessions = ev["session_id"].fillna("").astype(str)
+    # Events without a session id count as one session per calendar day.
+    day = (ev["ts"].values.astype("datetime64[D]").astype(np.int64)).astype(str)
+    key = sessions.where(sessions != "", "day-" + pd.Series(day, index=ev.index))
+    ev["session_code"] = pd.factorize(key)[0]
+    q = ev["query"].fillna("").astype(str)
+    is_search = (ev["kind_code"] == 2) & (q != "")
+    ev["is_query"] = is_search.to_numpy(dtype=bool)
+    for name, pattern in (("deal", DEAL_RE), ("premium", PREMIUM_RE), ("gift", GIFT_RE)):
+        flag = np.zeros(len(ev), dtype=bool)
+        flag[is_search.to_numpy()] = q[is_search].str.contains(pattern).to_numpy(dtype=bool)
+        ev[f"is_{name}"] = flag
+    return ev
+
+
 def behaviour_features(
     events_frame: pd.DataFrame,
     reviews_frame: pd.DataFrame,
@@ -154,50 +191,62 @@ def behaviour_features(
     ``avg_rating`` is NaN for users with no review.
     """
     cut = _cut(as_of)
-    ev = events_frame[events_frame["ts"] < cut] if len(events_frame) else events_frame
+    ev = prepare_events(events_frame) if len(events_frame) else events_frame
+    ev = ev[ev["ts"] < cut] if len(ev) else ev
     rv = reviews_frame[reviews_frame["created_at"] < cut] if len(reviews_frame) else reviews_frame
-    out = pd.DataFrame(index=pd.Index(pd.unique(pd.concat([ev["user_id"], rv["user_id"]])), name="user_id"))
-
+    data: dict[str, pd.Series] = {}
     if len(ev):
-        kinds = pd.crosstab(ev["user_id"], ev["kind"])
-        for kind, col in (
-            ("view", "n_views"),
-            ("click", "n_clicks"),
-            ("search", "n_searches"),
-            ("add_to_cart", "n_carts"),
-            ("purchase", "n_purchase_events"),
+        codes, uniq = pd.factorize(ev["user_id"])
+        n = len(uniq)
+        index = pd.Index(uniq, name="user_id")
+
+        def count(mask: np.ndarray | None = None) -> pd.Series:
+            c = codes if mask is None else codes[mask]
+            return pd.Series(np.bincount(c, minlength=n).astype(float), index=index)
+
+        kind = ev["kind_code"].to_numpy()
+        for code, col in (
+            (0, "n_views"),
+            (1, "n_clicks"),
+            (2, "n_searches"),
+            (3, "n_carts"),
+            (4, "n_purchase_events"),
         ):
-            out[col] = kinds[kind] if kind in kinds.columns else 0
-        g = ev.groupby("user_id")
-        out["n_events"] = g.size()
-        sessions = ev["session_id"].fillna("").astype(str)
-        # Events without a session id count as one session per calendar day.
-        session_key = sessions.where(sessions != "", ev["ts"].dt.strftime("day-%Y-%m-%d"))
-        out["n_sessions"] = session_key.groupby(ev["user_id"]).nunique()
-        age = (cut - ev["ts"]).dt.total_seconds() / 86400.0
+            data[col] = count(kind == code)
+        data["n_events"] = count()
+        age = (cut - ev["ts"]).dt.total_seconds().to_numpy() / 86400.0
         recent30, recent90 = age <= 30, age <= 90
-        out["events_last_30d"] = recent30.groupby(ev["user_id"]).sum()
-        out["events_last_90d"] = recent90.groupby(ev["user_id"]).sum()
-        out["carts_last_30d"] = (recent30 & (ev["kind"] == "add_to_cart")).groupby(ev["user_id"]).sum()
-        out["sessions_last_30d"] = session_key.where(recent30).groupby(ev["user_id"]).nunique()
-        out["days_since_last_event"] = np.floor(age.groupby(ev["user_id"]).min())
-        q = ev["query"].fillna("").astype(str)
-        is_search = (ev["kind"] == "search") & (q != "")
-        n_q = is_search.groupby(ev["user_id"]).sum()
-        for name, pattern in (("deal", DEAL_RE), ("premium", PREMIUM_RE), ("gift", GIFT_RE)):
-            hits = (is_search & q.str.contains(pattern)).groupby(ev["user_id"]).sum()
-            out[f"{name}_search_share"] = _ratio(hits, n_q)
+        data["events_last_30d"] = count(recent30)
+        data["events_last_90d"] = count(recent90)
+        data["carts_last_30d"] = count(recent30 & (kind == 3))
+        sess = ev["session_code"].to_numpy()
+
+        pair_key = codes.astype(np.int64) * (int(sess.max()) + 1) + sess  # one int per (user, session)
+
+        def n_sessions(mask: np.ndarray | None = None) -> pd.Series:
+            keys = pd.unique(pair_key if mask is None else pair_key[mask])
+            return pd.Series(
+                np.bincount(keys // (int(sess.max()) + 1), minlength=n).astype(float), index=index
+            )
+
+        data["n_sessions"] = n_sessions()
+        data["sessions_last_30d"] = n_sessions(recent30)
+        min_age = np.full(n, np.inf)
+        np.minimum.at(min_age, codes, age)
+        data["days_since_last_event"] = pd.Series(np.floor(min_age), index=index)
+        n_q = count(ev["is_query"].to_numpy())
+        for name in ("deal", "premium", "gift"):
+            data[f"{name}_search_share"] = _ratio(count(ev[f"is_{name}"].to_numpy()), n_q)
     if len(rv):
         g = rv.groupby("user_id")
-        out["n_reviews"] = g.size()
-        out["avg_rating"] = g["rating"].mean()
-        out["low_rating_share"] = (rv["rating"] <= 2).groupby(rv["user_id"]).mean()
+        data["n_reviews"] = g.size().astype(float)
+        data["avg_rating"] = g["rating"].mean()
+        data["low_rating_share"] = (rv["rating"] <= 2).groupby(rv["user_id"]).mean()
         text = rv["text"].fillna("").astype(str)
-        out["complaint_share"] = text.str.contains(COMPLAINT_RE).groupby(rv["user_id"]).mean()
-        out["days_since_last_review"] = np.floor(
-            ((cut - g["created_at"].max()).dt.total_seconds() / 86400.0).astype(float)
-        )
-
+        data["complaint_share"] = text.str.contains(COMPLAINT_RE).groupby(rv["user_id"]).mean()
+        data["days_since_last_review"] = np.floor((cut - g["created_at"].max()).dt.total_seconds() / 86400.0)
+    out = pd.DataFrame(data)
+    out.index.name = "user_id"
     out = out.reindex(columns=list(BEHAVIOUR_FEATURES))
     nan_ok = {"days_since_last_event", "days_since_last_review", "avg_rating"}
     zero_cols = [c for c in BEHAVIOUR_FEATURES if c not in nan_ok]

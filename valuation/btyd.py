@@ -33,7 +33,9 @@ def _fit_log_params(nll: Any, n_params: int, starts: list[np.ndarray]) -> np.nda
     """Minimise a negative log-likelihood over log-parameters from several starts; keep the best."""
     best: Any = None
     for x0 in starts:
-        res = minimize(nll, x0, method="Nelder-Mead", options={"maxiter": 20_000, "xatol": 1e-9, "fatol": 1e-10})
+        res = minimize(
+            nll, x0, method="Nelder-Mead", options={"maxiter": 20_000, "xatol": 1e-9, "fatol": 1e-10}
+        )
         res = minimize(nll, res.x, method="L-BFGS-B")
         if best is None or res.fun < best.fun:
             best = res
@@ -59,15 +61,21 @@ class BetaGeoModel(BaseModel):
         params: np.ndarray, x: np.ndarray, t_x: np.ndarray, big_t: np.ndarray
     ) -> np.ndarray:
         r, alpha, a, b = params
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            return BetaGeoModel._terms(r, alpha, a, b, x, t_x, big_t)
+
+    @staticmethod
+    def _terms(
+        r: float, alpha: float, a: float, b: float, x: np.ndarray, t_x: np.ndarray, big_t: np.ndarray
+    ) -> np.ndarray:
         a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
         a2 = betaln(a, b + x) - betaln(a, b)
         a3 = -(r + x) * np.log(alpha + big_t)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            a4 = np.where(
-                x > 0,
-                np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)) - (r + x) * np.log(alpha + t_x),
-                -np.inf,
-            )
+        a4 = np.where(
+            x > 0,
+            np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)) - (r + x) * np.log(alpha + t_x),
+            -np.inf,
+        )
         return a1 + a2 + np.logaddexp(a3, a4)
 
     @classmethod
@@ -78,7 +86,9 @@ class BetaGeoModel(BaseModel):
         if np.any(x < 0) or np.any(t_x < 0) or np.any(big_t < t_x):
             raise ValueError("BG/NBD inputs need frequency >= 0 and 0 <= recency <= T")
         (ux, utx, ut), w = _unique_weighted(x, t_x, big_t)
-        scale = float(np.mean(big_t)) or 1.0  # start alpha near the time scale so days and weeks both converge
+        scale = (
+            float(np.mean(big_t)) or 1.0
+        )  # start alpha near the time scale so days and weeks both converge
 
         def nll(log_p: np.ndarray) -> float:
             val = -np.sum(w * cls.log_likelihood_terms(np.exp(log_p), ux, utx, ut))

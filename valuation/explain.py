@@ -137,13 +137,17 @@ def template_explanation(
         if ups:
             parts.append("加分项：" + "、".join(f"{r.label_zh} {_fmt(r.value)}".strip() for r in ups) + "。")
         if downs:
-            parts.append("减分项：" + "、".join(f"{r.label_zh} {_fmt(r.value)}".strip() for r in downs) + "。")
+            parts.append(
+                "减分项：" + "、".join(f"{r.label_zh} {_fmt(r.value)}".strip() for r in downs) + "。"
+            )
         return "".join(parts)
     parts = [f"Value score {score:.0f}/100 ({seg_en}); predicted 12-month spend ¥{predicted_spend:,.0f}."]
     if ups:
         parts.append("Raising it: " + ", ".join(f"{r.label_en} {_fmt(r.value)}".strip() for r in ups) + ".")
     if downs:
-        parts.append("Lowering it: " + ", ".join(f"{r.label_en} {_fmt(r.value)}".strip() for r in downs) + ".")
+        parts.append(
+            "Lowering it: " + ", ".join(f"{r.label_en} {_fmt(r.value)}".strip() for r in downs) + "."
+        )
     return " ".join(parts)
 
 

@@ -41,6 +41,9 @@ CORE_FEATURES: tuple[str, ...] = (
     "ipt_mean",
     "ipt_std",
     "spend_trend",
+    "repeat_rate",
+    "recency_share",
+    "rfm_rate",
     *(f"spend_last_{w}d" for w in WINDOWS_DAYS),
     *(f"orders_last_{w}d" for w in WINDOWS_DAYS),
 )
@@ -56,7 +59,10 @@ def normalise_transactions(tx: pd.DataFrame) -> pd.DataFrame:
     out = tx.copy()
     if date_col != "date":
         out = out.rename(columns={date_col: "date"})
-    out["date"] = pd.to_datetime(out["date"])
+    try:
+        out["date"] = pd.to_datetime(out["date"])
+    except ValueError:  # strings in more than one layout (e.g. with and without a time)
+        out["date"] = pd.to_datetime(out["date"], format="mixed")
     if getattr(out["date"].dt, "tz", None) is not None:
         out["date"] = out["date"].dt.tz_convert(None)
     out["user_id"] = out["user_id"].astype(str)
@@ -138,14 +144,21 @@ def transaction_features(tx: pd.DataFrame, as_of: pd.Timestamp | str, *, freq: s
         "ipt_mean": ipt_mean,
         "ipt_std": ipt_std,
         "spend_trend": spend_trend,
+        # Scale-free versions of the RFM triple: comparable between customers (and cut-offs) of any tenure.
+        "repeat_rate": np.divide(frequency, -first_day / unit, out=np.zeros(n), where=first_day < 0),
+        "recency_share": np.divide(last_day - first_day, -first_day, out=np.zeros(n), where=first_day < 0),
     }
+    data["rfm_rate"] = data["repeat_rate"] * data["recency_share"]
     for w in WINDOWS_DAYS:
         recent = day_num > -w
         data[f"spend_last_{w}d"] = np.bincount(codes, weights=np.where(recent, amount, 0.0), minlength=n)
     for w in WINDOWS_DAYS:
         data[f"orders_last_{w}d"] = np.bincount(codes, weights=(day_num > -w).astype(float), minlength=n)
     feats = pd.DataFrame(data, index=pd.Index(users, name="user_id"))
-    return feats.join(_optional_features(tx, is_return, feats.index), how="left")
+    optional = _optional_features(tx, is_return, feats.index)
+    overlap = [c for c in optional.columns if c in feats.columns]  # e.g. per-order AOV replaces per-day AOV
+    feats[overlap] = optional[overlap]
+    return feats.join(optional.drop(columns=overlap), how="left")
 
 
 def _optional_features(tx: pd.DataFrame, is_return: pd.Series, users: pd.Index) -> pd.DataFrame:

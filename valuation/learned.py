@@ -55,11 +55,15 @@ class ValueModel:
         self.purchases_objective = purchases_objective or dict(PURCHASES_OBJECTIVE)
         for objective in (self.spend_objective, self.purchases_objective):
             if objective.get("objective") not in LOG_LINK_OBJECTIVES:
-                raise ValueError(f"objective must be a log-link one {sorted(LOG_LINK_OBJECTIVES)}: {objective}")
+                raise ValueError(
+                    f"objective must be a log-link one {sorted(LOG_LINK_OBJECTIVES)}: {objective}"
+                )
         self.feature_names: list[str] = []
         self.spend_booster: lgb.Booster | None = None
         self.purchases_booster: lgb.Booster | None = None
-        self.spend_scale: float = 1.0  # total-spend calibration factor, set by the caller (see calibration.py)
+        self.spend_scale: float = (
+            1.0  # total-spend calibration factor, set by the caller (see calibration.py)
+        )
         self.meta: dict[str, Any] = {}
 
     # ---- training -------------------------------------------------------------------------------------------

@@ -72,7 +72,9 @@ def history_summary(row: pd.Series, categories: list[str] | None = None) -> str:
             f"last 90 days {_money(_num(row, 'spend_last_90d'))}, last 365 days {_money(_num(row, 'spend_last_365d'))}."
         )
         tier = _num(row, "price_tier_mean", float("nan"))
-        tier_txt = "unknown" if math.isnan(tier) else ("budget", "mid", "premium", "luxury")[min(3, round(tier))]
+        tier_txt = (
+            "unknown" if math.isnan(tier) else ("budget", "mid", "premium", "luxury")[min(3, round(tier))]
+        )
         lines.append(
             f"Typical price tier: {tier_txt}; discounted lines {100 * _num(row, 'discounted_line_share'):.0f}%; "
             f"returns {100 * _num(row, 'return_share'):.0f}%."

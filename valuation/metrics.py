@@ -99,7 +99,7 @@ def top_decile_lift(actual: np.ndarray, pred: np.ndarray) -> float:
     k = len(a) / 10.0
     order = np.argsort(-p, kind="stable")
     p_sorted, a_sorted = p[order], a[order]
-    cut_value = p_sorted[max(int(math.ceil(k)) - 1, 0)]
+    cut_value = p_sorted[max(math.ceil(k) - 1, 0)]
     above = p_sorted > cut_value
     tie = p_sorted == cut_value
     take_from_tie = k - above.sum()
@@ -113,7 +113,7 @@ def evaluate_predictions(actual: np.ndarray, pred: np.ndarray) -> dict[str, floa
     err = p - a
     mse = float(np.mean(err**2))
     total_actual = float(a.sum())
-    return {
+    out = {
         "mse": mse,
         "mae": float(np.mean(np.abs(err))),
         "rmse": math.sqrt(mse),
@@ -126,3 +126,5 @@ def evaluate_predictions(actual: np.ndarray, pred: np.ndarray) -> dict[str, floa
         "total_actual": total_actual,
         "total_ratio": float(p.sum() / total_actual) if total_actual > 0 else float("nan"),
     }
+    # Round away float noise such as a Gini of -1e-16 for a constant prediction.
+    return {k: (round(v, 12) + 0.0 if math.isfinite(v) else v) for k, v in out.items()}

@@ -178,7 +178,11 @@ def profile_prompt_text(reviews: list[str], searches: list[str], viewed: list[st
 
 
 def cache_key(kind: str, settings: Settings, text: str) -> str:
-    model = settings.openai_model if settings.llm == "openai" else str(settings.local_model_path or settings.local_model)
+    model = (
+        settings.openai_model
+        if settings.llm == "openai"
+        else str(settings.local_model_path or settings.local_model)
+    )
     digest = hashlib.sha256(f"{kind}|{settings.llm}|{model}|{text}".encode()).hexdigest()
     return f"{kind}:{digest}"
 
@@ -193,7 +197,9 @@ def cache_put(engine: Engine, key: str, kind: str, user_id: str | None, value: A
     now = datetime.now(UTC).replace(tzinfo=None)
     with engine.begin() as conn:
         conn.execute(llm_cache.delete().where(llm_cache.c.key == key))
-        conn.execute(llm_cache.insert().values(key=key, kind=kind, user_id=user_id, value=value, created_at=now))
+        conn.execute(
+            llm_cache.insert().values(key=key, kind=kind, user_id=user_id, value=value, created_at=now)
+        )
 
 
 def llm_profile(

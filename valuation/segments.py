@@ -58,7 +58,9 @@ def assign_segments(frame: pd.DataFrame, rules: SegmentRules | None = None) -> p
     n_days = frame["n_purchase_days"].fillna(0).to_numpy(float)
     sens = frame["price_sensitivity"].to_numpy(float)
     churn = frame["churn_risk"].to_numpy(float)
-    recent_activity = frame.get("events_last_90d", pd.Series(0.0, index=frame.index)).fillna(0).to_numpy(float)
+    recent_activity = (
+        frame.get("events_last_90d", pd.Series(0.0, index=frame.index)).fillna(0).to_numpy(float)
+    )
 
     buyer = n_days > 0
     lapsed = np.where(
@@ -73,12 +75,23 @@ def assign_segments(frame: pd.DataFrame, rules: SegmentRules | None = None) -> p
     price_sensitive = sens >= rules.price_sensitive_min
     loyal = (n_days >= rules.loyal_min_purchases) & (p_alive >= rules.loyal_p_alive)
     fallback = np.where(
-        churn >= 0.5, Segment.at_risk.value, np.where(sens >= 0.5, Segment.price_sensitive.value, Segment.loyal.value)
+        churn >= 0.5,
+        Segment.at_risk.value,
+        np.where(sens >= 0.5, Segment.price_sensitive.value, Segment.loyal.value),
     )
     result = np.select(
         [lapsed, vip, at_risk, promising, price_sensitive, loyal],
-        [s.value for s in (Segment.lapsed, Segment.vip, Segment.at_risk, Segment.promising,
-                           Segment.price_sensitive, Segment.loyal)],
+        [
+            s.value
+            for s in (
+                Segment.lapsed,
+                Segment.vip,
+                Segment.at_risk,
+                Segment.promising,
+                Segment.price_sensitive,
+                Segment.loyal,
+            )
+        ],
         default=fallback,
     )
     return pd.Series(result, index=frame.index, name="segment")

@@ -127,7 +127,8 @@ def iter_history_docs(engine: Engine, user_id: str | None = None) -> Iterator[In
             )
 
         for review in conn.execute(review_q):
-            text = f"Review 评价 {review.rating}/5 of {_title(titles, review.product_id)}: {review.text or ''}"
+            # The user's own words first: they are what staff search for ("what did this user complain about?").
+            text = f"Review 评价 {review.rating}/5: {review.text or ''} (product 商品: {_title(titles, review.product_id)})"
             yield IndexDoc(
                 id=f"{review.user_id}:review:{review.review_id}",
                 text=text,

@@ -151,7 +151,7 @@ class ShopEmbeddingFunction(EmbeddingFunction[Documents]):
         cache = _cache_for(self.cache_path) if self.cache_path else None
         model_id = self.model_id
         keys = [EmbeddingCache.key(model_id, t) for t in texts]
-        found = cache.get_many(list(dict.fromkeys(keys))) if cache else {}
+        found = cache.get_many(list(dict.fromkeys(keys))) if cache is not None else {}
         missing = [i for i, k in enumerate(keys) if k not in found]
         # Embed each distinct missing text once, in batches.
         todo: dict[str, str] = {}
@@ -163,7 +163,7 @@ class ShopEmbeddingFunction(EmbeddingFunction[Documents]):
             vectors = self._embed_uncached([todo[k] for k in batch_keys])
             fresh = list(zip(batch_keys, vectors, strict=True))
             found.update(fresh)
-            if cache:
+            if cache is not None:
                 cache.put_many(fresh)
         self.stats["embedded"] += len(todo_keys)
         self.stats["cached"] += len(texts) - len(missing)

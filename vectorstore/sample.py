@@ -114,6 +114,9 @@ def seed_store(engine: Engine, products: list[dict[str, Any]] | None = None, *, 
                 {"review_id": "r2", "user_id": "u2", "product_id": "s04", "order_id": "o3", "rating": 1,
                  "text": "The headphones broke after a week, terrible battery", "language": "en",
                  "created_at": T0 + timedelta(days=8)},
+                {"review_id": "r3", "user_id": "u2", "product_id": "s13", "order_id": None, "rating": 5,
+                 "text": "Great coffee, smooth taste, will buy again", "language": "en",
+                 "created_at": T0 + timedelta(days=9)},
             ],
         )
         conn.execute(

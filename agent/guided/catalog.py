@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 
@@ -133,6 +134,7 @@ class Catalog:
     brands: dict[str, str] = field(default_factory=dict)  # lower-cased brand -> brand
     titles: dict[str, tuple[str, str]] = field(default_factory=dict)  # product id -> (title_en, title_zh)
     prices: dict[str, float] = field(default_factory=dict)
+    product_categories: dict[str, str] = field(default_factory=dict)
     id_pattern: re.Pattern[str] | None = None
 
     def find_category(self, text: str) -> str | None:
@@ -185,10 +187,16 @@ def load_catalog(settings: Settings) -> Catalog:
                 products.c.category, products.c.category_zh, products.c.price,
             )
         ).all()  # fmt: skip
+    return build_catalog(rows)
+
+
+def build_catalog(rows: list[Any]) -> Catalog:
+    """A catalog from ``(product_id, title_en, title_zh, brand, category, category_zh, price)`` rows."""
     catalog = Catalog()
     for pid, title_en, title_zh, brand, category, category_zh, price in rows:
         catalog.titles[pid] = (title_en, title_zh)
         catalog.prices[pid] = float(price)
+        catalog.product_categories[pid] = category
         catalog.brands[brand.lower()] = brand
         if category not in catalog.categories:
             catalog.categories[category] = (category.replace("-", " "), category_zh or "")

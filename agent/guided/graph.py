@@ -144,7 +144,7 @@ def build_guided_graph(settings: Settings, checkpointer: Any = None) -> Any:
         return update
 
     def after_understand(state: GuidedState) -> str:
-        return "respond" if state["turn"]["intent"] in ("greeting", "off_topic", "injection") else "act"
+        return "respond" if state["turn"].get("direct") else "act"
 
     graph = StateGraph(GuidedState, context_schema=GuidedContext)
     graph.add_node("understand", understand_node)

@@ -14,15 +14,15 @@ from agent.toolbox import Toolbox
 from domain.privacy.access import Principal
 from domain.settings import Settings
 from domain.store.db import get_engine
-from domain.store.schema import users
+from domain.store.schema import orders, users
 
 _FOLLOW_UP_RE = re.compile(
     r"\b(?:cheaper|more|other|another|else|similar|instead|also|what about|how about|any)\b|便宜|更|其他|别的|还有|类似|换|那.{0,3}呢",
     re.I,
 )
 _USER_TOKEN_RE = re.compile(r"(?<![\w-])[A-Za-z]{1,4}\d{3,}(?![\w])")
+_WANTS_SUGGESTION_RE = re.compile(r"recommend|suggest|something|推荐|买点|有什么好", re.I)
 PRODUCT_INTENTS = ("recommend", "search")
-DIRECT_INTENTS = ("greeting", "off_topic", "injection", "ambiguous")
 
 
 def known_user_ids(settings: Settings, text: str) -> set[str]:
@@ -33,6 +33,16 @@ def known_user_ids(settings: Settings, text: str) -> set[str]:
     with get_engine(settings).connect() as conn:
         rows = conn.execute(select(users.c.user_id).where(users.c.user_id.in_(tokens))).all()
     return {r[0] for r in rows}
+
+
+def has_history(settings: Settings, user_id: str | None) -> bool:
+    if not user_id:
+        return False
+    with get_engine(settings).connect() as conn:
+        return (
+            conn.execute(select(orders.c.order_id).where(orders.c.user_id == user_id).limit(1)).first()
+            is not None
+        )
 
 
 def resolve_refs(slots: Slots, shown: list[str], intent: str) -> list[str]:
@@ -61,7 +71,8 @@ def understand(
     language = detect_language(text, default=state.get("language") or "en")
     shown = list(state.get("shown_products") or [])
     last = dict(state.get("last_slots") or {})
-    staff_ids = known_user_ids(settings, text) if principal.is_staff else None
+    named_ids = known_user_ids(settings, text)
+    staff_ids = named_ids if principal.is_staff else None
     hint = state.get("summary") or (f"category={last.get('category')}" if last.get("category") else "")
     result: IntentResult = classify(
         settings, text, catalog,
@@ -76,8 +87,9 @@ def understand(
         len(text) < 40 and (slots.budget_max or slots.budget_min or slots.price_preference)
     )
     if (
-        intent in ("ambiguous", "off_topic", "greeting")
-        and follow_up
+        follow_up
+        and result.source != "rules"
+        and not slots.category
         and last.get("intent") in PRODUCT_INTENTS
     ):
         intent = last["intent"]  # "cheaper ones?" / "300以内的呢" continue the last search
@@ -85,13 +97,24 @@ def understand(
         slots.category = slots.category or last.get("category")
         if slots.budget_max is None and slots.budget_min is None:
             slots.budget_min, slots.budget_max = last.get("budget_min"), last.get("budget_max")
-    if intent in PRODUCT_INTENTS and slots.price_preference == "low" and shown and slots.budget_max is None:
-        prices = [catalog.prices[p] for p in shown if p in catalog.prices]
-        if prices and follow_up:
-            slots.budget_max = round(min(prices), 2)  # "cheaper" = below the cheapest shown so far
+            prices = [catalog.prices[p] for p in shown if p in catalog.prices]
+            if slots.price_preference == "low" and prices:  # "cheaper ones" = below the cheapest shown so far
+                slots.budget_max = round(
+                    min([min(prices) - 0.01, *([slots.budget_max] if slots.budget_max else [])]), 2
+                )
+                slots.budget_min = None
     refs = resolve_refs(slots, shown, intent)
     if intent == "ambiguous" and (slots.category or slots.brand):
         intent = "recommend"
+    elif (
+        intent == "ambiguous"
+        and _WANTS_SUGGESTION_RE.search(text)
+        and has_history(settings, principal.user_id)
+    ):
+        intent = "recommend"  # "recommend something" from a shopper with a history: personalise, don't ask
+    direct = intent if intent in ("greeting", "off_topic", "injection") else None
+    if not principal.is_staff and named_ids - {principal.user_id}:
+        direct = "access_denied"  # a shopper asking about someone else: refuse before any tool runs
     return {
         "intent": intent,
         "intent_source": result.source,
@@ -100,6 +123,7 @@ def understand(
         "slots": slots.model_dump(),
         "refs": refs,
         "text": text,
+        "direct": direct,
     }
 
 

@@ -35,8 +35,8 @@ def compose_body(turn: dict[str, Any], catalog: Catalog) -> tuple[str, str, list
     if turn.get("clarify"):
         key = turn["clarify"]
         return replies.say(key, lang, examples=_examples(catalog, lang)), "", []
-    if intent in ("greeting", "off_topic", "injection"):
-        return replies.say(intent, lang), "", []
+    if turn.get("direct"):
+        return replies.say(turn["direct"], lang), "", []
     runs = turn.get("tool_runs") or []
     if not runs:
         return replies.say("clarify", lang, examples=_examples(catalog, lang)), "", []

@@ -72,7 +72,9 @@ def _write_csv(path: Path, columns: list[str], rows: list[dict[str, object]]) ->
             writer.writerow(["" if row.get(c) is None else row.get(c) for c in columns])
 
 
-def generate_demo_shop(out_dir: Path, seed: int = 7, n_users: int = 3000, n_products: int = 600) -> DemoManifest:
+def generate_demo_shop(
+    out_dir: Path, seed: int = 7, n_users: int = 3000, n_products: int = 600
+) -> DemoManifest:
     """Generate the demo shop into ``out_dir`` (created); same seed and sizes give byte-identical files."""
     out_dir = Path(out_dir).expanduser().resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -88,7 +90,9 @@ def generate_demo_shop(out_dir: Path, seed: int = 7, n_users: int = 3000, n_prod
     history = SimulationOutput()
     counters = Counters()
     for user in users:
-        simulate_user(rng, user, index, HISTORY_START, 0.0, history_days, counters, history, with_activity=True)
+        simulate_user(
+            rng, user, index, HISTORY_START, 0.0, history_days, counters, history, with_activity=True
+        )
 
     # The hidden next 12 months, from the same traits; its own counters so the ids never collide with history.
     future_counters = Counters(order=10_000_000)
@@ -96,8 +100,17 @@ def generate_demo_shop(out_dir: Path, seed: int = 7, n_users: int = 3000, n_prod
     category_of = {p.product_id: p.category.slug for p in products}
     for user in users:
         future = SimulationOutput()
-        simulate_user(rng, user, index, HISTORY_START, history_days, future_days, future_counters, future,
-                      with_activity=False)
+        simulate_user(
+            rng,
+            user,
+            index,
+            HISTORY_START,
+            history_days,
+            future_days,
+            future_counters,
+            future,
+            with_activity=False,
+        )
         truth_rows.append(_truth_row(user, future, history_days, category_of))
 
     user_rows = [
@@ -180,5 +193,3 @@ def _truth_row(
         "churned": len(future.orders) == 0,
         "future_purchase_30d": bool(first_30d),
     }
-
-

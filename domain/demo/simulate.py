@@ -45,7 +45,9 @@ class ProductIndex:
 
     def draw(self, rng: np.random.Generator, user: DemoUser) -> int:
         if rng.random() < 0.85:
-            cat = user.favourite_categories[int(rng.choice(len(user.favourite_categories), p=user.category_weights))]
+            cat = user.favourite_categories[
+                int(rng.choice(len(user.favourite_categories), p=user.category_weights))
+            ]
         else:
             cat = int(rng.integers(len(CATEGORIES)))
         tier = int(rng.choice(4, p=user.tier_probs))
@@ -85,11 +87,21 @@ def _query(rng: np.random.Generator, user: DemoUser, product: DemoProduct) -> st
     use_en, use_zh = product.category.uses[int(rng.integers(len(product.category.uses)))]
     cheap = user.price_sensitivity > 0.7 and rng.random() < 0.5
     if user.language == "zh":
-        options = [f"{attr_zh}{noun_zh}", f"{brand_zh}{noun_zh}", f"适合{use_zh}的{noun_zh}", f"{product.row['sku']}"]
+        options = [
+            f"{attr_zh}{noun_zh}",
+            f"{brand_zh}{noun_zh}",
+            f"适合{use_zh}的{noun_zh}",
+            f"{product.row['sku']}",
+        ]
         if cheap:
             options += [f"{price}元以内{noun_zh}", f"{noun_zh}优惠", f"便宜的{noun_zh}"]
     else:
-        options = [f"{attr_en} {noun_en}", f"{brand_en} {noun_en}", f"best {noun_en} for {use_en}", f"{brand_en} {product.row['sku']}"]
+        options = [
+            f"{attr_en} {noun_en}",
+            f"{brand_en} {noun_en}",
+            f"best {noun_en} for {use_en}",
+            f"{brand_en} {product.row['sku']}",
+        ]
         if cheap:
             options += [f"{noun_en} under {price}", f"cheap {noun_en}", f"{noun_en} on sale"]
     return options[int(rng.integers(len(options)))]
@@ -173,7 +185,9 @@ def simulate_user(
                 wants_review = rng.random() < (user.review_rate * (2.0 if status == "returned" else 1.0))
                 if wants_review and review_day < end_day:
                     mood = 2.5 * (user.satisfaction - 0.6) - (2.0 if status == "returned" else 0.0)
-                    rating = int(np.clip(round(float(product.row["rating"]) + mood + rng.normal(0, 0.7)), 1, 5))  # type: ignore[arg-type]
+                    rating = int(
+                        np.clip(round(float(product.row["rating"]) + mood + rng.normal(0, 0.7)), 1, 5)
+                    )  # type: ignore[arg-type]
                     counters.review += 1
                     out.reviews.append(
                         {
@@ -195,8 +209,16 @@ def simulate_user(
             _browse_session(rng, user, index, origin, float(day), counters, out)
 
 
-def _event(out: SimulationOutput, counters: Counters, user: DemoUser, kind: str, ts: str, session: str,
-           product_id: str | None = None, query: str | None = None) -> None:
+def _event(
+    out: SimulationOutput,
+    counters: Counters,
+    user: DemoUser,
+    kind: str,
+    ts: str,
+    session: str,
+    product_id: str | None = None,
+    query: str | None = None,
+) -> None:
     counters.event += 1
     out.events.append(
         {
@@ -211,8 +233,15 @@ def _event(out: SimulationOutput, counters: Counters, user: DemoUser, kind: str,
     )
 
 
-def _browse_session(rng: np.random.Generator, user: DemoUser, index: ProductIndex, origin: datetime,
-                    day: float, counters: Counters, out: SimulationOutput) -> None:
+def _browse_session(
+    rng: np.random.Generator,
+    user: DemoUser,
+    index: ProductIndex,
+    origin: datetime,
+    day: float,
+    counters: Counters,
+    out: SimulationOutput,
+) -> None:
     counters.session += 1
     session = f"s{counters.session:07d}"
     minute = 0.0
@@ -230,14 +259,29 @@ def _browse_session(rng: np.random.Generator, user: DemoUser, index: ProductInde
                 _event(out, counters, user, "add_to_cart", ts, session, product.product_id)
 
 
-def _purchase_session(rng: np.random.Generator, user: DemoUser, index: ProductIndex, origin: datetime,
-                      day: float, chosen: list[int], counters: Counters, out: SimulationOutput) -> None:
+def _purchase_session(
+    rng: np.random.Generator,
+    user: DemoUser,
+    index: ProductIndex,
+    origin: datetime,
+    day: float,
+    chosen: list[int],
+    counters: Counters,
+    out: SimulationOutput,
+) -> None:
     counters.session += 1
     session = f"s{counters.session:07d}"
     start = day - float(rng.uniform(5, 40)) / 1440  # the session starts a few minutes before the order
     if rng.random() < 0.6:
-        _event(out, counters, user, "search", _ts(origin, start), session,
-               query=_query(rng, user, index.products[chosen[0]]))
+        _event(
+            out,
+            counters,
+            user,
+            "search",
+            _ts(origin, start),
+            session,
+            query=_query(rng, user, index.products[chosen[0]]),
+        )
     for i, p_idx in enumerate(chosen):
         pid = index.products[p_idx].product_id
         ts = _ts(origin, start + (i + 1) / 1440)

@@ -19,10 +19,19 @@ KINDS: tuple[str, ...] = ("products", "users", "orders", "order_lines", "reviews
 
 # File-name stems (after lower-casing) that name a kind, most specific first.
 _STEM_ALIASES: tuple[tuple[str, str], ...] = (
-    ("order_lines", "order_lines"), ("order-lines", "order_lines"), ("orderlines", "order_lines"),
-    ("lines", "order_lines"), ("orders", "orders"), ("users", "users"), ("customers", "users"),
-    ("products", "products"), ("catalog", "products"), ("reviews", "reviews"), ("events", "events"),
-    ("behavior", "events"), ("behaviour", "events"),
+    ("order_lines", "order_lines"),
+    ("order-lines", "order_lines"),
+    ("orderlines", "order_lines"),
+    ("lines", "order_lines"),
+    ("orders", "orders"),
+    ("users", "users"),
+    ("customers", "users"),
+    ("products", "products"),
+    ("catalog", "products"),
+    ("reviews", "reviews"),
+    ("events", "events"),
+    ("behavior", "events"),
+    ("behaviour", "events"),
 )
 
 # Derived fields that exports often carry; they are recomputed, never trusted from input.
@@ -53,6 +62,17 @@ class KindSpec:
 
 def _naive_utc(value: datetime) -> datetime:
     """The store keeps naive UTC datetimes; aware inputs are converted, naive ones are taken as UTC."""
+    if type(value) is not datetime:  # e.g. pandas.Timestamp from Parquet: drivers want the plain type
+        value = datetime(
+            value.year,
+            value.month,
+            value.day,
+            value.hour,
+            value.minute,
+            value.second,
+            value.microsecond,
+            value.tzinfo,
+        )
     return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
@@ -97,7 +117,12 @@ def _product_row(p: Product, _cipher: PiiCipher | None) -> dict[str, Any]:
 
 
 def _order_row(o: Order, _cipher: PiiCipher | None) -> dict[str, Any]:
-    return {"order_id": o.order_id, "user_id": o.user_id, "created_at": _naive_utc(o.created_at), "status": o.status.value}
+    return {
+        "order_id": o.order_id,
+        "user_id": o.user_id,
+        "created_at": _naive_utc(o.created_at),
+        "status": o.status.value,
+    }
 
 
 def line_row(line: OrderLine, _cipher: PiiCipher | None = None) -> dict[str, Any]:
@@ -145,11 +170,19 @@ SPECS: dict[str, KindSpec] = {
     "users": KindSpec("users", User, schema.users, ("user_id",), (), _user_row),
     "orders": KindSpec("orders", Order, schema.orders, ("order_id",), (_USER_FK,), _order_row),
     "order_lines": KindSpec(
-        "order_lines", OrderLine, schema.order_lines, ("order_id", "line_no"),
-        (ForeignKey("order_id", schema.orders, "order_id", "order"), _PRODUCT_FK), line_row,
+        "order_lines",
+        OrderLine,
+        schema.order_lines,
+        ("order_id", "line_no"),
+        (ForeignKey("order_id", schema.orders, "order_id", "order"), _PRODUCT_FK),
+        line_row,
     ),
-    "reviews": KindSpec("reviews", Review, schema.reviews, ("review_id",), (_USER_FK, _PRODUCT_FK), _review_row),
-    "events": KindSpec("events", BehaviorEvent, schema.events, ("event_id",), (_USER_FK, _PRODUCT_FK), _event_row),
+    "reviews": KindSpec(
+        "reviews", Review, schema.reviews, ("review_id",), (_USER_FK, _PRODUCT_FK), _review_row
+    ),
+    "events": KindSpec(
+        "events", BehaviorEvent, schema.events, ("event_id",), (_USER_FK, _PRODUCT_FK), _event_row
+    ),
 }
 
 

@@ -118,7 +118,8 @@ def ingest_path(
     if kind not in SPECS:
         raise IngestError(
             f"cannot tell what {path.name} holds: pass --kind (one of {', '.join(KINDS)})"
-            if kind is None else f"unknown kind {kind!r}: use one of {', '.join(KINDS)}"
+            if kind is None
+            else f"unknown kind {kind!r}: use one of {', '.join(KINDS)}"
         )
     spec = SPECS[kind]
     engine = engine or get_engine(settings)
@@ -136,7 +137,11 @@ def ingest_path(
     total_bytes = path.stat().st_size
     with ExitStack() as stack:
         rejects = _Rejects(rejects_path, kind, stack)
-        bar = _progress_bar(stack, path, total_bytes) if progress and total_bytes >= PROGRESS_MIN_BYTES else None
+        bar = (
+            _progress_bar(stack, path, total_bytes)
+            if progress and total_bytes >= PROGRESS_MIN_BYTES
+            else None
+        )
         try:
             for batch in _batches(iter_records(path, counter), batch_size):
                 summary.read += len(batch)
@@ -203,7 +208,10 @@ def _nested_lines_problem(order: Order) -> str | None:
 
 
 def _check_foreign_keys(
-    engine: Engine, spec: KindSpec, valid: list[tuple[RawRecord, BaseModel]], cache: KeyCache,
+    engine: Engine,
+    spec: KindSpec,
+    valid: list[tuple[RawRecord, BaseModel]],
+    cache: KeyCache,
     rejects: _Rejects,
 ) -> list[tuple[RawRecord, BaseModel]]:
     references: list[tuple[str, Any, Any]] = []  # (fk field, table, column) for models and nested lines
@@ -239,7 +247,13 @@ def _progress_bar(stack: ExitStack, path: Path, total: int):  # type: ignore[no-
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
     bar = stack.enter_context(
-        Progress(TextColumn(f"ingest {path.name}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(), transient=True)
+        Progress(
+            TextColumn(f"ingest {path.name}"),
+            BarColumn(),
+            DownloadColumn(),
+            TimeRemainingColumn(),
+            transient=True,
+        )
     )
     task = bar.add_task("ingest", total=total)
     return lambda done: bar.update(task, completed=done)
@@ -258,4 +272,3 @@ def ingest_demo(
         if path.exists():
             summaries.append(ingest_path(settings, path, kind, progress=progress, batch_size=batch_size))
     return summaries
-

@@ -64,16 +64,24 @@ def _iter_jsonl(path: Path, counter: ByteCounter) -> Iterator[RawRecord]:
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                yield RawRecord(line_no, None, raw.decode("utf-8", "backslashreplace").rstrip("\n"),
-                                f"bad encoding: not UTF-8 at byte {exc.start}")
+                yield RawRecord(
+                    line_no,
+                    None,
+                    raw.decode("utf-8", "backslashreplace").rstrip("\n"),
+                    f"bad encoding: not UTF-8 at byte {exc.start}",
+                )
                 continue
             try:
                 data = json.loads(text)
             except json.JSONDecodeError as exc:
-                yield RawRecord(line_no, None, text.rstrip("\n"), f"malformed JSON: {exc.msg} at column {exc.colno}")
+                yield RawRecord(
+                    line_no, None, text.rstrip("\n"), f"malformed JSON: {exc.msg} at column {exc.colno}"
+                )
                 continue
             if not isinstance(data, dict):
-                yield RawRecord(line_no, None, text.rstrip("\n"), f"expected a JSON object, got {type(data).__name__}")
+                yield RawRecord(
+                    line_no, None, text.rstrip("\n"), f"expected a JSON object, got {type(data).__name__}"
+                )
                 continue
             yield RawRecord(line_no, {k: v for k, v in data.items() if v is not None}, data)
 
@@ -127,8 +135,12 @@ def _iter_csv(path: Path, counter: ByteCounter) -> Iterator[RawRecord]:
                     continue
             original = dict(zip(header, fields, strict=False))
             if len(fields) != len(header):
-                yield RawRecord(first_line, None, original,
-                                f"row has {len(fields)} fields but the header has {len(header)}")
+                yield RawRecord(
+                    first_line,
+                    None,
+                    original,
+                    f"row has {len(fields)} fields but the header has {len(header)}",
+                )
                 continue
             # An empty CSV cell means "no value": drop it so the model's default (or "field required") applies.
             yield RawRecord(first_line, {k: v for k, v in original.items() if v != ""}, original)
@@ -147,7 +159,9 @@ def _iter_parquet(path: Path, counter: ByteCounter) -> Iterator[RawRecord]:
     for batch in parquet.iter_batches(batch_size=10_000):
         for row in batch.to_pylist():
             row_no += 1
-            data = {k: v for k, v in row.items() if v is not None and not (isinstance(v, float) and math.isnan(v))}
+            data = {
+                k: v for k, v in row.items() if v is not None and not (isinstance(v, float) and math.isnan(v))
+            }
             yield RawRecord(row_no, data, {k: _jsonable(v) for k, v in row.items()})
         counter.bytes = int(size * row_no / total_rows)
 

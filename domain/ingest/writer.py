@@ -48,13 +48,18 @@ def table_is_empty(engine: Engine, table: Table) -> bool:
         return conn.execute(select(1).select_from(table).limit(1)).first() is None
 
 
-def existing_keys(conn: Connection, table: Table, key: tuple[str, ...], keys: list[tuple[Any, ...]]) -> set[tuple[Any, ...]]:
+def existing_keys(
+    conn: Connection, table: Table, key: tuple[str, ...], keys: list[tuple[Any, ...]]
+) -> set[tuple[Any, ...]]:
     found: set[tuple[Any, ...]] = set()
     if len(key) == 1:
         col = table.c[key[0]]
         values = [k[0] for k in keys]
         for start in range(0, len(values), CHUNK):
-            found.update((v,) for v in conn.execute(select(col).where(col.in_(values[start : start + CHUNK]))).scalars())
+            found.update(
+                (v,)
+                for v in conn.execute(select(col).where(col.in_(values[start : start + CHUNK]))).scalars()
+            )
         return found
     # Composite keys (order lines): select by the first column, then match whole keys in Python.
     first = table.c[key[0]]
@@ -73,7 +78,9 @@ def upsert_statement(engine: Engine, table: Table, key: tuple[str, ...]):  # typ
     elif engine.dialect.name == "sqlite":
         from sqlalchemy.dialects.sqlite import insert
     else:  # pragma: no cover - other dialects are not supported
-        raise NotImplementedError(f"upsert is implemented for SQLite and PostgreSQL, not {engine.dialect.name}")
+        raise NotImplementedError(
+            f"upsert is implemented for SQLite and PostgreSQL, not {engine.dialect.name}"
+        )
     stmt = insert(table)
     updates = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in key}
     return stmt.on_conflict_do_update(index_elements=list(key), set_=updates)
@@ -97,7 +104,10 @@ class _FastSqliteUpsert:
     def params(self, rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
         pairs = list(zip(self.names, self.processors, strict=True))
         return [
-            tuple(proc(row.get(n)) if proc is not None and row.get(n) is not None else row.get(n) for n, proc in pairs)
+            tuple(
+                proc(row.get(n)) if proc is not None and row.get(n) is not None else row.get(n)
+                for n, proc in pairs
+            )
             for row in rows
         ]
 
@@ -105,7 +115,9 @@ class _FastSqliteUpsert:
 _FAST: dict[tuple[int, str], _FastSqliteUpsert] = {}
 
 
-def execute_upsert(conn: Connection, engine: Engine, table: Table, key: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
+def execute_upsert(
+    conn: Connection, engine: Engine, table: Table, key: tuple[str, ...], rows: list[dict[str, Any]]
+) -> None:
     if engine.dialect.name == "sqlite":
         fast = _FAST.get((id(engine), table.name))
         if fast is None:
@@ -179,4 +191,3 @@ def _write(
                 conn.execute(lines_table.insert(), line_rows)
             result.nested_lines = len(line_rows)
     return result
-

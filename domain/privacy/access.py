@@ -54,7 +54,9 @@ def resolve_subject(principal: Principal, requested_user_id: str | None) -> str:
     return principal.user_id
 
 
-def audit(engine: Engine, principal: Principal, subject_user_id: str | None, action: str, reason: str = "") -> None:
+def audit(
+    engine: Engine, principal: Principal, subject_user_id: str | None, action: str, reason: str = ""
+) -> None:
     """Record a staff access (who, whom, when, why). Shopper reads of their own data are not audited."""
     if not principal.is_staff:
         return

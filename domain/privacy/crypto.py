@@ -99,7 +99,7 @@ def normalise_contact(value: str) -> str:
 def mask_phone(phone: str | None) -> str | None:
     if not phone:
         return None
-    digits = re.sub(r"\D", "", phone)
+    digits = normalise_contact(phone)  # '+86 138...' shows as '138****5678', not '861****5678'
     return f"{digits[:3]}****{digits[-4:]}" if len(digits) >= 7 else "****"
 
 

@@ -90,7 +90,8 @@ _ADDRESS_LEAD_ZH = re.compile(
 
 _STREET_EN = (
     r"(?:(?i:street|avenue|road|boulevard|lane|drive|court|terrace|parkway|highway|square|crescent|alley)"
-    r"|St|Ave|Rd|Blvd|Ln|Dr|Ct|Way|Pl|Pkwy|Hwy|Sq|Cres)"
+    r"|St|Ave|Rd|Blvd|Ln|Dr|Ct|Way|Pl|Pkwy|Hwy|Sq|Cres"
+    r"|View|Gardens|Close|Row|Mews|Heights|Walk|Park|Green|Circle|Plaza|Hill|Quay|Wharf)"
 )
 ADDRESS_EN_RE = re.compile(
     r"(?<![A-Za-z0-9_\-])(?:(?:Room|Rm|Flat|Apt|Unit|Suite)\.?\s*[\w\-]+,?\s*)?(?:No\.?\s*)?"
@@ -98,6 +99,13 @@ ADDRESS_EN_RE = re.compile(
     r"(?:\s*,?\s*(?:Apt|Apartment|Suite|Ste|Unit|Floor|Fl|Room|Rm|#)\.?\s*#?[\w\-]+)?"
     r"(?:\s*,\s*[A-Z][a-z][A-Za-z.'\-]*(?:\s+[A-Z][a-z][A-Za-z.'\-]*){0,3}){0,3}"
     r"(?:\s*,?\s+[A-Z]{2}\s+\d{5}(?:-\d{4})?|\s+[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}|\s*,?\s*\d{6}(?!\d))?"
+)
+
+# A house number, capitalised words and an apartment: an address whatever the street is called.
+ADDRESS_EN_APT_RE = re.compile(
+    r"(?<![A-Za-z0-9_\-])\d{1,6}[A-Za-z]?\s+[A-Z][A-Za-z.'\-]*(?:\s+[A-Z][A-Za-z.'\-]*){0,3},?\s*"
+    r"(?:Apt|Apartment|Suite|Ste|Unit|Flat|Room|Rm|#)\.?\s*#?[\w\-]+"
+    r"(?:\s*,\s*[A-Z][a-z][A-Za-z.'\-]*(?:\s+[A-Z][a-z][A-Za-z.'\-]*){0,3}){0,3}"
 )
 
 # Names that say they are names, for people the masker was not told about.
@@ -245,6 +253,7 @@ class PiiMasker:
             text = pattern.sub(self._phone, text)
         text = ADDRESS_ZH_RE.sub(self._address_zh, text)
         text = ADDRESS_EN_RE.sub(lambda m: self._placeholder("ADDRESS", m.group()), text)
+        text = ADDRESS_EN_APT_RE.sub(lambda m: self._placeholder("ADDRESS", m.group()), text)
         return self._mask_names(text)
 
     __call__ = mask

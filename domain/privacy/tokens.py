@@ -56,7 +56,9 @@ def token_secret(settings: Settings) -> bytes:
     return path.read_bytes().strip()
 
 
-def issue_widget_token(settings: Settings, user_id: str, ttl_s: int = 900, *, now: datetime | None = None) -> str:
+def issue_widget_token(
+    settings: Settings, user_id: str, ttl_s: int = 900, *, now: datetime | None = None
+) -> str:
     """A token that lets the widget act as shopper ``user_id`` for ``ttl_s`` seconds (at most a day)."""
     if not user_id or not user_id.strip():
         raise ValueError("user_id is required")

@@ -94,7 +94,9 @@ def test_token_signed_with_another_secret_is_refused(settings: Settings, tmp_pat
 def test_alg_none_and_wrong_audience_and_missing_claims_are_refused(settings: Settings) -> None:
     now = datetime.now(UTC)
     unsigned = jwt.encode(
-        {"sub": "u1", "aud": AUDIENCE, "iat": now, "exp": now + timedelta(minutes=5)}, key=None, algorithm="none"
+        {"sub": "u1", "aud": AUDIENCE, "iat": now, "exp": now + timedelta(minutes=5)},
+        key=None,
+        algorithm="none",
     )
     with pytest.raises(WidgetTokenError) as err:
         verify_widget_token(settings, unsigned)

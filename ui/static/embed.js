@@ -28,6 +28,11 @@
     for (var i = 0; i < s.length; i++) h = (h * 31 + s.charCodeAt(i)) % 360;
     return h;
   }
+  function glyph(category) {
+    var slug = String(category || "").toLowerCase();
+    for (var key in cfg.glyphs) if (slug.indexOf(key) !== -1) return cfg.glyphs[key];
+    return "🛍️";
+  }
   function card(p) {
     var badge = p.on_promotion
       ? '<span class="sg-badge">' + esc(T.on_promotion) + (p.discount_pct > 0 ? " -" + Math.round(p.discount_pct * 100) + "%" : "") + "</span>"
@@ -35,7 +40,7 @@
     var list = p.list_price && p.list_price > p.price + 0.005 ? '<span class="sg-list">' + esc(money(p.list_price)) + "</span>" : "";
     return (
       '<button type="button" class="sg-card" data-pid="' + esc(p.product_id) + '">' + badge +
-      '<div class="sg-img" style="background:hsl(' + hue(p.category || p.product_id) + ' 70% 93%)">🛍️</div>' +
+      '<div class="sg-img" style="background:hsl(' + hue(glyph(p.category)) + ' 70% 93%)">' + glyph(p.category) + "</div>" +
       '<div class="sg-body"><div class="sg-title">' + esc(p.title) + "</div>" +
       (p.brand ? '<div class="sg-brand">' + esc(p.brand) + "</div>" : "") +
       '<div class="sg-price">' + esc(money(p.price)) + list + "</div>" +

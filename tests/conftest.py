@@ -1,0 +1,129 @@
+"""Shared fixtures: an empty store per test, and the full demo shop generated and ingested once per session.
+
+The ingested demo store is cached in pytest's cache directory under a key made of the generator/ingestion/schema
+sources, so an unchanged tree reuses it across runs (each session still works on its own copy). Set
+``SHOPGUIDE_TEST_NO_CACHE=1`` to rebuild from scratch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sqlite3
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from domain.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_SOURCES = (
+    "tests/conftest.py",
+    "domain/demo",
+    "domain/ingest",
+    "domain/models.py",
+    "domain/store/schema.py",
+)
+
+
+def make_settings(data_dir: Path, **overrides: object) -> Settings:
+    """Settings for tests: everything under ``data_dir``, no LLM, and no URLs inherited from the environment."""
+    values: dict[str, object] = {
+        "data_dir": data_dir,
+        "llm": "none",
+        "database_url": "",
+        "chroma_url": "",
+        "chroma_path": None,
+        "encryption_key": "",
+        "encryption_key_file": None,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def _sources_key() -> str:
+    digest = hashlib.sha256()
+    for rel in DEMO_SOURCES:
+        target = ROOT / rel
+        files = (
+            sorted(f for f in target.rglob("*") if f.suffix in (".py", ".json"))
+            if target.is_dir()
+            else [target]
+        )
+        for file in files:
+            digest.update(str(file.relative_to(ROOT)).encode())
+            digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _build_demo(into: Path) -> None:
+    from domain.demo import generate_demo_shop
+    from domain.ingest import ingest_demo
+    from domain.store.db import get_engine
+
+    # The files live inside the data dir, as `shopguide demo-data` puts them (DATA_DIR/demo, with truth.parquet).
+    settings = make_settings(into / "data")
+    generate_demo_shop(settings.data_dir / "demo")
+    ingest_demo(settings, settings.data_dir / "demo", progress=False)
+    get_engine(settings).dispose()
+    # Fold the WAL into the main file so a plain copy of the directory is complete.
+    with sqlite3.connect(into / "data" / "shopguide.db") as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+@pytest.fixture(scope="session")
+def _demo_build(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if os.environ.get("SHOPGUIDE_TEST_NO_CACHE"):
+        build = tmp_path_factory.mktemp("demo_build")
+        _build_demo(build)
+        return build
+    cache_root = Path(request.config.cache.mkdir("shopguide_demo"))
+    cached = cache_root / _sources_key()
+    if not (cached / "ready").exists():
+        staging = cache_root / f"staging-{uuid.uuid4().hex}"
+        _build_demo(staging)
+        (staging / "ready").write_text("ok")
+        try:
+            staging.rename(cached)  # atomic: a concurrent session either wins or finds it complete
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)
+        for stale in cache_root.iterdir():  # keep only the current build
+            if stale.name != cached.name and not stale.name.startswith("staging-"):
+                shutil.rmtree(stale, ignore_errors=True)
+    return cached
+
+
+@pytest.fixture(scope="session")
+def demo_dir(_demo_build: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo shop's files (products.jsonl, users.csv, ..., truth.parquet, manifest.json): a session copy."""
+    target = tmp_path_factory.mktemp("demo_files") / "demo"
+    shutil.copytree(_demo_build / "data" / "demo", target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def demo_settings(_demo_build: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings whose SQLite store holds the whole ingested demo shop (llm="none"); shared by the session.
+
+    ``data_dir / "demo"`` holds the generated files, including the hidden ``truth.parquet``.
+    """
+    data_dir = tmp_path_factory.mktemp("demo_store") / "data"
+    shutil.copytree(
+        _demo_build / "data", data_dir, ignore=shutil.ignore_patterns("rejects", "*-wal", "*-shm")
+    )
+    return make_settings(data_dir)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings over an empty store in a fresh temporary directory."""
+    return make_settings(tmp_path / "data")
+
+
+@pytest.fixture(scope="session")
+def settings_factory() -> Callable[..., Settings]:
+    """``settings_factory(data_dir, **overrides)``: test settings (no LLM, no URLs inherited from the environment)."""
+    return make_settings

@@ -1,0 +1,200 @@
+"""`shopguide forget`: after erasure no store row, no Chroma document, no cached vector and no conversation of
+that user remains; other users are untouched; a second run is a harmless no-op."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from domain.privacy.access import Principal, audit
+from domain.privacy.erasure import ERASURE_ACTION, count_user_rows, forget_user, pseudonym
+from domain.settings import Settings, get_settings
+from domain.store import schema
+from domain.store.db import get_engine
+
+TARGET, OTHER, CLI_TARGET = "u000003", "u000005", "u000007"
+
+
+def _settings(data_dir: Path) -> Settings:
+    return Settings(
+        data_dir=data_dir,
+        llm="none",
+        database_url="",
+        chroma_url="",
+        chroma_path=None,
+        encryption_key="",
+        encryption_key_file=None,
+    )  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A small real shop: SQLite store, Chroma index with the real embedder, conversations, caches, audits."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    from agent.service import ChatService
+    from domain.demo import generate_demo_shop
+    from domain.ingest import ingest_demo
+    from vectorstore.index import get_shop_index
+
+    root = tmp_path_factory.mktemp("forget")
+    generate_demo_shop(root / "demo", n_users=40, n_products=40)
+    settings = _settings(root / "data")
+    ingest_demo(settings, root / "demo", progress=False)
+    get_shop_index(settings).refresh(progress=False)
+    service = ChatService(settings)
+    try:
+        for user in (TARGET, OTHER):
+            service.respond_sync(f"thread-{user}", "我上次买了什么？", Principal.shopper(user))
+    finally:
+        service.close()
+    engine = get_engine(settings)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    with engine.begin() as conn:
+        for user in (TARGET, OTHER):
+            conn.execute(
+                schema.llm_cache.insert().values(
+                    key=f"profile:{user}", kind="profile", user_id=user, value={"x": 1}, created_at=now
+                )
+            )
+            conn.execute(
+                schema.feedback.insert().values(
+                    thread_id=f"thread-{user}",
+                    user_id=user,
+                    message_index=1,
+                    liked=True,
+                    message="great",
+                    created_at=now,
+                )
+            )
+    audit(engine, Principal.staff("alice"), TARGET, "view_history", "customer called about a refund")
+    return settings
+
+
+def _chroma_docs(settings: Settings, user_id: str) -> dict[str, list[str]]:
+    from vectorstore.index import get_shop_index
+
+    index = get_shop_index(settings)
+    found: dict[str, list[str]] = {}
+    for collection in index.client.list_collections():
+        name = collection if isinstance(collection, str) else collection.name
+        coll = index.client.get_collection(name, embedding_function=index.embedder)
+        by_meta = coll.get(where={"user_id": user_id}, include=["documents"])
+        everything = coll.get(include=[])
+        ids = set(by_meta["ids"]) | {i for i in everything["ids"] if i.startswith(f"{user_id}:")}
+        found[name] = sorted(ids)
+    return found
+
+
+def _cached_keys(settings: Settings) -> set[str]:
+    with sqlite3.connect(settings.cache_dir / "embeddings.sqlite") as conn:
+        return {row[0] for row in conn.execute("SELECT key FROM vectors")}
+
+
+def _history_keys(settings: Settings, user_id: str) -> set[str]:
+    from vectorstore.documents import iter_history_docs
+    from vectorstore.embedding import EmbeddingCache, get_embedding_function
+
+    model = get_embedding_function(settings).model_id
+    return {
+        EmbeddingCache.key(model, d.text) for d in iter_history_docs(get_engine(settings), user_id=user_id)
+    }
+
+
+def _threads(settings: Settings, user_id: str) -> list[str]:
+    from agent.memory import ConversationMemory
+
+    memory = ConversationMemory(settings)
+    try:
+        return memory.threads_of(user_id)
+    finally:
+        memory.close()
+
+
+def _checkpoint_rows(settings: Settings, thread_key: str) -> int:
+    with sqlite3.connect(settings.data_dir / "agent" / "checkpoints.sqlite") as conn:
+        return conn.execute("SELECT COUNT(*) FROM checkpoints WHERE thread_id = ?", (thread_key,)).fetchone()[
+            0
+        ]
+
+
+def test_forget_removes_every_trace_and_spares_other_users(shop: Settings) -> None:
+    engine = get_engine(shop)
+    with engine.connect() as conn:
+        before_target, before_other = count_user_rows(conn, TARGET), count_user_rows(conn, OTHER)
+    assert before_target["orders"] and before_target["events"] and before_target["llm_cache"]
+    assert before_target["feedback"] and before_target["audit_log"] == 1
+    target_docs = _chroma_docs(shop, TARGET)["user_history"]
+    assert target_docs
+    other_docs = _chroma_docs(shop, OTHER)
+    target_keys = _history_keys(shop, TARGET)
+    assert target_keys & _cached_keys(shop)  # the index embedded (and cached) the target's texts
+    target_threads = _threads(shop, TARGET)
+    assert target_threads and _checkpoint_rows(shop, target_threads[0]) > 0
+
+    report = forget_user(shop, TARGET)
+
+    assert report.existed and not report.warnings
+    assert report.removed["store.users"] == 1
+    assert report.removed["store.orders"] == before_target["orders"]
+    assert report.removed["chroma.user_history"] == len(target_docs)
+    assert report.removed["cache.agent_threads"] == len(target_threads)
+    with engine.connect() as conn:
+        assert all(count == 0 for count in count_user_rows(conn, TARGET).values())
+        assert count_user_rows(conn, OTHER) == before_other
+        audits = conn.execute(select(schema.audit_log)).mappings().all()
+    assert all(docs == [] for docs in _chroma_docs(shop, TARGET).values())
+    assert _chroma_docs(shop, OTHER) == other_docs
+    assert not (target_keys & _cached_keys(shop))
+    assert _history_keys(shop, OTHER) <= _cached_keys(shop)
+    assert _threads(shop, TARGET) == [] and _checkpoint_rows(shop, target_threads[0]) == 0
+    assert _threads(shop, OTHER)
+    erasures = [a for a in audits if a["action"] == ERASURE_ACTION]
+    assert [a["subject_user_id"] for a in erasures] == [TARGET]
+    staff_access = [a for a in audits if a["action"] == "view_history"]
+    assert staff_access[0]["actor"] == "alice" and staff_access[0]["subject_user_id"] == pseudonym(TARGET)
+
+
+def test_second_run_is_a_harmless_no_op(shop: Settings) -> None:
+    forget_user(shop, TARGET)
+    report = forget_user(shop, TARGET)
+    assert not report.existed and not report.warnings
+    assert report.total == 0
+
+
+def test_cli_forget_prints_what_it_removed(shop: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ui.cli import app
+
+    monkeypatch.setenv("SHOPGUIDE_DATA_DIR", str(shop.data_dir))
+    monkeypatch.setenv("SHOPGUIDE_LLM", "none")
+    for name in (
+        "SHOPGUIDE_DATABASE_URL",
+        "SHOPGUIDE_CHROMA_URL",
+        "SHOPGUIDE_CHROMA_PATH",
+        "SHOPGUIDE_ENCRYPTION_KEY",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    get_settings.cache_clear()
+    try:
+        refused = CliRunner().invoke(app, ["forget", CLI_TARGET], input="n\n")
+        assert refused.exit_code == 1
+        with get_engine(shop).connect() as conn:
+            assert count_user_rows(conn, CLI_TARGET)["users"] == 1  # nothing erased without consent
+        result = CliRunner().invoke(app, ["forget", CLI_TARGET, "--yes"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert "store.orders" in result.output and "chroma.user_history" in result.output
+    with get_engine(shop).connect() as conn:
+        assert all(count == 0 for count in count_user_rows(conn, CLI_TARGET).values())
+    assert all(docs == [] for docs in _chroma_docs(shop, CLI_TARGET).values())
+
+
+def test_forget_requires_a_user_id(shop: Settings) -> None:
+    with pytest.raises(ValueError):
+        forget_user(shop, "  ")

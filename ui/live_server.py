@@ -1,0 +1,176 @@
+"""A real ``shopguide serve`` on 127.0.0.1 over a small demo shop: used by the browser/API tests and by
+``scripts/screenshots.py``. The server is a child process started and stopped by its own pid.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+
+from domain.settings import Settings
+
+# The knobs a live server must not inherit from the developer's environment (it serves only data_dir).
+_INHERITED_SETTINGS = (
+    "SHOPGUIDE_DATABASE_URL",
+    "SHOPGUIDE_CHROMA_URL",
+    "SHOPGUIDE_CHROMA_PATH",
+    "SHOPGUIDE_ENCRYPTION_KEY",
+    "SHOPGUIDE_ENCRYPTION_KEY_FILE",
+    "SHOPGUIDE_TOKEN_SECRET",
+    "SHOPGUIDE_STAFF_USERS",
+    "SHOPGUIDE_RATE_LIMIT_PER_MINUTE",
+)
+
+
+def shop_settings(data_dir: Path, **overrides: object) -> Settings:
+    """Settings for a self-contained demo data dir (SQLite + embedded Chroma inside it, no LLM)."""
+    values: dict[str, object] = {
+        "data_dir": data_dir,
+        "llm": "none",
+        "database_url": "",
+        "chroma_url": "",
+        "chroma_path": None,
+        "encryption_key": "",
+        "encryption_key_file": None,
+        "token_secret": "",
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def build_demo_data(data_dir: Path, *, n_users: int = 120, n_products: int = 100, seed: int = 7) -> Settings:
+    """Generate and ingest a demo shop, index it and score every user: everything ``serve`` needs."""
+    from domain.demo import generate_demo_shop
+    from domain.ingest import ingest_demo
+    from domain.privacy.tokens import token_secret
+    from valuation.service import get_value_service
+    from vectorstore.index import get_shop_index
+
+    settings = shop_settings(data_dir)
+    settings.ensure_dirs()
+    token_secret(settings)  # create the widget-token secret now, so the server and tests read the same file
+    generate_demo_shop(data_dir / "demo", seed=seed, n_users=n_users, n_products=n_products)
+    ingest_demo(settings, data_dir / "demo", progress=False)
+    get_shop_index(settings).refresh(progress=False)
+    service = get_value_service(settings)
+    service.train()
+    service.assess_all(progress=False)
+    return settings
+
+
+def build_demo_data_in_subprocess(
+    data_dir: Path, *, n_users: int = 120, n_products: int = 100, seed: int = 7, timeout_s: float = 1800
+) -> None:
+    """``build_demo_data`` in a child process: every store and Chroma handle is closed when it returns, so the
+    directory can be copied safely (and the embedder's memory goes with the child)."""
+    code = (
+        "import sys; from pathlib import Path; from ui.live_server import build_demo_data, checkpoint_sqlite; "
+        f"d = Path({str(data_dir)!r}); build_demo_data(d, n_users={n_users}, n_products={n_products}, seed={seed}); "
+        "checkpoint_sqlite(d)"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in _INHERITED_SETTINGS} | {"OPENBLAS_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=timeout_s)
+    if done.returncode != 0:
+        raise RuntimeError(f"building the demo data failed:\n{done.stderr[-4000:]}")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _shopguide_command() -> list[str]:
+    script = Path(sys.executable).parent / "shopguide"
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "from ui.cli import main; main()"]
+
+
+class LiveServer:
+    """``shopguide serve --host 127.0.0.1 --port P`` over ``data_dir`` with ``llm=none``, until ``stop()``."""
+
+    def __init__(self, data_dir: Path, *, port: int | None = None, env: dict[str, str] | None = None) -> None:
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = data_dir.parent / f"serve-{self.port}.log"
+        self.extra_env = env or {}
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout_s: float = 180.0) -> LiveServer:
+        env = {k: v for k, v in os.environ.items() if k not in _INHERITED_SETTINGS}
+        env |= {
+            "SHOPGUIDE_DATA_DIR": str(self.data_dir),
+            "SHOPGUIDE_LLM": "none",
+            "OPENBLAS_NUM_THREADS": "1",
+            "GRADIO_ANALYTICS_ENABLED": "False",
+            **self.extra_env,
+        }
+        command = [*_shopguide_command(), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"shopguide serve exited with {self.process.returncode}:\n{self.log_tail()}")
+            try:
+                if httpx.get(self.url + "/healthz", timeout=2.0).status_code in (200, 503):
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        self.stop()
+        raise TimeoutError(f"shopguide serve did not answer within {timeout_s:.0f} s:\n{self.log_tail()}")
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def log_tail(self, n_chars: int = 4000) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-n_chars:]
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def __enter__(self) -> LiveServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def copy_data_dir(source: Path, target: Path) -> Path:
+    """A private copy of a built data dir (SQLite WAL side files are folded in by the builder's checkpoint)."""
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("*-wal", "*-shm", "logs"))
+    return target
+
+
+def checkpoint_sqlite(data_dir: Path) -> None:
+    """Fold the SQLite WAL into the main file so a plain copy of ``data_dir`` is complete."""
+    import sqlite3
+
+    db = data_dir / "shopguide.db"
+    if db.exists():
+        with sqlite3.connect(db) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -1,0 +1,282 @@
+"""``ValueService``: the value engine as the app uses it (tools, recommender, UI, CLI).
+
+* ``train()`` fits the engine on the store's history (rolling origins, see :mod:`valuation.training`), scores the
+  whole population once and saves both under ``settings.models_dir / "value_engine"``.
+* ``assess(user_id)`` reads the precomputed population row (percentile, segment, predictions), computes that
+  user's signed contributions, builds the profile (LLM when ``with_llm`` and a provider is set, else rules) and
+  an explanation in the user's language. Cheap: no population work per call.
+* ``assess_all(out=...)`` writes every assessment to the ``value_assessments`` table and optionally to a
+  Parquet or CSV file. Nothing trains until first use; a saved engine is reused across processes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import pickle
+import threading
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from domain.models import Language, UserProfile, ValueAssessment
+from domain.settings import Settings
+from domain.store.db import get_engine
+from domain.store.schema import products, reviews, users
+from valuation.behaviour import load_events
+from valuation.explain import llm_explanation, template_explanation, top_reasons
+from valuation.profile import llm_profile, profile_prompt_text, rule_profile
+from valuation.segments import assign_segment
+from valuation.training import TrainedEngine, score_population, train_engine
+
+log = logging.getLogger(__name__)
+
+ENGINE_DIR = "value_engine"
+N_REASONS = 5
+
+
+class UnknownUser(KeyError):
+    """No such user in the store (or registered after the engine's as-of date)."""
+
+
+class ValueService:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.RLock()
+        self._trained: TrainedEngine | None = None
+        self._population: pd.DataFrame | None = None
+        self._features: pd.DataFrame | None = None
+
+    # ---- lifecycle ------------------------------------------------------------------------------------------
+    @property
+    def engine(self) -> Engine:
+        return get_engine(self.settings)
+
+    @property
+    def model_dir(self) -> Path:
+        return self.settings.models_dir / ENGINE_DIR
+
+    def train(self, *, with_profile: bool = True) -> dict[str, Any]:
+        """Fit on the store's data, score everyone, save; returns the training metadata."""
+        from valuation.engine import load_shop_data
+
+        with self._lock:
+            data = load_shop_data(self.engine)
+            trained = train_engine(data, with_profile=with_profile)
+            population, features, _ = score_population(trained, data)
+            self._trained, self._population, self._features = trained, population, features
+            self._save()
+            log.info("value engine %s trained: %s", trained.version, trained.meta.get("backtest"))
+            return {"version": trained.version, "as_of": str(trained.as_of.date()), **trained.meta}
+
+    def _save(self) -> None:
+        assert self._trained is not None and self._population is not None and self._features is not None
+        self.model_dir.mkdir(parents=True, exist_ok=True)
+        self._trained.value_model.save(self.model_dir / "value_model.json")
+        rest = {k: v for k, v in self._trained.__dict__.items() if k != "value_model"}
+        tmp = self.model_dir / "engine.pkl.tmp"
+        tmp.write_bytes(pickle.dumps(rest))
+        tmp.replace(self.model_dir / "engine.pkl")
+        self._population.to_parquet(self.model_dir / "population.parquet")
+        self._features.to_parquet(self.model_dir / "features.parquet")
+        (self.model_dir / "meta.json").write_text(
+            json.dumps({"version": self._trained.version, **self._trained.meta}, default=str, indent=2)
+        )
+
+    def _load(self) -> bool:
+        from valuation.learned import ValueModel
+
+        files = [
+            self.model_dir / n
+            for n in ("value_model.json", "engine.pkl", "population.parquet", "features.parquet")
+        ]
+        if not all(f.exists() for f in files):
+            return False
+        try:
+            rest = pickle.loads(files[1].read_bytes())  # our own file, written by _save
+            self._trained = TrainedEngine(value_model=ValueModel.load(files[0]), **rest)
+            self._population = pd.read_parquet(files[2])
+            self._features = pd.read_parquet(files[3])
+        except Exception as exc:  # a stale or corrupt engine is retrained rather than crashing the caller
+            log.warning("saved value engine unreadable (%s): retraining", exc)
+            return False
+        return True
+
+    def ensure_ready(self) -> None:
+        with self._lock:
+            if self._population is None and not self._load():
+                self.train()
+
+    @property
+    def model_version(self) -> str:
+        self.ensure_ready()
+        assert self._trained is not None
+        return self._trained.version
+
+    @property
+    def population(self) -> pd.DataFrame:
+        """Every user's outputs (score, segment, predictions), index user_id."""
+        self.ensure_ready()
+        assert self._population is not None
+        return self._population
+
+    @property
+    def features(self) -> pd.DataFrame:
+        """Every user's feature row as of the engine's date (the model's inputs), index user_id."""
+        self.ensure_ready()
+        assert self._features is not None
+        return self._features
+
+    # ---- one user -------------------------------------------------------------------------------------------
+    def _user_language(self, user_id: str) -> Language:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(users.c.language).where(users.c.user_id == user_id)).first()
+        return "en" if row is not None and row[0] == "en" else "zh"
+
+    def _activity(self, user_id: str) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+        """The user's weighted category/brand activity (for the rule profile) and their texts (for the LLM)."""
+        from valuation.engine import _transactions
+
+        tx = _transactions(self.engine, user_id)
+        ev = load_events(self.engine, user_id).sort_values("ts", ascending=False)
+        with self.engine.connect() as conn:
+            rv = conn.execute(
+                select(reviews.c.text, reviews.c.rating)
+                .where(reviews.c.user_id == user_id)
+                .order_by(reviews.c.created_at.desc())
+                .limit(12)
+            ).fetchall()
+            ids = set(tx["product_id"]) | set(ev["product_id"].dropna()) if len(tx) or len(ev) else set()
+            prod = pd.DataFrame(
+                conn.execute(
+                    select(
+                        products.c.product_id, products.c.category, products.c.brand, products.c.title_en
+                    ).where(products.c.product_id.in_(list(ids)))
+                ).fetchall(),
+                columns=["product_id", "category", "brand", "title"],
+            ).set_index("product_id")
+        weights = {"add_to_cart": 2.0, "click": 1.0, "view": 0.5}
+        rows = [(pid, 3.0) for pid in tx["product_id"]] + [
+            (pid, weights.get(kind, 0.0))
+            for pid, kind in zip(ev["product_id"], ev["kind"], strict=False)
+            if pid
+        ]
+        act = pd.DataFrame(rows, columns=["product_id", "weight"])
+        act = act.join(prod, on="product_id")
+        texts = {
+            "reviews": [f"({r.rating}/5) {r.text}" for r in rv],
+            "searches": list(pd.unique(ev.loc[ev["kind"] == "search", "query"].dropna()))[:12],
+            "viewed": list(pd.unique(prod["title"].reindex(ev["product_id"].dropna()).dropna()))[:12],
+            "bought": list(pd.unique(prod["title"].reindex(tx["product_id"].iloc[::-1]).dropna()))[:12],
+        }
+        return act, texts
+
+    def profile(self, user_id: str, *, with_llm: bool = True) -> UserProfile:
+        """The user's profile: the LLM's when asked and available, else (or on any failure) the rule profile."""
+        features = self._feature_row(user_id)
+        act, texts = self._activity(user_id)
+        rules = rule_profile(features, act)
+        if not with_llm or self.settings.llm == "none":
+            return rules
+        text = profile_prompt_text(texts["reviews"], texts["searches"], texts["viewed"], texts["bought"])
+        return llm_profile(self.settings, self.engine, user_id, text, fallback=rules) or rules
+
+    def _feature_row(self, user_id: str) -> pd.Series:
+        self.ensure_ready()
+        assert self._features is not None
+        if user_id not in self._features.index:
+            raise UnknownUser(user_id)
+        return self._features.loc[user_id]
+
+    def assess(self, user_id: str, *, with_llm: bool = True) -> ValueAssessment:
+        """The user's value assessment (raises ``UnknownUser`` for an id the engine has not scored)."""
+        pop = self.population
+        if user_id not in pop.index:
+            raise UnknownUser(user_id)
+        row = pop.loc[user_id]
+        assert self._trained is not None and self._features is not None
+        X = self._features.loc[[user_id]]
+        if not self._trained.with_profile:
+            from valuation.engine import drop_profile
+
+            X = drop_profile(X)
+        contrib = self._trained.value_model.contributions(X).iloc[0].to_dict()
+        reasons = top_reasons(contrib, X.iloc[0].to_dict(), N_REASONS)
+        profile = self.profile(user_id, with_llm=with_llm)
+        sensitivity = float(profile.price_sensitivity)
+        segment = assign_segment(
+            **{
+                k: float(row[k])
+                for k in (
+                    "score",
+                    "p_alive",
+                    "days_since_last",
+                    "tenure_days",
+                    "n_purchase_days",
+                    "churn_risk",
+                    "events_last_90d",
+                )
+            },
+            price_sensitivity=sensitivity,
+        )
+        language = self._user_language(user_id)
+        score, spend = float(row["score"]), float(row["predicted_spend_12m"])
+        explanation = None
+        if with_llm:
+            explanation = llm_explanation(self.settings, language, score, segment, spend, reasons, profile)
+        return ValueAssessment(
+            user_id=user_id,
+            as_of=self._trained.as_of.date(),
+            score=score,
+            segment=segment,
+            predicted_spend_12m=round(spend, 2),
+            predicted_purchases_12m=round(float(row["predicted_purchases_12m"]), 3),
+            p_alive=round(float(row["p_alive"]), 4),
+            price_sensitivity=round(sensitivity, 3),
+            churn_risk=round(float(row["churn_risk"]), 4),
+            next_purchase_prob_30d=round(float(row["next_purchase_prob_30d"]), 4),
+            likely_categories=list(row["likely_categories"]),
+            reasons=reasons,
+            explanation=explanation or template_explanation(language, score, segment, spend, reasons),
+            profile=profile,
+            model_version=self._trained.version,
+        )
+
+    # ---- everyone -------------------------------------------------------------------------------------------
+    def assess_all(self, out: Path | str | None = None, progress: bool = True) -> pd.DataFrame:
+        """Every user's assessment without the LLM (rule profile, templated reasons): stored in
+        ``value_assessments`` and written to ``out`` (.parquet or .csv) when given. Returns the table."""
+        from valuation.batch import assess_population
+
+        self.ensure_ready()
+        assert self._trained is not None and self._population is not None and self._features is not None
+        table = assess_population(
+            self.engine, self._trained, self._population, self._features, progress=progress
+        )
+        if out is not None:
+            path = Path(out)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            flat = table.drop(columns=["payload"])
+            if path.suffix == ".csv":
+                flat.to_csv(path)
+            elif path.suffix in (".parquet", ".pq"):
+                flat.to_parquet(path)
+            else:
+                raise ValueError(f"--out must end in .parquet or .csv, got {path.name}")
+        return table
+
+
+_services: dict[str, ValueService] = {}
+_services_lock = threading.Lock()
+
+
+def get_value_service(settings: Settings) -> ValueService:
+    """The process-wide service for these settings (one per data dir / database)."""
+    key = f"{settings.database_url}|{settings.models_dir}|{settings.llm}"
+    with _services_lock:
+        if key not in _services:
+            _services[key] = ValueService(settings)
+        return _services[key]
