@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from agent.guided.catalog import get_catalog
 from domain.privacy.access import AccessDenied, Principal
 from domain.settings import Settings
 from tools.context import ShopContext
@@ -48,6 +49,27 @@ def collect_product_ids(value: Any) -> list[str]:
 
     walk(value)
     return list(dict.fromkeys(found))
+
+
+def enforce_filters(
+    name: str, output: dict[str, Any], args: dict[str, Any], categories: dict[str, str]
+) -> dict[str, Any]:
+    """Defence in depth: a product list never breaks the shopper's budget or category, whatever the index did."""
+    if name not in ("search_products", "recommend_products") or not isinstance(output.get("products"), list):
+        return output
+    lo, hi, category = args.get("min_price"), args.get("max_price"), args.get("category")
+    kept = [
+        p
+        for p in output["products"]
+        if (lo is None or p.get("price", 0) >= lo - 1e-6)
+        and (hi is None or p.get("price", 0) <= hi + 1e-6)
+        and (not category or categories.get(p.get("product_id", ""), category) == category)
+    ]
+    if len(kept) != len(output["products"]):
+        log.warning(
+            "%s returned %d products outside the filters; dropped", name, len(output["products"]) - len(kept)
+        )
+    return {**output, "products": kept}
 
 
 def _registry() -> dict[str, Callable[..., BaseModel]]:
@@ -98,7 +120,8 @@ class Toolbox:
         started = time.perf_counter()
         try:
             result = self._tools[name](self.ctx, **args)
-            run.output = result.model_dump(mode="json")
+            categories = get_catalog(self.ctx.settings).product_categories
+            run.output = enforce_filters(name, result.model_dump(mode="json"), args, categories)
             run.product_ids = collect_product_ids(run.output)
         except AccessDenied as exc:
             run.error, run.error_code = str(exc), "access_denied"

@@ -30,14 +30,58 @@ BENCH = "retrieval"
 POOL = 2000
 N_QUERIES = 60
 QUERIES = [
-    "跑步鞋", "适合跑步的 running shoes", "降噪耳机", "便宜的手机配件", "充电宝", "咖啡豆", "笔记本电脑", "空气炸锅",
-    "扫地机器人", "乐高积木", "耐克跑鞋", "索尼相机", "华为手表", "普洱茶", "猫粮", "口红", "婴儿纸尿裤", "红酒",
-    "瑜伽垫", "办公椅", "机械键盘", "香水推荐", "露营帐篷", "保湿面霜", "running shoes", "noise cancelling headphones",
-    "cheap accessories for my phone", "power bank", "laptop for office work", "gaming laptop", "rice cooker",
-    "robot vacuum for pet hair", "LEGO", "Nike running shoes", "Canon camera", "Rolex watch", "smartwatch",
-    "green tea", "dog food", "lipstick", "diapers for newborns", "whisky", "treadmill for home workouts",
-    "ergonomic office chair", "mechanical keyboard", "perfume", "camping tent", "sunscreen", "小米 robot vacuum",
-    "华为 smartphone", "chocolate gift box", "coffee beans for espresso",
+    "跑步鞋",
+    "适合跑步的 running shoes",
+    "降噪耳机",
+    "便宜的手机配件",
+    "充电宝",
+    "咖啡豆",
+    "笔记本电脑",
+    "空气炸锅",
+    "扫地机器人",
+    "乐高积木",
+    "耐克跑鞋",
+    "索尼相机",
+    "华为手表",
+    "普洱茶",
+    "猫粮",
+    "口红",
+    "婴儿纸尿裤",
+    "红酒",
+    "瑜伽垫",
+    "办公椅",
+    "机械键盘",
+    "香水推荐",
+    "露营帐篷",
+    "保湿面霜",
+    "running shoes",
+    "noise cancelling headphones",
+    "cheap accessories for my phone",
+    "power bank",
+    "laptop for office work",
+    "gaming laptop",
+    "rice cooker",
+    "robot vacuum for pet hair",
+    "LEGO",
+    "Nike running shoes",
+    "Canon camera",
+    "Rolex watch",
+    "smartwatch",
+    "green tea",
+    "dog food",
+    "lipstick",
+    "diapers for newborns",
+    "whisky",
+    "treadmill for home workouts",
+    "ergonomic office chair",
+    "mechanical keyboard",
+    "perfume",
+    "camping tent",
+    "sunscreen",
+    "小米 robot vacuum",
+    "华为 smartphone",
+    "chocolate gift box",
+    "coffee beans for espresso",
 ]
 
 
@@ -58,24 +102,49 @@ def synthetic_catalog(n: int, seed: int = 11) -> list[dict[str, Any]]:
         a, b, c = (cat.attributes[int(j)] for j in rng.choice(len(cat.attributes), size=3, replace=False))
         use = cat.uses[int(rng.integers(len(cat.uses)))]
         sku = f"{letters[i % 20]}{letters[(i // 20) % 20]}-{i:06d}"
-        rows.append({
-            "product_id": f"b{i:07d}", "sku": sku,
-            "title_en": f"{brand.en} {sku} {a[0]} {b[0]} {noun[0]}", "title_zh": f"{brand.zh} {sku} {a[1]}{b[1]}{noun[1]}",
-            "description_en": f"{brand.en} {noun[0]} ({sku}): {a[0]}, {b[0]} and {c[0]}. Designed for {use[0]}.",
-            "description_zh": f"{brand.zh}{noun[1]}（{sku}）：{a[1]}、{b[1]}、{c[1]}。适合{use[1]}。",
-            "brand": brand.en, "category": cat.slug, "category_zh": cat.zh, "price": price, "list_price": price,
-            "price_tier": tier if tier in TIERS else "mid", "on_promotion": bool(rng.random() < 0.2),
-            "discount_pct": 0.0, "rating": round(float(rng.uniform(3.5, 5.0)), 1), "rating_count": 10,
-            "stock": int(rng.integers(0, 50)),
-        })
+        rows.append(
+            {
+                "product_id": f"b{i:07d}",
+                "sku": sku,
+                "title_en": f"{brand.en} {sku} {a[0]} {b[0]} {noun[0]}",
+                "title_zh": f"{brand.zh} {sku} {a[1]}{b[1]}{noun[1]}",
+                "description_en": f"{brand.en} {noun[0]} ({sku}): {a[0]}, {b[0]} and {c[0]}. Designed for {use[0]}.",
+                "description_zh": f"{brand.zh}{noun[1]}（{sku}）：{a[1]}、{b[1]}、{c[1]}。适合{use[1]}。",
+                "brand": brand.en,
+                "category": cat.slug,
+                "category_zh": cat.zh,
+                "price": price,
+                "list_price": price,
+                "price_tier": tier if tier in TIERS else "mid",
+                "on_promotion": bool(rng.random() < 0.2),
+                "discount_pct": 0.0,
+                "rating": round(float(rng.uniform(3.5, 5.0)), 1),
+                "rating_count": 10,
+                "stock": int(rng.integers(0, 50)),
+            }
+        )
     return rows
 
 
-def _row(case: str, metric: str, value: float, unit: str, baseline: str | None = None,
-         baseline_value: float | None = None, **extra: Any) -> dict[str, Any]:
-    return {"bench": BENCH, "case": case, "metric": metric, "value": round(float(value), 3), "unit": unit,
-            "baseline": baseline, "baseline_value": None if baseline_value is None else round(baseline_value, 3),
-            **extra}
+def _row(
+    case: str,
+    metric: str,
+    value: float,
+    unit: str,
+    baseline: str | None = None,
+    baseline_value: float | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    return {
+        "bench": BENCH,
+        "case": case,
+        "metric": metric,
+        "value": round(float(value), 3),
+        "unit": unit,
+        "baseline": baseline,
+        "baseline_value": None if baseline_value is None else round(baseline_value, 3),
+        **extra,
+    }
 
 
 def _percentiles(samples_ms: list[float]) -> tuple[float, float]:
@@ -111,15 +180,20 @@ def _bench_size(n: int, root: Path, embedder: Any) -> list[dict[str, Any]]:
     coll = index.collection(PRODUCTS)
     started = time.perf_counter()
     for s in range(0, n, 5000):
-        coll.upsert(ids=[d.id for d in docs[s : s + 5000]], embeddings=vectors[s : s + 5000],
-                    documents=[d.text for d in docs[s : s + 5000]], metadatas=[d.metadata for d in docs[s : s + 5000]])
+        coll.upsert(
+            ids=[d.id for d in docs[s : s + 5000]],
+            embeddings=vectors[s : s + 5000],
+            documents=[d.text for d in docs[s : s + 5000]],
+            metadatas=[d.metadata for d in docs[s : s + 5000]],
+        )
     upsert_s = time.perf_counter() - started
     results.append(_row(case, "chroma_upsert_throughput", n / upsert_s, "docs/s"))
 
     started = time.perf_counter()
     generation = index._bump_generation(PRODUCTS)
-    table = ProductTable.build(generation, [d.id for d in docs], [d.text for d in docs],
-                               [d.metadata for d in docs], vectors)
+    table = ProductTable.build(
+        generation, [d.id for d in docs], [d.text for d in docs], [d.metadata for d in docs], vectors
+    )
     build_s = time.perf_counter() - started
     results.append(_row(case, "bm25_and_table_build_throughput", n / build_s, "docs/s"))
     table.save(index.sidecar_dir)
@@ -134,7 +208,10 @@ def _bench_size(n: int, root: Path, embedder: Any) -> list[dict[str, Any]]:
     index._table = None
     index.product_table()
 
-    lo_hi = [(float(lo), float(lo) * float(rng.uniform(2, 20))) for lo in rng.choice([0, 50, 100, 300, 1000], N_QUERIES)]
+    lo_hi = [
+        (float(lo), float(lo) * float(rng.uniform(2, 20)))
+        for lo in rng.choice([0, 50, 100, 300, 1000], N_QUERIES)
+    ]
     queries = [QUERIES[i % len(QUERIES)] for i in range(N_QUERIES)]
     timings: dict[str, list[float]] = {"hybrid": [], "dense": [], "bm25": [], "chroma_where": []}
     for mode in ("hybrid", "dense", "bm25"):
@@ -147,8 +224,11 @@ def _bench_size(n: int, root: Path, embedder: Any) -> list[dict[str, Any]]:
     for q, (lo, hi) in zip(queries, lo_hi, strict=True):
         started = time.perf_counter()
         vec = embedder.embed_uncached([q])
-        coll.query(query_embeddings=vec, n_results=10,
-                   where={"$and": [{"price": {"$gte": lo}}, {"price": {"$lte": hi}}, {"in_stock": True}]})
+        coll.query(
+            query_embeddings=vec,
+            n_results=10,
+            where={"$and": [{"price": {"$gte": lo}}, {"price": {"$lte": hi}}, {"in_stock": True}]},
+        )
         timings["chroma_where"].append((time.perf_counter() - started) * 1000)
     base50, base95 = _percentiles(timings["dense"])
     for mode in ("hybrid", "bm25", "chroma_where"):
@@ -174,12 +254,20 @@ def run(quick: bool) -> list[dict[str, Any]]:
     embedder.embed_uncached(texts[:5])  # load the model outside the timing
     started = time.perf_counter()
     embedder.embed_uncached(texts)
-    results.append(_row("embedder", "embed_throughput_product_docs_1_thread", len(texts) / (time.perf_counter() - started),
-                        "texts/s"))
+    results.append(
+        _row(
+            "embedder",
+            "embed_throughput_product_docs_1_thread",
+            len(texts) / (time.perf_counter() - started),
+            "texts/s",
+        )
+    )
+    embedder.embed(texts)  # fill the content-hash cache
     started = time.perf_counter()
-    embedder.embed(texts)  # second pass: the content-hash cache
-    results.append(_row("embedder", "cached_reembed_throughput", len(texts) / (time.perf_counter() - started),
-                        "texts/s"))
+    embedder.embed(texts)  # unchanged texts: served from the cache
+    results.append(
+        _row("embedder", "cached_reembed_throughput", len(texts) / (time.perf_counter() - started), "texts/s")
+    )
     for n in (10_000,) if quick else (10_000, 100_000):
         results += _bench_size(n, root, embedder)
     return results

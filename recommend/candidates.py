@@ -101,8 +101,8 @@ def generate(
     if sig.purchased and config.co_purchase_k > 0:
         idx = [snap.pos[p] for p in sig.purchased]
         weights = np.array([sig.purchased[p] for p in sig.purchased])
-        rows = snap.co_purchase[idx]
-        scores = np.asarray(rows.T @ weights).ravel()
+        rows = snap.co_purchase[idx].toarray()  # bought items x catalog, small and dense
+        scores = rows.T @ weights
         scores[~allowed] = 0.0
         if scores.max() > 0:
             top = np.argsort(-scores)[: config.co_purchase_k]
@@ -113,8 +113,7 @@ def generate(
                 cand = take(snap.ids[j])
                 if cand is not None:
                     cand.add("co_purchase", "co_purchase", scores[j] / norm)
-                    col = np.asarray(rows[:, j].todense()).ravel() * weights
-                    cand.co_purchase_anchor = snap.ids[idx[int(np.argmax(col))]]
+                    cand.co_purchase_anchor = snap.ids[idx[int(np.argmax(rows[:, j] * weights))]]
 
     affinity = dict(sig.category_affinity)
     for rank, cat in enumerate(sig.likely_categories):

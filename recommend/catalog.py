@@ -99,6 +99,17 @@ class CatalogSnapshot:
     co_purchase: sparse.csr_matrix  # item x item, cosine-normalised co-buyer counts
     spend_by_user: pd.Series  # total spend per user up to as_of (for a value percentile without valuation)
     built_at: float = field(default_factory=time.monotonic)
+    _sorted_spend: np.ndarray | None = None
+
+    def spend_percentile(self, spend: float) -> float:
+        """Share (0-100) of buyers up to as_of who spent less than ``spend``."""
+        if self._sorted_spend is None:
+            self._sorted_spend = np.sort(self.spend_by_user.to_numpy(dtype=float))
+        if not len(self._sorted_spend):
+            return 50.0
+        return float(
+            np.searchsorted(self._sorted_spend, spend, side="left") / len(self._sorted_spend) * 100.0
+        )
 
     def in_stock_ids(self) -> list[str]:
         return [pid for pid in self.ids if self.products[pid].in_stock]

@@ -17,7 +17,7 @@ and, when value signals are on (the default; ``use_value_signals=False`` is the 
 - *promo* = on_promotion · (0.5 + discount_pct): a price-sensitive user gets deals first.
 - *quality* = Bayesian-smoothed rating (prior ``rating_prior`` over ``rating_prior_count`` votes), rescaled to
   [0, 1] over 3–5 stars: premium users get the best-rated items first.
-With an explicit request, every signal except relevance is multiplied by the item's relevance (a gate): personal
+With an explicit request, every signal except relevance is multiplied by min(1, relevance / request_gate_saturation): personal
 and value signals re-rank what was asked for rather than replace it.
 Diversity (greedy, MMR-like): each pick subtracts ``same_brand_penalty`` / ``same_category_penalty`` from the
 remaining candidates sharing its brand / category, with hard caps ``max_per_brand`` and ``max_per_category``.
@@ -40,7 +40,10 @@ class RecommenderConfig(BaseModel):
     popular_k: int = Field(30, ge=0)
     # --- stage 2: relevance and personal signals ---
     w_relevance: float = 1.0
-    request_rank_scale: float = Field(6.0, gt=0, description="relevance = 1/(1+rank/scale) for request hits")
+    request_rank_scale: float = Field(10.0, gt=0, description="relevance = 1/(1+rank/scale) for request hits")
+    request_gate_saturation: float = Field(
+        0.5, gt=0, le=1, description="relevance at which personal/value signals count fully for a request"
+    )
     w_co_purchase: float = 0.8
     w_category_affinity: float = 0.7
     w_recently_viewed: float = 0.5

@@ -38,7 +38,14 @@ from recommend.signals import build_signals
 
 log = logging.getLogger(__name__)
 
-CONTRAST_REQUESTS: tuple[str, ...] = ("running shoes", "耳机", "coffee", "护肤品", "a gift for my mum", "手表")
+CONTRAST_REQUESTS: tuple[str, ...] = (
+    "running shoes",
+    "耳机",
+    "coffee",
+    "护肤品",
+    "a gift for my mum",
+    "手表",
+)
 
 
 class MethodMetrics(BaseModel):
@@ -119,7 +126,9 @@ def _targets_from_split(settings: Settings, cutoff: datetime, horizon_days: int)
     from domain.store.db import get_engine
 
     lines = purchase_lines(get_engine(settings))
-    after = lines[(lines["created_at"] > cutoff) & (lines["created_at"] <= cutoff + timedelta(days=horizon_days))]
+    after = lines[
+        (lines["created_at"] > cutoff) & (lines["created_at"] <= cutoff + timedelta(days=horizon_days))
+    ]
     before_users = set(lines.loc[lines["created_at"] <= cutoff, "user_id"])
     rows = []
     for uid, grp in after.groupby("user_id"):
@@ -180,7 +189,9 @@ def evaluate_recs(
     if len(evaluable) > max_users:
         evaluable = evaluable.iloc[np.sort(rng.choice(len(evaluable), max_users, replace=False))]
     in_stock = set(snap.in_stock_ids())
-    popular = [pid for pid in np.array(snap.ids)[np.argsort(-snap.popularity, kind="stable")] if pid in in_stock][:k]
+    popular = [
+        pid for pid in np.array(snap.ids)[np.argsort(-snap.popularity, kind="stable")] if pid in in_stock
+    ][:k]
 
     recs: dict[str, list[list[str]]] = {m: [] for m in ("popularity", "semantic", "ablation", "value_aware")}
     latency: dict[str, list[float]] = {m: [] for m in recs}
@@ -188,7 +199,11 @@ def evaluate_recs(
     rows = list(evaluable.itertuples(index=False))
     for n, row in enumerate(rows, 1):
         sig = build_signals(
-            engine, snap, config, row.user_id, as_of=as_of,
+            engine,
+            snap,
+            config,
+            row.user_id,
+            as_of=as_of,
             assessment=value_provider(row.user_id) if value_provider else None,
         )
         value_sources[sig.value_source] += 1
@@ -204,7 +219,12 @@ def evaluate_recs(
         for method, use_value in (("ablation", False), ("value_aware", True)):
             t0 = time.perf_counter()
             out = rec.recommend(
-                user_id=row.user_id, query=None, k=k, use_value_signals=use_value, as_of=as_of, signals=sig,
+                user_id=row.user_id,
+                query=None,
+                k=k,
+                use_value_signals=use_value,
+                as_of=as_of,
+                signals=sig,
                 check_stock=False,
             )
             latency[method].append(time.perf_counter() - t0)
@@ -240,7 +260,9 @@ def evaluate_recs(
     prediction = (
         prediction_auc(settings, targets, max_users * 2, seed)
         if protocol == "truth"
-        else PredictionAuc(users=0, note="split protocol: the valuation service was trained on the whole store")
+        else PredictionAuc(
+            users=0, note="split protocol: the valuation service was trained on the whole store"
+        )
     )
     acceptance = {
         "hit_rate_at_least_1.5x_popularity": by["value_aware"].hit_rate >= 1.5 * by["popularity"].hit_rate,
@@ -296,7 +318,9 @@ def price_contrast(
         for group, bucket in ((premium, all_p), (bargain, all_b)):
             prices = []
             for sig in group:
-                out = rec.recommend(user_id=sig.user_id, query=q, k=6, as_of=as_of, signals=sig, check_stock=False)
+                out = rec.recommend(
+                    user_id=sig.user_id, query=q, k=6, as_of=as_of, signals=sig, check_stock=False
+                )
                 prices += [r.product.price for r in out]
             bucket += prices
             meds.append(float(np.median(prices)) if prices else 0.0)
@@ -312,29 +336,40 @@ def price_contrast(
 
 
 def prediction_auc(settings: Settings, targets: pd.DataFrame, max_users: int, seed: int) -> PredictionAuc:
-    """AUC of valuation's next-purchase-30d and churn-risk predictions against the hidden truth."""
+    """AUC of valuation's next-purchase-30d and churn-risk predictions against the hidden truth.
+
+    Uses the service's precomputed population table (every user, the same numbers ``assess`` returns) when it
+    has one, else ``assess(with_llm=False)`` on a seeded sample of ``max_users``.
+    """
     try:
         from valuation.service import get_value_service
 
         service = get_value_service(settings)
+        population = getattr(service, "population", None)
     except Exception as exc:
         return PredictionAuc(users=0, note=f"valuation service unavailable: {exc}")
-    rng = np.random.default_rng(seed + 2)
-    idx = rng.choice(len(targets), min(len(targets), max_users), replace=False)
-    y30, p30, ych, pch = [], [], [], []
-    for row in targets.iloc[np.sort(idx)].itertuples(index=False):
-        try:
-            a = service.assess(row.user_id, with_llm=False)
-        except Exception as exc:
-            log.info("no assessment for %s: %s", row.user_id, exc)
-            continue
-        y30.append(row.purchase_30d)
-        p30.append(a.next_purchase_prob_30d)
-        ych.append(row.churned)
-        pch.append(a.churn_risk)
+    cols = {"next_purchase_prob_30d", "churn_risk"}
+    if isinstance(population, pd.DataFrame) and cols <= set(population.columns):
+        joined = targets.join(population[list(cols)], on="user_id", how="inner")
+        source = "valuation.service population table (all users)"
+    else:
+        rng = np.random.default_rng(seed + 2)
+        sample = targets.iloc[np.sort(rng.choice(len(targets), min(len(targets), max_users), replace=False))]
+        preds = []
+        for uid in sample["user_id"]:
+            try:
+                a = service.assess(uid, with_llm=False)
+                preds.append((uid, a.next_purchase_prob_30d, a.churn_risk))
+            except Exception as exc:
+                log.info("no assessment for %s: %s", uid, exc)
+        frame = pd.DataFrame(preds, columns=["user_id", "next_purchase_prob_30d", "churn_risk"])
+        joined = sample.merge(frame, on="user_id")
+        source = "valuation.service assess(with_llm=False), sample"
+    next_auc = auc(joined["purchase_30d"], joined["next_purchase_prob_30d"])
+    churn_auc = auc(joined["churned"], joined["churn_risk"])
     return PredictionAuc(
-        users=len(y30),
-        next_purchase_30d_auc=None if (v := auc(y30, p30)) is None else round(v, 4),
-        churn_auc=None if (c := auc(ych, pch)) is None else round(c, 4),
-        source="valuation.service assess(with_llm=False)",
+        users=len(joined),
+        next_purchase_30d_auc=None if next_auc is None else round(next_auc, 4),
+        churn_auc=None if churn_auc is None else round(churn_auc, 4),
+        source=source,
     )

@@ -26,7 +26,10 @@ log = logging.getLogger(__name__)
 # Suggested offer per segment (en, zh). Why: VIPs respond to access and service, not discounts; price-sensitive
 # users to promotions; at-risk and lapsed users need a time-limited reason to come back.
 OFFERS: dict[str, tuple[str, str]] = {
-    Segment.vip.value: ("early access to new premium arrivals + free express shipping", "高端新品抢先购 + 免费顺丰包邮"),
+    Segment.vip.value: (
+        "early access to new premium arrivals + free express shipping",
+        "高端新品抢先购 + 免费顺丰包邮",
+    ),
     Segment.loyal.value: ("double loyalty points on the next order", "下一单积分翻倍"),
     Segment.promising.value: ("¥20 off orders over ¥200 to build the habit", "满200减20，养成购物习惯"),
     Segment.price_sensitive.value: ("sale alert: promotions in favourite categories", "常逛品类促销提醒"),
@@ -136,9 +139,15 @@ def segment_report(settings: Settings) -> SegmentReport:
 def _contacts(settings: Settings, user_ids: list[str], *, decrypt: bool) -> pd.DataFrame:
     with get_engine(settings).connect() as conn:
         rows = conn.execute(
-            select(users.c.user_id, users.c.language, users.c.phone_masked, users.c.email_masked,
-                   users.c.name_enc, users.c.phone_enc, users.c.email_enc)  # fmt: skip
-            .where(users.c.user_id.in_(user_ids))
+            select(
+                users.c.user_id,
+                users.c.language,
+                users.c.phone_masked,
+                users.c.email_masked,
+                users.c.name_enc,
+                users.c.phone_enc,
+                users.c.email_enc,
+            ).where(users.c.user_id.in_(user_ids))
         ).fetchall()
     records = []
     cipher = None
@@ -153,7 +162,9 @@ def _contacts(settings: Settings, user_ids: list[str], *, decrypt: bool) -> pd.D
             rec["phone"] = cipher.decrypt(r.phone_enc) if r.phone_enc else None
             rec["email"] = cipher.decrypt(r.email_enc) if r.email_enc else None
         records.append(rec)
-    return pd.DataFrame.from_records(records, columns=["user_id", "language", "phone", "email", "name"][: 5 if decrypt else 4])
+    return pd.DataFrame.from_records(
+        records, columns=["user_id", "language", "phone", "email", "name"][: 5 if decrypt else 4]
+    )
 
 
 def campaign_list(
@@ -195,7 +206,9 @@ def campaign_list(
     return out.reset_index(drop=True)
 
 
-def write_table(frame: pd.DataFrame, path: Path, fmt: Literal["csv", "parquet", "jsonl"] | None = None) -> Path:
+def write_table(
+    frame: pd.DataFrame, path: Path, fmt: Literal["csv", "parquet", "jsonl"] | None = None
+) -> Path:
     fmt = fmt or ("parquet" if path.suffix == ".parquet" else "jsonl" if path.suffix == ".jsonl" else "csv")
     path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "parquet":

@@ -72,12 +72,21 @@ def explain(
     if parts.get("brand_affinity", 0) > 0.2:
         brand = neutralise(product.brand, 30)
         options.append(
-            (parts["brand_affinity"] * 0.7, "favourite_brand", f"a brand you like ({brand})", f"您喜欢的品牌（{brand}）")
+            (
+                parts["brand_affinity"] * 0.7,
+                "favourite_brand",
+                f"a brand you like ({brand})",
+                f"您喜欢的品牌（{brand}）",
+            )
         )
     tier_names = {"budget": "budget", "mid": "mid-range", "premium": "premium", "luxury": "luxury"}
     tier_zh = {"budget": "平价", "mid": "中端", "premium": "高端", "luxury": "奢华"}
     cat_range = sig.paid_range_by_category.get(product.category)
-    if parts.get("tier_fit", 0) > 0 and cat_range and cat_range[0] * 0.9 <= product.price <= cat_range[1] * 1.1:
+    if (
+        parts.get("tier_fit", 0) > 0
+        and cat_range
+        and cat_range[0] * 0.9 <= product.price <= cat_range[1] * 1.1
+    ):
         lo, hi = cat_range
         span_en = f"¥{lo:,.0f}" if round(lo) == round(hi) else f"¥{lo:,.0f}–¥{hi:,.0f}"
         options.append(

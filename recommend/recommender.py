@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -60,26 +61,40 @@ def index_search(settings: Settings, mode: str = "hybrid") -> SearchFn | None:
     return search
 
 
-def service_value_provider(settings: Settings, engine: Engine) -> ValueProvider:
-    """Assessments from the valuation service (no LLM: fast), else the last stored batch assessment."""
+def service_value_provider(settings: Settings, engine: Engine, ttl_s: float = 600.0) -> ValueProvider:
+    """Value assessments for re-ranking, cheapest source first.
+
+    1. an in-process cache (``ttl_s``); 2. the batch assessment stored by ``assess_all`` (one indexed read);
+    3. the valuation service's ``assess(with_llm=False)`` (~0.1 s: it builds the profile). A user the engine does
+    not know (new since training) gets None: the re-ranker then derives value signals from history.
+    """
     state: dict[str, object] = {}
+    cache: dict[str, tuple[float, ValueAssessment | None]] = {}
 
     def provide(user_id: str) -> ValueAssessment | None:
-        if "service" not in state:
-            try:
-                from valuation.service import get_value_service
+        hit = cache.get(user_id)
+        if hit is not None and time.monotonic() - hit[0] < ttl_s:
+            return hit[1]
+        found = stored_assessment(engine, user_id)
+        if found is None:
+            if "service" not in state:
+                try:
+                    from valuation.service import get_value_service
 
-                state["service"] = get_value_service(settings)
-            except Exception as exc:
-                log.warning("valuation service unavailable: %s", exc)
-                state["service"] = None
-        service = state["service"]
-        if service is not None:
-            try:
-                return service.assess(user_id, with_llm=False)  # type: ignore[attr-defined]
-            except Exception as exc:  # unknown user, model not trained yet...
-                log.info("value assessment failed for %s: %s", user_id, exc)
-        return stored_assessment(engine, user_id)
+                    state["service"] = get_value_service(settings)
+                except Exception as exc:
+                    log.warning("valuation service unavailable: %s", exc)
+                    state["service"] = None
+            service = state["service"]
+            if service is not None:
+                try:
+                    found = service.assess(user_id, with_llm=False)  # type: ignore[attr-defined]
+                except Exception as exc:  # unknown user, model not trained yet...
+                    log.info("value assessment failed for %s: %s", user_id, exc)
+        if len(cache) > 50_000:
+            cache.clear()
+        cache[user_id] = (time.monotonic(), found)
+        return found
 
     return provide
 
@@ -159,7 +174,9 @@ class Recommender:
             pool, snap, sig, self.config, use_value_signals=use_value_signals, request=query is not None
         )
         # A request names what kind of item is wanted: cap brands, not categories.
-        picked = diversify(scored, snap, self.config, k, category_filtered=bool(category) or query is not None)
+        picked = diversify(
+            scored, snap, self.config, k, category_filtered=bool(category) or query is not None
+        )
         fresh = load_products(self.engine, [x.candidate.product_id for x in picked]) if check_stock else None
         out: list[Recommendation] = []
         for item in picked:

@@ -61,8 +61,9 @@ def score_candidates(
             parts["quality"] = config.w_quality * sig.premiumness * float(snap.quality[i])
         if request:
             # With a request, personal and value signals re-rank what was asked for, gated by relevance, so a
-            # weakly matching item from a favourite category cannot outrank a strong match.
-            gate = s.get("relevance", 0.0)
+            # weakly matching item from a favourite category cannot outrank a strong match. The gate saturates:
+            # among the strong hits, retrieval noise should not decide between a premium and a budget item.
+            gate = min(1.0, s.get("relevance", 0.0) / config.request_gate_saturation)
             parts = {name: v if name == "relevance" else v * gate for name, v in parts.items()}
         out.append(Scored(cand, sum(parts.values()), parts))
     out.sort(key=lambda x: (-x.score, x.candidate.product_id))

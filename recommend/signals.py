@@ -12,9 +12,8 @@ from collections import Counter
 from datetime import datetime
 
 import numpy as np
-import pandas as pd
 from sqlalchemy import select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, Row
 
 from domain.models import ValueAssessment
 from domain.store.schema import events, order_lines, orders, value_assessments
@@ -28,15 +27,13 @@ _VIEW_KINDS = ("view", "click", "add_to_cart")
 _TIER_NAMES = {rank: name for name, rank in TIER_RANK.items()}
 
 
-def _recency_weight(ts: pd.Series | datetime, as_of: datetime, half_life_days: float) -> np.ndarray:
-    age = (pd.Timestamp(as_of) - pd.to_datetime(ts)) / pd.Timedelta(days=1)
-    return np.power(0.5, np.clip(np.asarray(age, dtype=float), 0, None) / half_life_days)
+def _age_weights(stamps: list[datetime], as_of: datetime, half_life_days: float) -> np.ndarray:
+    ages = np.array([(as_of - ts).total_seconds() / 86400.0 for ts in stamps], dtype=float)
+    return np.power(0.5, np.clip(ages, 0, None) / half_life_days)
 
 
-def user_history_frames(
-    engine: Engine, user_id: str, as_of: datetime | None
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(purchase lines, browse/search events) of one user up to ``as_of``; cheap indexed queries."""
+def user_history_rows(engine: Engine, user_id: str, as_of: datetime | None) -> tuple[list[Row], list[Row]]:
+    """(purchase lines, browse/search events) of one user up to ``as_of``; cheap indexed queries, plain rows."""
     q_lines = (
         select(
             order_lines.c.product_id,
@@ -59,13 +56,7 @@ def user_history_frames(
         q_lines = q_lines.where(orders.c.created_at <= as_of)
         q_events = q_events.where(events.c.ts <= as_of)
     with engine.connect() as conn:
-        lines = pd.DataFrame(
-            conn.execute(q_lines).fetchall(), columns=[c.name for c in q_lines.selected_columns]
-        )
-        evs = pd.DataFrame(
-            conn.execute(q_events).fetchall(), columns=[c.name for c in q_events.selected_columns]
-        )
-    return lines, evs
+        return list(conn.execute(q_lines)), list(conn.execute(q_events))
 
 
 def stored_assessment(engine: Engine, user_id: str) -> ValueAssessment | None:
@@ -93,46 +84,46 @@ def build_signals(
 ) -> UserSignals:
     if user_id is None:
         return UserSignals()
-    lines, evs = user_history_frames(engine, user_id, as_of)
+    raw_lines, evs = user_history_rows(engine, user_id, as_of)
     now = as_of or snapshot.as_of
-    lines = lines[lines["product_id"].isin(snapshot.pos)] if len(lines) else lines
-    sig = UserSignals(user_id=user_id, has_history=bool(len(lines) or len(evs)))
+    lines = [r for r in raw_lines if r.product_id in snapshot.pos]
+    sig = UserSignals(user_id=user_id, has_history=bool(lines or evs))
 
     cat_weights: Counter[str] = Counter()
     brand_weights: Counter[str] = Counter()
-    if len(lines):
-        w = _recency_weight(lines["created_at"], now, config.history_half_life_days)
-        tiers = np.array([TIER_RANK[snapshot.products[p].price_tier.value] for p in lines["product_id"]])
+    if lines:
+        w = _age_weights([r.created_at for r in lines], now, config.history_half_life_days)
+        prods = [snapshot.products[r.product_id] for r in lines]
+        tiers = np.array([TIER_RANK[p.price_tier.value] for p in prods], dtype=float)
         sig.history_tier_rank = float(np.average(tiers, weights=w + 1e-9))
-        for pid, weight in zip(lines["product_id"], w, strict=True):
-            sig.purchased[pid] = max(sig.purchased.get(pid, 0.0), float(weight))
-            prod = snapshot.products[pid]
+        tier_weight: Counter[int] = Counter()
+        prices_by_cat: dict[str, list[float]] = {}
+        for r, prod, weight, tier in zip(lines, prods, w, tiers, strict=True):
+            sig.purchased[r.product_id] = max(sig.purchased.get(r.product_id, 0.0), float(weight))
             cat_weights[prod.category] += float(weight)
             brand_weights[prod.brand] += float(weight)
+            tier_weight[int(tier)] += float(weight)
+            prices_by_cat.setdefault(prod.category, []).append(float(r.unit_price))
         sig.purchased_titles = {pid: snapshot.products[pid].title_en for pid in sig.purchased}
-        prices = lines["unit_price"].astype(float)
+        prices = np.array([float(r.unit_price) for r in lines])
         sig.paid_price_low = float(np.percentile(prices, 10))
         sig.paid_price_high = float(np.percentile(prices, 90))
-        cats = lines["product_id"].map(lambda pid: snapshot.products[pid].category)
-        for cat, cat_prices in prices.groupby(cats):
-            sig.paid_range_by_category[str(cat)] = (
-                float(np.percentile(cat_prices, 10)),
-                float(np.percentile(cat_prices, 90)),
-            )
-        tier_weight: Counter[int] = Counter()
-        for t, weight in zip(tiers, w, strict=True):
-            tier_weight[int(t)] += float(weight)
+        sig.paid_range_by_category = {
+            cat: (float(np.percentile(v, 10)), float(np.percentile(v, 90)))
+            for cat, v in prices_by_cat.items()
+        }
         sig.usual_tier = _TIER_NAMES[tier_weight.most_common(1)[0][0]]
-    if len(evs):
-        views = evs[evs["kind"].isin(_VIEW_KINDS) & evs["product_id"].isin(snapshot.pos)]
-        if len(views):
-            vw = _recency_weight(views["ts"], now, config.history_half_life_days / 4)
-            for pid, weight, kind in zip(views["product_id"], vw, views["kind"], strict=True):
-                boost = 1.5 if kind == "add_to_cart" else 1.0
-                sig.viewed[pid] = min(1.0, sig.viewed.get(pid, 0.0) + float(weight) * boost * 0.5)
-                cat_weights[snapshot.products[pid].category] += float(weight) * 0.3
-        queries = evs[(evs["kind"] == "search") & evs["query"].notna()]["query"].tolist()
-        sig.recent_queries = list(dict.fromkeys(q.strip() for q in queries if q and q.strip()))[:3]
+    views = [e for e in evs if e.kind in _VIEW_KINDS and e.product_id in snapshot.pos]
+    if views:
+        vw = _age_weights([e.ts for e in views], now, config.history_half_life_days / 4)
+        for e, weight in zip(views, vw, strict=True):
+            boost = 1.5 if e.kind == "add_to_cart" else 1.0
+            sig.viewed[e.product_id] = min(
+                1.0, sig.viewed.get(e.product_id, 0.0) + float(weight) * boost * 0.5
+            )
+            cat_weights[snapshot.products[e.product_id].category] += float(weight) * 0.3
+    queries = [e.query.strip() for e in evs if e.kind == "search" and e.query and e.query.strip()]
+    sig.recent_queries = list(dict.fromkeys(queries))[:3]
     total = sum(cat_weights.values())
     if total > 0:
         top = cat_weights.most_common(6)
@@ -147,12 +138,11 @@ def build_signals(
         sig.segment = assessment.segment.value
         sig.likely_categories = [c for c in assessment.likely_categories if c][:5]
         sig.value_source = "valuation"
-    elif len(lines):
-        spend = snapshot.spend_by_user
-        own = float(lines["amount"].sum())
-        sig.value_score = float((spend < own).mean() * 100.0) if len(spend) else 50.0
-        gross = float((lines["unit_price"] * lines["quantity"]).sum())
-        saved = float(lines["discount"].sum())
+    elif lines:
+        own = sum(float(r.amount) for r in lines)
+        sig.value_score = snapshot.spend_percentile(own)
+        gross = sum(float(r.unit_price) * int(r.quantity) for r in lines)
+        saved = sum(float(r.discount or 0.0) for r in lines)
         # Discount share of 0 → 0.2, 30 %+ → 1.0: even full-price buyers are not fully price-blind.
         sig.price_sensitivity = float(min(1.0, 0.2 + (saved / gross if gross else 0.0) * 2.7))
         sig.value_source = "history"

@@ -51,4 +51,6 @@ def _http_client(url: str):  # type: ignore[no-untyped-def]
 
 
 def describe(settings: Settings) -> str:
-    return f"chroma server {settings.chroma_url}" if settings.chroma_url else f"chroma at {settings.chroma_path}"
+    return (
+        f"chroma server {settings.chroma_url}" if settings.chroma_url else f"chroma at {settings.chroma_path}"
+    )

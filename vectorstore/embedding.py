@@ -191,7 +191,9 @@ class ShopEmbeddingFunction(EmbeddingFunction[Documents]):
         from openai import OpenAI
 
         if not self.base_url:
-            raise ValueError("embedder='openai' needs SHOPGUIDE_OPENAI_BASE_URL (an OpenAI-compatible server)")
+            raise ValueError(
+                "embedder='openai' needs SHOPGUIDE_OPENAI_BASE_URL (an OpenAI-compatible server)"
+            )
         client = OpenAI(base_url=self.base_url, api_key=self._api_key or "not-needed")
         response = client.embeddings.create(model=self.model, input=texts)
         return np.asarray([item.embedding for item in response.data], dtype=np.float32)

@@ -111,7 +111,13 @@ def evaluate(index: Any, catalog: list[dict[str, Any]], queries: list[EvalQuery]
     per_query = []
     for q in resolved:
         relevant = set(q.relevant)
-        row: dict[str, Any] = {"id": q.id, "lang": q.lang, "type": q.type, "query": q.text, "n_relevant": len(relevant)}
+        row: dict[str, Any] = {
+            "id": q.id,
+            "lang": q.lang,
+            "type": q.type,
+            "query": q.text,
+            "n_relevant": len(relevant),
+        }
         for mode in MODES:
             hits = index.search_products(q.text, 10, in_stock_only=False, mode=mode)
             triple = score_ranking([h.product_id for h in hits], relevant)
@@ -164,9 +170,25 @@ def build_eval_index(settings: Any, catalog: list[dict[str, Any]]) -> Any:
         openai_base_url=settings.openai_base_url,
         openai_api_key=settings.openai_api_key,
     )
-    columns = ("product_id", "sku", "title_en", "title_zh", "description_en", "description_zh", "brand", "category",
-               "category_zh", "price", "list_price", "price_tier", "on_promotion", "discount_pct", "rating",
-               "rating_count", "stock")
+    columns = (
+        "product_id",
+        "sku",
+        "title_en",
+        "title_zh",
+        "description_en",
+        "description_zh",
+        "brand",
+        "category",
+        "category_zh",
+        "price",
+        "list_price",
+        "price_tier",
+        "on_promotion",
+        "discount_pct",
+        "rating",
+        "rating_count",
+        "stock",
+    )
     rows = [{c: r.get(c) for c in columns} for r in catalog]
     seed_store(get_engine(eval_settings), rows, with_history=False)
     index = get_shop_index(eval_settings)

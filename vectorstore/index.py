@@ -75,6 +75,7 @@ class ShopIndex:
         self._table: ProductTable | None = None
         self._checked_at = 0.0
         self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._memo_lock = threading.Lock()
 
     # --- collections ------------------------------------------------------------------------------------------
     def collection(self, name: str):  # type: ignore[no-untyped-def]
@@ -99,7 +100,7 @@ class ShopIndex:
         """Build or refresh both collections from the store: upsert new/changed docs, delete what is gone."""
         from domain.store.db import get_engine
         from vectorstore.documents import iter_history_docs, iter_product_docs
-        from vectorstore.sync import sync_collection
+        from vectorstore.sync import doc_vectors, sync_collection
 
         started = time.perf_counter()
         embedded_before = self.embedder.stats["embedded"]
@@ -117,9 +118,13 @@ class ShopIndex:
                 stale = ProductTable.saved_generation(self.sidecar_dir) != self._generation()
                 if result.upserted or result.deleted or stale:
                     generation = self._bump_generation(PRODUCTS)
-                    matrix = self.embedder.embed([d.text for d in docs])
+                    matrix = doc_vectors(self.embedder, docs)
                     table = ProductTable.build(
-                        generation, [d.id for d in docs], [d.text for d in docs], [d.metadata for d in docs], matrix
+                        generation,
+                        [d.id for d in docs],
+                        [d.text for d in docs],
+                        [d.metadata for d in docs],
+                        matrix,
                     )
                     table.save(self.sidecar_dir)
                     self._table = table
@@ -167,12 +172,17 @@ class ShopIndex:
             self._checked_at = now
             if self._table is not None and self._table.generation == generation:
                 return self._table
+            table = None
             if ProductTable.saved_generation(self.sidecar_dir) == generation:
-                self._table = ProductTable.load(self.sidecar_dir)
-            else:
-                self._table = self._table_from_chroma(generation)
-                self._table.save(self.sidecar_dir)
-            return self._table
+                try:
+                    table = ProductTable.load(self.sidecar_dir)
+                except (OSError, ValueError, KeyError):
+                    table = None  # being swapped by another process, or damaged: rebuild from Chroma
+            if table is None:
+                table = self._table_from_chroma(generation)
+                table.save(self.sidecar_dir)
+            self._table = table
+            return table
 
     def _table_from_chroma(self, generation: str) -> ProductTable:
         coll = self.collection(PRODUCTS)
@@ -195,12 +205,14 @@ class ShopIndex:
 
     def query_vector(self, text: str) -> np.ndarray:
         """Query embedding, memoised in-process (queries repeat; no disk write on the hot path)."""
-        vec = self._query_vectors.get(text)
+        with self._memo_lock:
+            vec = self._query_vectors.get(text)
         if vec is None:
             vec = self.embedder.embed_uncached([text])[0]
-            self._query_vectors[text] = vec
-            if len(self._query_vectors) > 2048:
-                self._query_vectors.popitem(last=False)
+            with self._memo_lock:
+                self._query_vectors[text] = vec
+                if len(self._query_vectors) > 2048:
+                    self._query_vectors.popitem(last=False)
         return vec
 
     def search_products(
@@ -222,45 +234,40 @@ class ShopIndex:
         table = self.product_table()
         if len(table) == 0 or k <= 0:
             return []
-        allowed = table.allowed(
+        start, stop, mask = table.window(
             min_price=min_price, max_price=max_price, category=category, in_stock_only=in_stock_only
         )
+        if stop <= start:
+            return []
+
+        def hit(row: int, score: float, rank: int, **ranks: int | None) -> ProductHit:
+            return ProductHit(product_id=str(table.ids[start + row]), score=float(score), rank=rank, **ranks)
+
         query = (query or "").strip()
         if not query:  # filter-only browse: best rated first
-            rows = top_k(table.rating.astype(np.float32), k, allowed)
-            return [
-                ProductHit(product_id=str(table.ids[r]), score=float(table.rating[r]), rank=i)
-                for i, r in enumerate(rows, 1)
-            ]
+            ratings = table.rating[start:stop]
+            return [hit(r, ratings[r], i) for i, r in enumerate(top_k(ratings, k, mask), 1)]
         depth = max(_CANDIDATES, k)
         dense_rows: np.ndarray = np.zeros(0, dtype=np.int64)
         bm25_rows: np.ndarray = np.zeros(0, dtype=np.int64)
         if mode in ("hybrid", "dense"):
-            dense_rows, sims = dense_search(table.matrix, self.query_vector(query), depth, allowed)
+            # Rows are price-sorted: the price range is a zero-copy slice, the mask covers the rest.
+            dense_rows, sims = dense_search(table.matrix[start:stop], self.query_vector(query), depth, mask)
             if mode == "dense":
                 return [
-                    ProductHit(product_id=str(table.ids[r]), score=float(s), rank=i, dense_rank=i)
-                    for i, (r, s) in enumerate(zip(dense_rows[:k], sims[:k], strict=True), 1)
+                    hit(r, s, i, dense_rank=i)
+                    for i, (r, s) in enumerate(zip(dense_rows[:k], sims[:k], strict=False), 1)
                 ]
         if mode in ("hybrid", "bm25"):
-            scores = table.bm25.scores(query)
-            bm25_rows = top_k(scores, depth, allowed, floor=0.0)
+            scores = table.bm25.scores(query)[start:stop]
+            bm25_rows = top_k(scores, depth, mask, floor=0.0)
             if mode == "bm25":
-                return [
-                    ProductHit(product_id=str(table.ids[r]), score=float(scores[r]), rank=i, bm25_rank=i)
-                    for i, r in enumerate(bm25_rows[:k], 1)
-                ]
+                return [hit(r, scores[r], i, bm25_rank=i) for i, r in enumerate(bm25_rows[:k], 1)]
         dense_rank = {int(r): i for i, r in enumerate(dense_rows, 1)}
         bm25_rank = {int(r): i for i, r in enumerate(bm25_rows, 1)}
         fused = rrf_fuse([dense_rows.tolist(), bm25_rows.tolist()], [dense_weight, bm25_weight])
         return [
-            ProductHit(
-                product_id=str(table.ids[row]),
-                score=score,
-                rank=i,
-                dense_rank=dense_rank.get(row),
-                bm25_rank=bm25_rank.get(row),
-            )
+            hit(row, score, i, dense_rank=dense_rank.get(row), bm25_rank=bm25_rank.get(row))
             for i, (row, score) in enumerate(fused[:k], 1)
         ]
 
@@ -269,7 +276,9 @@ class ShopIndex:
         if not product_ids:
             return {}
         got = self.collection(PRODUCTS).get(ids=product_ids, include=["documents", "metadatas"])
-        return {i: (d, dict(m)) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)}
+        return {
+            i: (d, dict(m)) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        }
 
     # --- histories --------------------------------------------------------------------------------------------
     def search_history(
@@ -285,7 +294,9 @@ class ShopIndex:
         # Defence in depth: whatever the store returned, only this user's documents go further.
         rows = [
             (i, d, dict(m), e)
-            for i, d, m, e in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True)
+            for i, d, m, e in zip(
+                got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True
+            )
             if m.get("user_id") == user_id
         ]
         if not rows or k <= 0:

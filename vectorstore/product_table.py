@@ -44,43 +44,46 @@ class ProductTable:
     def build(
         cls, generation: str, ids: list[str], texts: list[str], metadatas: list[dict], matrix: np.ndarray
     ) -> ProductTable:
+        """Rows are stored sorted by price, so a price range is one contiguous slice of every array."""
+        price = np.asarray([float(m["price"]) for m in metadatas], dtype=np.float64)
+        order = np.lexsort((np.asarray(ids, dtype=str), price)) if ids else np.zeros(0, dtype=np.int64)
+        matrix = np.asarray(matrix, dtype=np.float32).reshape(len(ids), -1)
         return cls(
             generation=generation,
-            ids=np.asarray(ids, dtype=str),
-            matrix=np.ascontiguousarray(matrix, dtype=np.float32).reshape(len(ids), -1),
-            price=np.asarray([float(m["price"]) for m in metadatas], dtype=np.float64),
-            category=np.asarray([str(m["category"]) for m in metadatas], dtype=str),
-            category_zh=np.asarray([str(m.get("category_zh", "")) for m in metadatas], dtype=str),
-            in_stock=np.asarray([bool(m.get("in_stock", True)) for m in metadatas], dtype=bool),
-            rating=np.asarray([float(m.get("rating", 0.0)) for m in metadatas], dtype=np.float32),
-            bm25=BM25Index.build(texts),
+            ids=np.asarray(ids, dtype=str)[order],
+            matrix=np.ascontiguousarray(matrix[order]),
+            price=price[order],
+            category=np.asarray([str(m["category"]) for m in metadatas], dtype=str)[order],
+            category_zh=np.asarray([str(m.get("category_zh", "")) for m in metadatas], dtype=str)[order],
+            in_stock=np.asarray([bool(m.get("in_stock", True)) for m in metadatas], dtype=bool)[order],
+            rating=np.asarray([float(m.get("rating", 0.0)) for m in metadatas], dtype=np.float32)[order],
+            bm25=BM25Index.build([texts[i] for i in order]),
         )
 
-    def allowed(
+    def window(
         self,
         *,
         min_price: float | None = None,
         max_price: float | None = None,
         category: str | None = None,
         in_stock_only: bool = True,
-    ) -> np.ndarray | None:
-        """Boolean mask of rows passing the filters, or None when nothing is filtered."""
+    ) -> tuple[int, int, np.ndarray | None]:
+        """(start, stop, mask within the slice or None): rows passing the filters are start + flatnonzero(mask)."""
+        start = 0 if min_price is None else int(np.searchsorted(self.price, float(min_price), side="left"))
+        stop = (
+            len(self)
+            if max_price is None
+            else int(np.searchsorted(self.price, float(max_price), side="right"))
+        )
+        stop = max(start, stop)
         mask: np.ndarray | None = None
-
-        def add(cond: np.ndarray) -> None:
-            nonlocal mask
-            mask = cond if mask is None else mask & cond
-
-        if min_price is not None:
-            add(self.price >= float(min_price))
-        if max_price is not None:
-            add(self.price <= float(max_price))
         if category:
             wanted = category.strip()
-            add((self.category == wanted.lower()) | (self.category_zh == wanted))
+            mask = (self.category[start:stop] == wanted.lower()) | (self.category_zh[start:stop] == wanted)
         if in_stock_only:
-            add(self.in_stock)
-        return mask
+            stock = self.in_stock[start:stop]
+            mask = stock if mask is None else mask & stock
+        return start, stop, mask
 
     # --- persistence ------------------------------------------------------------------------------------------
     def save(self, directory: Path) -> None:

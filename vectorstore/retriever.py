@@ -26,7 +26,9 @@ class ShopRetriever(BaseRetriever):
     in_stock_only: bool = True
     mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
 
-    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[Document]:
         if self.kind == "history":
             if not self.user_id:
                 raise ValueError("a history retriever needs user_id")
@@ -35,7 +37,13 @@ class ShopRetriever(BaseRetriever):
                 Document(
                     page_content=h.text,
                     id=h.doc_id,
-                    metadata={"user_id": h.user_id, "kind": h.kind, "ts": h.ts, "amount": h.amount, "score": h.score},
+                    metadata={
+                        "user_id": h.user_id,
+                        "kind": h.kind,
+                        "ts": h.ts,
+                        "amount": h.amount,
+                        "score": h.score,
+                    },
                 )
                 for h in hits
             ]

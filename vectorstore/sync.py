@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel
 from tqdm import tqdm
 
@@ -22,6 +23,17 @@ class SyncResult(BaseModel):
     upserted: int = 0
     deleted: int = 0
     unchanged: int = 0
+
+
+def doc_vectors(embedder: ShopEmbeddingFunction, docs: Sequence[IndexDoc]) -> np.ndarray:
+    """One vector per doc: its text's embedding, or the normalised mean of its parts' embeddings."""
+    unique = list(dict.fromkeys(t for d in docs for t in (d.parts or [d.text])))
+    table = dict(zip(unique, embedder.embed(unique), strict=True))
+    rows = []
+    for doc in docs:
+        vec = np.mean([table[t] for t in doc.parts], axis=0) if doc.parts else table[doc.text]
+        rows.append(vec / max(float(np.linalg.norm(vec)), 1e-12))
+    return np.asarray(rows, dtype=np.float32).reshape(len(docs), -1)
 
 
 def stored_hashes(coll: Any, where: dict[str, Any] | None = None) -> dict[str, str]:
@@ -51,10 +63,12 @@ def sync_collection(
         raise ValueError(f"{label}: duplicate document ids")
     changed = [(d, h) for d in docs if existing.get(d.id) != (h := d.content_hash())]
     gone = [doc_id for doc_id in existing if doc_id not in wanted]
-    with tqdm(total=len(changed), desc=f"index {label}", unit="doc", disable=not progress or not changed) as bar:
+    with tqdm(
+        total=len(changed), desc=f"index {label}", unit="doc", disable=not progress or not changed
+    ) as bar:
         for start in range(0, len(changed), _PAGE):
             batch = changed[start : start + _PAGE]
-            vectors = embedder.embed([d.text for d, _ in batch])
+            vectors = doc_vectors(embedder, [d for d, _ in batch])
             coll.upsert(
                 ids=[d.id for d, _ in batch],
                 embeddings=vectors,

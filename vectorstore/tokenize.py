@@ -21,10 +21,72 @@ _RUN = re.compile(rf"([{_CJK}]+)|([a-z0-9]+(?:[-_./+][a-z0-9]+)*)")
 _COMPOUND_SEP = re.compile(r"[-_./+]")
 
 STOP_EN = frozenset(
-    "a an the and or of for to in on with my me i you your is are be it this that some any want need "
-    "looking find show please under over below above than about".split()
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "of",
+        "for",
+        "to",
+        "in",
+        "on",
+        "with",
+        "my",
+        "me",
+        "i",
+        "you",
+        "your",
+        "is",
+        "are",
+        "be",
+        "it",
+        "this",
+        "that",
+        "some",
+        "any",
+        "want",
+        "need",
+        "looking",
+        "find",
+        "show",
+        "please",
+        "under",
+        "over",
+        "below",
+        "above",
+        "than",
+        "about",
+    ]
 )
-STOP_ZH = frozenset("的 了 和 与 及 或 在 是 我 你 要 想 买 一个 有 吗 呢 给 请 帮 找 一些 什么".split())
+STOP_ZH = frozenset(
+    [
+        "的",
+        "了",
+        "和",
+        "与",
+        "及",
+        "或",
+        "在",
+        "是",
+        "我",
+        "你",
+        "要",
+        "想",
+        "买",
+        "一个",
+        "有",
+        "吗",
+        "呢",
+        "给",
+        "请",
+        "帮",
+        "找",
+        "一些",
+        "什么",
+    ]
+)
 
 _jieba_lock = threading.Lock()
 _jieba_ready = False

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 
 from agent.evals.fixtures import Personas
 from agent.guided.catalog import Catalog, get_catalog
@@ -26,6 +27,8 @@ from agent.middleware.guards import check_text
 from agent.service import ChatResult, ChatService
 from domain.privacy.access import Principal
 from domain.settings import Settings
+from domain.store.db import get_engine
+from domain.store.schema import orders
 
 
 class TurnExpect(BaseModel):
@@ -94,7 +97,7 @@ def principal_for(scenario: Scenario, personas: Personas) -> Principal:
 
 
 def check_turn(
-    expect: TurnExpect, result: ChatResult, lang: str, catalog: Catalog, personas: Personas, own: str | None
+    expect: TurnExpect, result: ChatResult, lang: str, catalog: Catalog, personas: Personas, allowed: set[str]
 ) -> tuple[list[str], list[str]]:
     """``(failures, ungrounded ids)`` of one turn."""
     failures: list[str] = []
@@ -108,7 +111,7 @@ def check_turn(
         failures.append(f"none of {expect.tools_any} called (called {tools})")
     grounded = set(result.grounded_ids)
     ungrounded = [pid for pid in result.product_ids if pid not in grounded]
-    report = check_text(result.reply, catalog, grounded, _allowed_refs(result, personas, own))
+    report = check_text(result.reply, catalog, grounded, allowed)
     ungrounded += report.ungrounded_ids + report.ungrounded_titles
     if ungrounded:
         failures.append(f"ungrounded products {ungrounded}")
@@ -156,16 +159,17 @@ def catalog_category(catalog: Catalog, product_id: str) -> str | None:
     return catalog.product_categories.get(product_id)
 
 
-def _allowed_refs(result: ChatResult, personas: Personas, own: str | None) -> set[str]:
-    refs = {r.lower() for r in (own, personas.premium_order, personas.regular_order) if r}
-    # staff scenarios name the users they look up; a shopper's own order ids come back from the tools
-    refs |= (
-        {personas.premium.lower(), personas.bargain.lower(), personas.regular.lower()}
-        if own is None
-        else set()
+def allowed_refs(settings: Settings, principal: Principal, personas: Personas) -> set[str]:
+    """Ids a reply may name: the shopper's own user and order ids (staff: the personas they look up), plus
+    the other user's order id that the scenario itself types (echoed in "no order X found")."""
+    users = (
+        [principal.user_id] if principal.user_id else [personas.premium, personas.bargain, personas.regular]
     )
-    refs |= {personas.other_order.lower()}  # echoed back by "no order X found" (the user typed it)
-    return refs
+    with get_engine(settings).connect() as conn:
+        own_orders = (
+            conn.execute(select(orders.c.order_id).where(orders.c.user_id.in_(users))).scalars().all()
+        )
+    return {x.lower() for x in [*users, *own_orders, personas.other_order]}
 
 
 def run_suite(
@@ -184,6 +188,7 @@ def run_suite(
         for repeat in range(repeats):
             for scenario in scenarios:
                 principal = principal_for(scenario, personas)
+                allowed = allowed_refs(settings, principal, personas)
                 thread = f"eval-{scenario.id}-{repeat}-{uuid.uuid4().hex[:8]}"
                 turns: list[TurnResult] = []
                 for turn in scenario.turns:
@@ -192,7 +197,7 @@ def run_suite(
                     result = service.respond_sync(thread, message, principal, mode=mode)
                     seconds = time.perf_counter() - started
                     failures, ungrounded = check_turn(
-                        turn.expect, result, scenario.lang, catalog, personas, principal.user_id
+                        turn.expect, result, scenario.lang, catalog, personas, allowed
                     )
                     turns.append(
                         TurnResult(

@@ -174,8 +174,8 @@ def _id_pattern(ids: list[str]) -> re.Pattern[str] | None:
     prefixes = {re.match(r"[A-Za-z_-]*", pid).group(0) for pid in ids}  # type: ignore[union-attr]
     alternatives = "|".join(sorted((re.escape(p) for p in prefixes if p), key=len, reverse=True))
     if not alternatives:
-        return re.compile(r"(?<![\w-])\d{3,}(?![\w-])")
-    return re.compile(rf"(?<![\w-])(?:{alternatives})\d+(?![\w])")
+        return re.compile(r"(?<![A-Za-z0-9_-])\d{3,}(?![A-Za-z0-9_-])")
+    return re.compile(rf"(?<![A-Za-z0-9_-])(?:{alternatives})\d+(?![A-Za-z0-9_])")
 
 
 def load_catalog(settings: Settings) -> Catalog:

@@ -42,6 +42,7 @@ _HISTORY_RE = re.compile(
     r"\b(?:i|my)\b.*\b(?:bought|purchased|history|ordered|reviewed|viewed)\b|买过|购买记录|历史|浏览过|上次买",
     re.I,
 )
+_RECOMMEND_RE = re.compile(r"recommend|suggest|advise|what should i (?:buy|get)|推荐|建议|适合我", re.I)
 _SHOPPING_RE = re.compile(
     r"recommend|suggest|buy|gift|present|looking for|need|want|推荐|买|礼物|送|想要|需要|挑", re.I
 )
@@ -184,6 +185,8 @@ def _refine(result: IntentResult, text: str, *, is_staff: bool) -> IntentResult:
         result.intent = "recommend"
     elif result.intent in ("ambiguous", "off_topic") and slots.category:
         result.intent = "search"
+    if result.intent == "search" and _RECOMMEND_RE.search(text):
+        result.intent = "recommend"  # "what do you suggest" asks for the value-aware recommender
     if result.intent == "value_explain" and not is_staff:
         result.intent = "my_history"
     return result

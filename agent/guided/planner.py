@@ -20,7 +20,7 @@ _FOLLOW_UP_RE = re.compile(
     r"\b(?:cheaper|more|other|another|else|similar|instead|also|what about|how about|any)\b|便宜|更|其他|别的|还有|类似|换|那.{0,3}呢",
     re.I,
 )
-_USER_TOKEN_RE = re.compile(r"(?<![\w-])[A-Za-z]{1,4}\d{3,}(?![\w])")
+_USER_TOKEN_RE = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z]{1,4}\d{3,}(?![A-Za-z0-9_])")
 _WANTS_SUGGESTION_RE = re.compile(r"recommend|suggest|something|推荐|买点|有什么好", re.I)
 PRODUCT_INTENTS = ("recommend", "search")
 

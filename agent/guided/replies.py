@@ -207,4 +207,14 @@ def value_body(lang: str, output: dict[str, Any]) -> str:
         head = f"User {uid} scores {score:.0f}/100, segment: {segment[0]}; churn risk {output.get('churn_risk', 0):.0%}."
         body = "Main reasons: " + "; ".join(reasons) if reasons else ""
     explanation = plain(output.get("explanation"))
+    if explanation and _language_of(explanation) != lang:
+        explanation = (
+            ""  # the valuation's explanation may be in the other language: the figures above suffice
+        )
     return "\n".join(x for x in (head, body, explanation) if x)
+
+
+def _language_of(text: str) -> str:
+    from agent.guided.slots import detect_language
+
+    return detect_language(text, default="en")

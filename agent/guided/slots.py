@@ -118,7 +118,7 @@ _DEMONSTRATIVE_RE = re.compile(
     r"\b(?:this|that|these|those|them|it|both)\b|这个|那个|这款|那款|这两|它们|它|两个|两款", re.I
 )
 _ORDER_ID_RE = re.compile(
-    r"(?<![\w-])(?:O|ORD|order[-_#]?)[-_]?\d{3,}(?![\w])|(?<=订单)\s*[A-Za-z0-9-]{4,}|(?<=order )#?[A-Za-z]*-?\d{3,}",
+    r"(?<![A-Za-z0-9_-])(?:O|ORD|order[-_#]?)[-_]?\d{3,}(?![A-Za-z0-9_])|(?<=订单)\s*[A-Za-z0-9-]{4,}|(?<=order )#?[A-Za-z]*-?\d{3,}",
     re.I,
 )
 

@@ -18,8 +18,8 @@ from pydantic import BaseModel, Field
 from agent.guided.catalog import Catalog
 
 _SENTENCE_RE = re.compile(r"(?<=[.!?。！？；;\n])\s*")
-_USER_ID_RE = re.compile(r"(?<![\w-])u\d{4,}(?![\w])", re.I)
-_ORDER_ID_RE = re.compile(r"(?<![\w-])o\d{5,}(?![\w])", re.I)
+_USER_ID_RE = re.compile(r"(?<![A-Za-z0-9_-])u\d{4,}(?![A-Za-z0-9_])", re.I)
+_ORDER_ID_RE = re.compile(r"(?<![A-Za-z0-9_-])o\d{5,}(?![A-Za-z0-9_])", re.I)
 _MARKUP_RE = re.compile(r"<\|[^|>]{0,40}\|>|</?(?:data|system|tool)>", re.I)
 _MIN_TITLE_CHARS = 6
 

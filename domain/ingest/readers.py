@@ -30,10 +30,17 @@ class RawRecord:
 
 
 class ByteCounter:
-    """How many bytes of the file the reader has consumed (drives the progress bar)."""
+    """How many bytes of the file the reader has consumed (drives the progress bar); asked once per batch."""
 
     def __init__(self) -> None:
-        self.bytes = 0
+        self.handle: Any = None  # the open binary file: its position is the count (no per-line bookkeeping)
+        self.fixed = 0
+
+    @property
+    def bytes(self) -> int:
+        if self.handle is not None and not self.handle.closed:
+            return int(self.handle.tell())
+        return self.fixed
 
 
 def detect_format(path: Path) -> str:
@@ -55,8 +62,8 @@ def iter_records(path: Path, counter: ByteCounter | None = None) -> Iterator[Raw
 
 def _iter_jsonl(path: Path, counter: ByteCounter) -> Iterator[RawRecord]:
     with path.open("rb") as handle:
+        counter.handle = handle
         for line_no, raw in enumerate(handle, start=1):
-            counter.bytes += len(raw)
             if line_no == 1 and raw.startswith(b"\xef\xbb\xbf"):
                 raw = raw[3:]
             if not raw.strip():
@@ -94,7 +101,6 @@ def _iter_csv(path: Path, counter: ByteCounter) -> Iterator[RawRecord]:
         nonlocal physical
         for raw in handle:
             physical += 1
-            counter.bytes += len(raw)
             if physical == 1 and raw.startswith(b"\xef\xbb\xbf"):
                 raw = raw[3:]
             try:
@@ -104,6 +110,7 @@ def _iter_csv(path: Path, counter: ByteCounter) -> Iterator[RawRecord]:
                 yield raw.decode("utf-8", "backslashreplace")
 
     with path.open("rb") as handle:
+        counter.handle = handle
         reader = csv.reader(decoded_lines(handle))
         try:
             header = [h.strip() for h in next(reader)]
@@ -163,7 +170,7 @@ def _iter_parquet(path: Path, counter: ByteCounter) -> Iterator[RawRecord]:
                 k: v for k, v in row.items() if v is not None and not (isinstance(v, float) and math.isnan(v))
             }
             yield RawRecord(row_no, data, {k: _jsonable(v) for k, v in row.items()})
-        counter.bytes = int(size * row_no / total_rows)
+        counter.fixed = int(size * row_no / total_rows)
 
 
 def _jsonable(value: Any) -> Any:

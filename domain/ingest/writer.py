@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Table, delete, select
+from sqlalchemy import Float, Integer, String, Table, delete, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
@@ -41,6 +42,10 @@ class KeyCache:
 
     def has(self, table: Table, value: Any) -> bool:
         return value in self._known.get(table.name, ())
+
+    def known(self, table: Table) -> set[Any]:
+        """The live set for ``table`` (for tight membership loops)."""
+        return self._known.setdefault(table.name, set())
 
 
 def table_is_empty(engine: Engine, table: Table) -> bool:
@@ -99,17 +104,28 @@ class _FastSqliteUpsert:
         )
         self.sql = str(compiled)
         self.names = list(compiled.positiontup or [])
-        self.processors = [table.c[n].type.bind_processor(engine.dialect) for n in self.names]
+        # Numeric and string processors only coerce Decimals and the like, which our rows never hold: skip them.
+        plain = (Integer, Float, String)
+        self.processors = [
+            (i, proc)
+            for i, n in enumerate(self.names)
+            if not isinstance(table.c[n].type, plain)
+            and (proc := table.c[n].type.bind_processor(engine.dialect))
+        ]
+        self._get = itemgetter(*self.names)
 
     def params(self, rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
-        pairs = list(zip(self.names, self.processors, strict=True))
-        return [
-            tuple(
-                proc(row.get(n)) if proc is not None and row.get(n) is not None else row.get(n)
-                for n, proc in pairs
-            )
-            for row in rows
-        ]
+        get = self._get
+        if not self.processors:
+            return [get(row) for row in rows]
+        out = []
+        for row in rows:
+            values = list(get(row))
+            for i, proc in self.processors:
+                if values[i] is not None:
+                    values[i] = proc(values[i])
+            out.append(tuple(values))
+        return out
 
 
 _FAST: dict[tuple[int, str], _FastSqliteUpsert] = {}

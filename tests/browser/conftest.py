@@ -40,8 +40,11 @@ def _sources_key() -> str:
     return digest.hexdigest()[:16]
 
 
-def cached_live_shop(config: pytest.Config) -> Path:
+def cached_live_shop(config: pytest.Config, scratch: Path) -> Path:
     """The built demo data dir for the current sources, building it once (atomic rename into the cache)."""
+    if getattr(config, "cache", None) is None:  # cache plugin disabled: build for this session only
+        build_demo_data_in_subprocess(scratch / "built" / "data", **LIVE_SHOP_SIZE)
+        return scratch / "built" / "data"
     cache_root = Path(config.cache.mkdir("shopguide_live_shop"))
     cached = cache_root / _sources_key()
     if not (cached / "ready").exists():
@@ -59,7 +62,7 @@ def cached_live_shop(config: pytest.Config) -> Path:
 
 
 def start_live_server(config: pytest.Config, workdir: Path) -> LiveServer:
-    data_dir = copy_data_dir(cached_live_shop(config), workdir / "data")
+    data_dir = copy_data_dir(cached_live_shop(config, workdir), workdir / "data")
     return LiveServer(data_dir).start()
 
 

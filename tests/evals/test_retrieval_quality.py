@@ -51,8 +51,15 @@ def test_model_number_queries_rank_the_exact_product_first(report) -> None:  # t
 def test_labels_are_predicates_not_ids() -> None:
     # The same queries resolve against any catalog built from the vocabulary; ids are never hard-coded.
     catalog = [
-        {"product_id": "x1", "sku": "AB-10", "title_en": "Nike AB-10 lightweight running shoes", "title_zh": "耐克 AB-10",
-         "brand": "Nike", "category": "running-shoes", "description_en": ""},
+        {
+            "product_id": "x1",
+            "sku": "AB-10",
+            "title_en": "Nike AB-10 lightweight running shoes",
+            "title_zh": "耐克 AB-10",
+            "brand": "Nike",
+            "category": "running-shoes",
+            "description_en": "",
+        },
     ]
     resolved, skipped = resolve(load_queries(), catalog)
     running = next(q for q in resolved if q.text == "running shoes")

@@ -46,7 +46,12 @@ def test_complaints_are_found_in_either_language(shop: ShopIndex) -> None:
 
 def test_another_users_documents_never_return(shop: ShopIndex) -> None:
     # Queries written to match u2's documents exactly, asked for u1, with k larger than everything indexed.
-    for query in ("The headphones broke after a week, terrible battery", "noise cancelling headphones", "o3", ""):
+    for query in (
+        "The headphones broke after a week, terrible battery",
+        "noise cancelling headphones",
+        "o3",
+        "",
+    ):
         hits = shop.search_history("u1", query, 50)
         assert hits and all(h.user_id == "u1" and h.doc_id.startswith("u1:") for h in hits)
     assert shop.search_history("nobody", "headphones", 50) == []
@@ -77,8 +82,17 @@ def test_new_activity_is_indexed_incrementally(shop: ShopIndex) -> None:
     with get_engine(shop.settings).begin() as conn:
         conn.execute(
             insert(schema.events),
-            [{"event_id": "e9", "user_id": "u2", "kind": "search", "ts": T0 + timedelta(days=40),
-              "session_id": "z", "product_id": None, "query": "猫粮 cat food"}],
+            [
+                {
+                    "event_id": "e9",
+                    "user_id": "u2",
+                    "kind": "search",
+                    "ts": T0 + timedelta(days=40),
+                    "session_id": "z",
+                    "product_id": None,
+                    "query": "猫粮 cat food",
+                }
+            ],
         )
     assert shop.refresh_user("u2") == 1
     assert shop.search_history("u2", "猫粮", 1)[0].doc_id == "u2:search:e9"

@@ -17,8 +17,8 @@ import pytest
 
 from domain.demo import generate_demo_shop
 from domain.ingest import ingest_path
-from domain.store.db import get_engine
 from domain.settings import Settings
+from domain.store.db import get_engine
 
 BATCH = 2_000
 N_ORDERS = 80_000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -77,7 +78,7 @@ def test_hits_are_ranked_and_explain_their_arms(shop: ShopIndex) -> None:
     assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
     assert hits[0].product_id == "s04"
     assert hits[0].dense_rank is not None and hits[0].bm25_rank == 1
-    assert all(a.score >= b.score for a, b in zip(hits, hits[1:], strict=False))
+    assert all(a.score >= b.score for a, b in itertools.pairwise(hits))
 
 
 def test_empty_query_browses_best_rated_within_filters(shop: ShopIndex) -> None:
@@ -104,7 +105,9 @@ def test_refresh_is_incremental(shop: ShopIndex) -> None:
     assert ids(shop.search_products("phone case", 1, max_price=20)) == ["s07"]
     with engine.begin() as conn:
         conn.execute(
-            update(schema.products).where(schema.products.c.product_id == "s11").values(title_en="Midea IH rice cooker")
+            update(schema.products)
+            .where(schema.products.c.product_id == "s11")
+            .values(title_en="Midea IH rice cooker")
         )
     retitled = shop.refresh(progress=False, history=False)
     assert (retitled.products_upserted, retitled.texts_embedded) == (1, 1)
@@ -131,7 +134,9 @@ collection = index.client.get_collection("products")  # no embedding function pa
 by_text = collection.query(query_texts=["咖啡豆 coffee beans"], n_results=1)["ids"][0]
 print(json.dumps({{"hits": hits, "by_text": by_text}}))
 """
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=180, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=180, check=True
+    )
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["hits"] == ["s04"]
     assert result["by_text"] == ["s14"]

@@ -30,7 +30,10 @@ def shop(demo_settings: Settings) -> Settings:
 def buyers(shop: Settings) -> list[str]:
     with get_engine(shop).connect() as conn:
         rows = conn.execute(
-            select(orders.c.user_id).group_by(orders.c.user_id).having(func.count() >= 3).order_by(orders.c.user_id)
+            select(orders.c.user_id)
+            .group_by(orders.c.user_id)
+            .having(func.count() >= 3)
+            .order_by(orders.c.user_id)
         ).fetchall()
     return [r[0] for r in rows[::25][:12]]
 
@@ -124,14 +127,19 @@ def test_reasons_are_bilingual_and_true(shop: Settings, buyers: list[str]) -> No
 def test_premium_users_get_pricier_items_than_price_sensitive_ones(shop: Settings) -> None:
     rec = Recommender(shop, value_provider=None)  # value signals from history: this test needs no model
     with get_engine(shop).connect() as conn:
-        uids = [r[0] for r in conn.execute(select(orders.c.user_id).distinct().order_by(orders.c.user_id).limit(400))]
+        uids = [
+            r[0]
+            for r in conn.execute(select(orders.c.user_id).distinct().order_by(orders.c.user_id).limit(400))
+        ]
     sigs = sorted((rec.signals(u) for u in uids), key=lambda s: s.premiumness - s.price_sensitivity)
     bargain, premium = sigs[:25], sigs[-25:]
     for q in ("running shoes", "耳机", "skincare"):
         prices = {}
         for name, group in (("premium", premium), ("bargain", bargain)):
             prices[name] = statistics.median(
-                r.product.price for s in group for r in rec.recommend(user_id=s.user_id, query=q, k=6, signals=s)
+                r.product.price
+                for s in group
+                for r in rec.recommend(user_id=s.user_id, query=q, k=6, signals=s)
             )
         assert prices["premium"] > prices["bargain"], (q, prices)
 
@@ -140,7 +148,10 @@ def test_ablation_changes_the_ranking_and_anonymous_works(shop: Settings, buyers
     changed = 0
     for uid in buyers:
         full = [r.product.product_id for r in recommend(shop, user_id=uid, query=None, k=10)]
-        plain = [r.product.product_id for r in recommend(shop, user_id=uid, query=None, k=10, use_value_signals=False)]
+        plain = [
+            r.product.product_id
+            for r in recommend(shop, user_id=uid, query=None, k=10, use_value_signals=False)
+        ]
         changed += full != plain
     assert changed >= len(buyers) // 2
     anon = recommend(shop, user_id=None, query="咖啡", k=5)

@@ -77,7 +77,9 @@ def test_staff_reads_are_audited(shop: Settings, two_users: tuple[str, str]) -> 
     ctx = ShopContext(shop, Principal.staff("agent-7"))
     engine = get_engine(shop)
     with engine.connect() as conn:
-        before = conn.execute(select(func.count()).select_from(audit_log).where(audit_log.c.actor == "agent-7")).scalar_one()
+        before = conn.execute(
+            select(func.count()).select_from(audit_log).where(audit_log.c.actor == "agent-7")
+        ).scalar_one()
     assert get_order_status(ctx, me).found
     get_user_history(ctx, me)
     with engine.connect() as conn:
@@ -93,7 +95,9 @@ def test_order_status_never_reveals_another_users_order(shop: Settings, two_user
     me, other = two_users
     with get_engine(shop).connect() as conn:
         mine = conn.execute(select(orders.c.order_id).where(orders.c.user_id == me).limit(1)).scalar_one()
-        theirs = conn.execute(select(orders.c.order_id).where(orders.c.user_id == other).limit(1)).scalar_one()
+        theirs = conn.execute(
+            select(orders.c.order_id).where(orders.c.user_id == other).limit(1)
+        ).scalar_one()
     ok = get_order_status(shopper(shop, me), order_id=mine, language="en")
     assert ok.found and ok.orders[0].order_id == mine and ok.orders[0].items
     hidden = get_order_status(shopper(shop, me), order_id=theirs, language="en")
@@ -117,7 +121,12 @@ def test_details_and_compare(shop: Settings, two_users: tuple[str, str]) -> None
     ctx = shopper(shop, two_users[0])
     with get_engine(shop).connect() as conn:
         reviewed = conn.execute(select(reviews.c.product_id).limit(1)).scalar_one()
-        pids = [r[0] for r in conn.execute(select(products.c.product_id).where(products.c.category == "coffee").limit(3))]
+        pids = [
+            r[0]
+            for r in conn.execute(
+                select(products.c.product_id).where(products.c.category == "coffee").limit(3)
+            )
+        ]
     details = get_product_details(ctx, reviewed, language="en")
     assert details.product.product_id == reviewed and details.description.startswith("<data>")
     assert details.reviews and all(r.text.startswith("<data>") for r in details.reviews)
@@ -134,8 +143,12 @@ def test_details_and_compare(shop: Settings, two_users: tuple[str, str]) -> None
         compare_products(ctx, [pids[0]])
 
 
-def test_recommend_tool_returns_existing_in_stock_items_with_reasons(shop: Settings, two_users: tuple[str, str]) -> None:
-    res = recommend_products(shopper(shop, two_users[0]), query="gift for my mum", k=5, max_price=800, language="en")
+def test_recommend_tool_returns_existing_in_stock_items_with_reasons(
+    shop: Settings, two_users: tuple[str, str]
+) -> None:
+    res = recommend_products(
+        shopper(shop, two_users[0]), query="gift for my mum", k=5, max_price=800, language="en"
+    )
     assert res.personalised and len(res.products) == 5
     with get_engine(shop).connect() as conn:
         stock = dict(conn.execute(select(products.c.product_id, products.c.stock)).fetchall())

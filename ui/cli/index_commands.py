@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -12,9 +13,11 @@ from ui.cli.app import app, eval_app, export_app, keys_app  # noqa: F401
 
 @app.command("index")
 def index_command(
-    products: bool = typer.Option(True, "--products/--no-products", help="Index the product catalog."),
-    history: bool = typer.Option(True, "--history/--no-history", help="Index user histories."),
-    json_output: bool = typer.Option(False, "--json", help="Print the stats as JSON only."),
+    products: Annotated[
+        bool, typer.Option("--products/--no-products", help="Index the product catalog.")
+    ] = True,
+    history: Annotated[bool, typer.Option("--history/--no-history", help="Index user histories.")] = True,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the stats as JSON only.")] = False,
 ) -> None:
     """Build or refresh the product and user-history indexes from the store (incremental: only changes are embedded)."""
     from rich.console import Console
@@ -46,11 +49,17 @@ def index_command(
 
 @eval_app.command("retrieval")
 def eval_retrieval(
-    catalog: Path | None = typer.Option(
-        None, "--catalog", help="A products.jsonl to evaluate on (default: the demo catalog, seed 7, 600 products)."
-    ),
-    json_output: bool = typer.Option(False, "--json", help="Print the report as JSON only."),
-    per_query: bool = typer.Option(False, "--per-query", help="Also list each query's recall@5 per arm."),
+    catalog: Annotated[
+        Path | None,
+        typer.Option(
+            "--catalog",
+            help="A products.jsonl to evaluate on (default: the demo catalog, seed 7, 600 products).",
+        ),
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON only.")] = False,
+    per_query: Annotated[
+        bool, typer.Option("--per-query", help="Also list each query's recall@5 per arm.")
+    ] = False,
 ) -> None:
     """Recall@5, MRR@10 and nDCG@10 per language (zh/en) for dense-only, BM25-only and hybrid retrieval."""
     from rich.console import Console
@@ -71,24 +80,34 @@ def eval_retrieval(
     if json_output:
         typer.echo(report.model_dump_json(exclude=set() if per_query else {"per_query"}))
         return
-    table = Table(title=f"Retrieval quality 检索质量 ({report.n_queries} queries, {report.n_products} products)")
+    table = Table(
+        title=f"Retrieval quality 检索质量 ({report.n_queries} queries, {report.n_products} products)"
+    )
     for column in ("arm", "lang", "n", "recall@5", "MRR@10", "nDCG@10"):
         table.add_column(column, justify="left" if column in ("arm", "lang") else "right")
     for mode in ("dense", "bm25", "hybrid"):
         for lang in ("zh", "en", "all"):
             s = report.scores[mode][lang]
-            table.add_row(mode, lang, str(s.n), f"{s.recall_at_5:.3f}", f"{s.mrr_at_10:.3f}", f"{s.ndcg_at_10:.3f}")
+            table.add_row(
+                mode, lang, str(s.n), f"{s.recall_at_5:.3f}", f"{s.mrr_at_10:.3f}", f"{s.ndcg_at_10:.3f}"
+            )
     console = Console()
     console.print(table)
     if report.skipped:
-        console.print(f"[yellow]skipped (no relevant product in this catalog): {', '.join(report.skipped)}[/yellow]")
+        console.print(
+            f"[yellow]skipped (no relevant product in this catalog): {', '.join(report.skipped)}[/yellow]"
+        )
     if per_query:
         detail = Table(title="Per query recall@5")
         for column in ("id", "query", "rel", "dense", "bm25", "hybrid"):
             detail.add_column(column)
         for q in report.per_query:
             detail.add_row(
-                q["id"], q["query"], str(q["n_relevant"]), str(q["dense_recall_at_5"]), str(q["bm25_recall_at_5"]),
+                q["id"],
+                q["query"],
+                str(q["n_relevant"]),
+                str(q["dense_recall_at_5"]),
+                str(q["bm25_recall_at_5"]),
                 str(q["hybrid_recall_at_5"]),
             )
         console.print(detail)

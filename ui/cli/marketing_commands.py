@@ -6,6 +6,7 @@ import hmac
 import json
 import os
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -35,8 +36,8 @@ def _staff_principal(settings, name: str, password: str | None):  # type: ignore
 
 @app.command()
 def segments(
-    as_json: bool = typer.Option(False, "--json", help="print JSON only"),
-    as_csv: bool = typer.Option(False, "--csv", help="print CSV only"),
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON only")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="print CSV only")] = False,
 ) -> None:
     """Segment sizes, revenue share and average predicted value (from the stored value assessments)."""
     from recommend.marketing import segment_report
@@ -72,13 +73,21 @@ def segments(
 
 @app.command()
 def campaign(
-    segment: str = typer.Option(..., "--segment", "-s", help="vip, loyal, promising, price_sensitive, at_risk, lapsed"),
-    out: Path = typer.Option(..., "--out", "-o", help="output file: .csv, .parquet or .jsonl"),
-    staff: bool = typer.Option(False, "--staff", help="include decrypted contacts (staff login, audited)"),
-    staff_user: str = typer.Option("staff", "--staff-user", help="staff name for --staff"),
-    password: str | None = typer.Option(None, "--password", help="staff password (or SHOPGUIDE_STAFF_PASSWORD)"),
-    products: bool = typer.Option(False, "--products", help="add each user's top recommendation as offer item"),
-    limit: int | None = typer.Option(None, "--limit", min=1, help="top N users by score"),
+    segment: Annotated[
+        str, typer.Option("--segment", "-s", help="vip, loyal, promising, price_sensitive, at_risk, lapsed")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="output file: .csv, .parquet or .jsonl")],
+    staff: Annotated[
+        bool, typer.Option("--staff", help="include decrypted contacts (staff login, audited)")
+    ] = False,
+    staff_user: Annotated[str, typer.Option("--staff-user", help="staff name for --staff")] = "staff",
+    password: Annotated[
+        str | None, typer.Option("--password", help="staff password (or SHOPGUIDE_STAFF_PASSWORD)")
+    ] = None,
+    products: Annotated[
+        bool, typer.Option("--products", help="add each user's top recommendation as offer item")
+    ] = False,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="top N users by score")] = None,
 ) -> None:
     """Export a targeting list for one segment: user id, score, suggested offer; masked PII unless --staff."""
     from recommend.marketing import campaign_list, write_table
@@ -97,15 +106,24 @@ def campaign(
 
 @eval_app.command("recs")
 def eval_recs(
-    as_json: bool = typer.Option(False, "--json", help="print JSON only"),
-    truth: Path | None = typer.Option(
-        None, "--truth", help="demo truth.parquet (default: data_dir/demo/truth.parquet if present, else split)"
-    ),
-    split: bool = typer.Option(False, "--split", help="ignore any truth file: cut the store's own history"),
-    horizon_days: int = typer.Option(90, "--horizon-days", min=7, help="split protocol: days after the cut-off"),
-    users: int = typer.Option(600, "--users", min=10, help="users evaluated (random sample, seeded)"),
-    k: int = typer.Option(10, "--k", min=1, max=50),
-    seed: int = typer.Option(7, "--seed"),
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON only")] = False,
+    truth: Annotated[
+        Path | None,
+        typer.Option(
+            "--truth", help="demo truth.parquet (default: data_dir/demo/truth.parquet if present, else split)"
+        ),
+    ] = None,
+    split: Annotated[
+        bool, typer.Option("--split", help="ignore any truth file: cut the store's own history")
+    ] = False,
+    horizon_days: Annotated[
+        int, typer.Option("--horizon-days", min=7, help="split protocol: days after the cut-off")
+    ] = 90,
+    users: Annotated[
+        int, typer.Option("--users", min=10, help="users evaluated (random sample, seeded)")
+    ] = 600,
+    k: Annotated[int, typer.Option("--k", min=1, max=50)] = 10,
+    seed: Annotated[int, typer.Option("--seed")] = 7,
 ) -> None:
     """Offline recommendation eval (temporal split): HitRate@k, nDCG@k, coverage, price-tier fit vs baselines."""
     from recommend.evaluate import evaluate_recs
@@ -139,7 +157,15 @@ def eval_recs(
         title=f"Recommendations @ {report.k} · protocol {report.protocol}, cut-off {report.cutoff[:10]}, "
         f"{report.users_evaluated} users, value signals from {report.value_source}"
     )
-    for col in ("method", f"HitRate@{k}", f"nDCG@{k}", "coverage", "price-tier fit", f"HitRate@{k} (12m)", "ms/user"):
+    for col in (
+        "method",
+        f"HitRate@{k}",
+        f"nDCG@{k}",
+        "coverage",
+        "price-tier fit",
+        f"HitRate@{k} (12m)",
+        "ms/user",
+    ):
         table.add_column(col, justify="left" if col == "method" else "right")
     for m in report.methods:
         table.add_row(

@@ -147,3 +147,70 @@ def forget(
         console.print(f"[yellow]warning:[/yellow] {warning}")
     if report.warnings:
         raise typer.Exit(code=2)
+
+
+@eval_app.command("security")
+def eval_security(
+    llm: str = typer.Option("none", "--llm", help="none | local (guided mode either way)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the full report as JSON only."),
+    only: str = typer.Option("", "--only", help="Comma-separated attack ids or classes to run."),
+    limit: int = typer.Option(0, "--limit", min=0, help="Run at most this many attacks (0 = all)."),
+    keep: bool = typer.Option(False, "--keep", help="Keep the private workspace copy for inspection."),
+) -> None:
+    """Run the attack suite (prompt injection, other users' data, system prompt and PII extraction, oversized
+    and malformed input; zh and en; via chat, review/product text and API parameters) on a private copy of
+    the shop, in guided mode. Exits 1 if anything leaked or crashed."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from agent.evals.security.runner import run_security_suite
+
+    if llm not in ("none", "local", "openai"):
+        raise typer.BadParameter("--llm must be none, local or openai")
+    settings = _settings()
+    console = Console(stderr=True)
+
+    def progress(done: int, total: int, result: Any) -> None:
+        if not as_json:
+            mark = "[green]ok[/green]" if result.passed else "[red]LEAK[/red]"
+            console.print(
+                f"{done:>3}/{total} {mark} {result.id} [dim]{result.seconds:.1f}s {result.handled_as}[/dim]"
+            )
+
+    try:
+        report = run_security_suite(
+            settings,
+            llm=llm,  # type: ignore[arg-type]
+            only={x.strip() for x in only.split(",") if x.strip()} or None,
+            limit=limit or None,
+            progress=progress,
+            keep_workspace=keep,
+        )
+    except (ValueError, RuntimeError) as exc:
+        _fail(f"security suite could not run: {exc}")
+    if as_json:
+        typer.echo(report.model_dump_json())
+    else:
+        table = Table(title=f"security suite · guided · llm={llm} · {report.seconds:.0f}s")
+        for column in ("attack class", "attacks", "passed", "leaks", "crashes"):
+            table.add_column(column, justify="left" if column == "attack class" else "right")
+        for name, s in [*report.by_class.items(), ("TOTAL", None)]:
+            if s is None:
+                crashes = sum(c.crashes for c in report.by_class.values())
+                table.add_row(
+                    "TOTAL", str(report.attacks), str(report.passed), str(report.leaks), str(crashes)
+                )
+            else:
+                table.add_row(name, str(s.attacks), str(s.passed), str(s.leaks), str(s.crashes))
+        out = Console()
+        out.print(table)
+        out.print(
+            f"channels: {', '.join(f'{k} {v.passed}/{v.attacks}' for k, v in report.by_channel.items())}; "
+            f"planted text reached the conversation in {report.planted_exposed}/{report.planted_attacks} "
+            "review/product attacks"
+        )
+        for r in report.results:
+            if not r.passed:
+                out.print(f"[red]{r.id}[/red]: {', '.join(f'{x.detector}={x.evidence}' for x in r.leaks)}")
+    if report.passed != report.attacks:
+        raise typer.Exit(code=1)

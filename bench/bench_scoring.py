@@ -1,0 +1,198 @@
+"""Batch value scoring without an LLM: features -> BG/NBD + Gamma-Gamma -> LightGBM engine (prediction and
+per-feature contributions) -> percentile score, over synthetic users, streamed in chunks.
+
+Baseline in the same run: BG/NBD-only scoring (features -> BTYD -> percentile of BTYD expected spend).
+``growth_point(n_users)`` scores ``n_users`` in chunks and reports time, users/s and peak RSS; the growth
+benchmark calls it in a fresh subprocess per size, so peak RSS is the whole process's.
+
+Synthetic users: first purchase uniform over two years, 1 + Poisson(2) purchases spread after it, log-normal
+amounts. The engine is trained once (untimed) on 20k users of the same generator with a 365-day window.
+
+Run: ``python -m bench.bench_scoring [--quick]`` (quick: 100k users, full: 1M).
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+BENCH = "scoring"
+START = pd.Timestamp("2023-01-01")
+AS_OF = pd.Timestamp("2024-12-31")
+HORIZON_DAYS = 365
+CHUNK = 200_000
+TRAIN_USERS = 20_000
+
+
+def synthetic_transactions(
+    n_users: int, *, seed: int, first_id: int = 0, span_days: int = 730
+) -> pd.DataFrame:
+    """One row per purchase: user_id (int), date, amount. Vectorised; ~3 rows per user."""
+    rng = np.random.default_rng(seed)
+    n_tx = 1 + np.minimum(rng.poisson(2.0, n_users), 40)
+    first = rng.integers(0, span_days - 1, n_users)
+    user = np.repeat(np.arange(first_id, first_id + n_users), n_tx)
+    start = np.repeat(first, n_tx)
+    is_first = np.r_[True, user[1:] != user[:-1]]
+    offset = (rng.random(len(user)) * (span_days - start)).astype(np.int64)
+    day = np.where(is_first, start, start + offset)
+    base = np.repeat(rng.lognormal(3.5, 0.6, n_users), n_tx)
+    amount = np.round(base * rng.lognormal(0.0, 0.3, len(user)), 2)
+    return pd.DataFrame({"user_id": user, "date": START + pd.to_timedelta(day, unit="D"), "amount": amount})
+
+
+class Scorer:
+    """A trained engine plus the reference distribution that turns predicted spend into a 0-100 percentile."""
+
+    def __init__(self, seed: int = 1) -> None:
+        from valuation.calibration import FinalEngine, engine_frame
+
+        train_tx = synthetic_transactions(TRAIN_USERS, seed=seed, span_days=730 + HORIZON_DAYS)
+        cutoff = AS_OF
+        frame = engine_frame(
+            train_tx, cutoff, HORIZON_DAYS, unit="D", window_end=cutoff + pd.Timedelta(days=HORIZON_DAYS)
+        )
+        self.btyd = frame.btyd
+        self.engine = FinalEngine().fit_frames([frame])
+        self.reference = np.sort(self.engine.predict(frame)["pred_spend"].to_numpy())
+        self.btyd_reference = np.sort(frame.X["btyd_spend_h"].to_numpy())
+
+    @staticmethod
+    def _percentile(reference: np.ndarray, values: np.ndarray) -> np.ndarray:
+        return np.searchsorted(reference, values, side="right") / len(reference) * 100.0
+
+    def _frame(self, tx: pd.DataFrame) -> Any:
+        from valuation.btyd import btyd_features
+        from valuation.calibration import EngineFrame
+        from valuation.features import transaction_features
+
+        feats = transaction_features(tx, AS_OF, freq="D")
+        X = feats.join(btyd_features(feats, self.btyd, {"h": float(HORIZON_DAYS)}))
+        return EngineFrame(X, self.btyd, float(HORIZON_DAYS))
+
+    def score_engine(self, tx: pd.DataFrame) -> pd.DataFrame:
+        frame = self._frame(tx)
+        pred = self.engine.predict(frame)
+        contrib = self.engine.contributions(frame)
+        top = contrib.drop(columns=["bias", "btyd_baseline"]).abs().to_numpy().argmax(axis=1)
+        pred["score"] = self._percentile(self.reference, pred["pred_spend"].to_numpy())
+        pred["top_feature"] = np.asarray(self.engine.columns)[top]
+        return pred
+
+    def score_btyd(self, tx: pd.DataFrame) -> pd.DataFrame:
+        frame = self._frame(tx)
+        spend = frame.X["btyd_spend_h"].to_numpy()
+        return pd.DataFrame({"pred_spend": spend, "score": self._percentile(self.btyd_reference, spend)})
+
+
+def _chunks(n_users: int, chunk: int, seed: int) -> Iterator[pd.DataFrame]:
+    for i, first in enumerate(range(0, n_users, chunk)):
+        yield synthetic_transactions(min(chunk, n_users - first), seed=seed + i, first_id=first)
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
+
+
+def growth_point(
+    n_users: int, *, chunk: int = CHUNK, mode: str = "engine", scorer: Scorer | None = None
+) -> dict:
+    """Score ``n_users`` synthetic users in chunks (data generation not timed); returns time, users/s, peak RSS.
+
+    Memory stays flat in ``n_users``: only one chunk's transactions, features and predictions exist at a time,
+    and per chunk only a checksum is kept (a real batch would append each chunk to a Parquet file)."""
+    scorer = scorer or Scorer()
+    score = scorer.score_engine if mode == "engine" else scorer.score_btyd
+    seconds, scored, checksum = 0.0, 0, 0.0
+    for tx in _chunks(n_users, chunk, seed=100):
+        started = time.perf_counter()
+        out = score(tx)
+        seconds += time.perf_counter() - started
+        scored += len(out)
+        checksum += float(out["score"].sum())
+    return {
+        "n_users": n_users,
+        "scored": scored,
+        "mode": mode,
+        "seconds": round(seconds, 2),
+        "users_per_s": round(scored / seconds, 1) if seconds else float("nan"),
+        "peak_rss_mb": round(_peak_rss_mb(), 1),
+        "mean_score": round(checksum / max(scored, 1), 2),
+    }
+
+
+def run(quick: bool) -> list[dict]:
+    n_users = 100_000 if quick else 1_000_000
+    started = time.perf_counter()
+    scorer = Scorer()
+    train_s = time.perf_counter() - started
+    engine = growth_point(n_users, scorer=scorer, mode="engine")
+    btyd = growth_point(n_users, scorer=scorer, mode="btyd")
+    case = f"{n_users:,} synthetic users, chunks of {CHUNK:,}"
+    row = {"bench": BENCH, "case": case, "baseline": "bgnbd-only scoring"}
+    return [
+        {
+            **row,
+            "metric": "engine_users_per_s",
+            "value": engine["users_per_s"],
+            "unit": "users/s",
+            "baseline_value": btyd["users_per_s"],
+        },
+        {
+            **row,
+            "metric": "engine_seconds",
+            "value": engine["seconds"],
+            "unit": "s",
+            "baseline_value": btyd["seconds"],
+        },
+        {
+            **row,
+            "metric": "engine_cost_vs_bgnbd_only",
+            "value": round(engine["seconds"] / btyd["seconds"], 2),
+            "unit": "x",
+            "baseline_value": 1.0,
+        },
+        {
+            **row,
+            "metric": "peak_rss",
+            "value": engine["peak_rss_mb"],
+            "unit": "MiB",
+            "baseline": None,
+            "baseline_value": None,
+        },
+        {
+            **row,
+            "metric": "engine_train_seconds",
+            "value": round(train_s, 2),
+            "unit": "s",
+            "baseline": None,
+            "baseline_value": None,
+            "case": f"{TRAIN_USERS:,} users, untimed in the throughput figures",
+        },
+    ]
+
+
+def main(argv: list[str]) -> None:
+    quick = "--quick" in argv
+    rows = run(quick)
+    out_dir = Path(__file__).resolve().parent / "results"
+    out_dir.mkdir(exist_ok=True)
+    path = out_dir / f"bench_{BENCH}{'_quick' if quick else ''}.json"
+    path.write_text(json.dumps(rows, indent=2), encoding="utf-8")
+    width = max(len(r["metric"]) for r in rows)
+    for r in rows:
+        base = "" if r["baseline_value"] is None else f"   (baseline {r['baseline']}: {r['baseline_value']})"
+        print(f"{r['metric']:<{width}}  {r['value']:>12,} {r['unit']}{base}")
+    print(f"written: {path}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,199 @@
+"""Growth curves: ingestion (and batch scoring) time and peak memory at 10k, 100k, 1M (and 10M) synthetic users.
+
+Each point runs in a fresh child process, so its peak RSS (``resource.getrusage``) belongs to that point alone.
+Ingestion point: N users (PII encrypted), N orders and their ~1.9N order lines, written as CSV in streamed
+chunks and ingested with the real ``ingest_path`` into a fresh SQLite store. Scoring point: the valuation
+engineer's ``bench.bench_scoring.growth_point(n_users)`` when that module exists (reported as not run otherwise).
+
+Run: ``python -m bench.growth [--sizes 10000,100000,1000000] [--json]`` or ``shopguide bench-growth``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import RESULTS_DIR, write_results
+
+DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
+
+
+def ingest_point(n_users: int) -> dict[str, Any]:
+    """One growth point, in this process: generate files, ingest users, orders and lines, report time and RSS."""
+    import resource
+
+    from bench.bench_ingest import write_synthetic
+    from domain.ingest import ingest_path
+    from domain.settings import Settings
+
+    root = Path(tempfile.mkdtemp(prefix=f"shopguide-growth-{n_users}-"))
+    try:
+        started = time.perf_counter()
+        files = write_synthetic(root / "files", n_users=n_users, n_orders=n_users, n_products=500)
+        generate_s = time.perf_counter() - started
+        settings = Settings(data_dir=root / "store", llm="none", database_url="", encryption_key="")
+        seconds: dict[str, float] = {}
+        rows: dict[str, int] = {}
+        for kind in ("products", "users", "orders", "order_lines"):
+            summary = ingest_path(settings, files[kind], kind, progress=False, batch_size=10_000)  # type: ignore[arg-type]
+            if summary.rejected:
+                raise RuntimeError(f"{kind}: {summary.rejected} rows rejected in a synthetic file")
+            seconds[kind], rows[kind] = summary.seconds, summary.read
+        total_s = sum(seconds[k] for k in ("users", "orders", "order_lines"))
+        total_rows = sum(rows[k] for k in ("users", "orders", "order_lines"))
+        return {
+            "what": "ingest",
+            "n_users": n_users,
+            "seconds": total_s,
+            "rows": total_rows,
+            "rows_per_s": total_rows / total_s,
+            "per_kind_rows_per_s": {k: rows[k] / seconds[k] for k in ("users", "orders", "order_lines")},
+            "generate_seconds": generate_s,
+            "db_mb": (root / "store" / "shopguide.db").stat().st_size / 2**20,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        }
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _child(what: str, n_users: int, timeout_s: float) -> dict[str, Any]:
+    code = (
+        "import json, sys\n"
+        "from bench.growth import ingest_point\n"
+        "n = int(sys.argv[2])\n"
+        "if sys.argv[1] == 'ingest':\n"
+        "    point = ingest_point(n)\n"
+        "else:\n"
+        "    import resource\n"
+        "    from bench.bench_scoring import growth_point\n"
+        "    point = dict(growth_point(n))\n"
+        "    point.setdefault('peak_rss_mb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+        "    point.update(what='scoring', n_users=n)\n"
+        "print('GROWTH_POINT ' + json.dumps(point, default=str))\n"
+    )
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", code, what, str(n_users)],
+            cwd=Path(__file__).resolve().parents[1],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+        )
+    except subprocess.TimeoutExpired:
+        return {"what": what, "n_users": n_users, "error": f"timed out after {timeout_s:.0f}s"}
+    for line in done.stdout.splitlines():
+        if line.startswith("GROWTH_POINT "):
+            return json.loads(line.removeprefix("GROWTH_POINT "))
+    tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+    return {"what": what, "n_users": n_users, "error": tail}
+
+
+def scoring_available() -> bool:
+    try:
+        return importlib.util.find_spec("bench.bench_scoring") is not None and hasattr(
+            importlib.import_module("bench.bench_scoring"), "growth_point"
+        )
+    except Exception:
+        return False
+
+
+def plot(points: list[dict[str, Any]], path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax_time, ax_mem) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for what, marker in (("ingest", "o"), ("scoring", "s")):
+        good = sorted(
+            (p for p in points if p.get("what") == what and "error" not in p), key=lambda p: p["n_users"]
+        )
+        if not good:
+            continue
+        sizes = [p["n_users"] for p in good]
+        ax_time.plot(sizes, [p["seconds"] for p in good], marker=marker, label=what)
+        ax_mem.plot(sizes, [p["peak_rss_mb"] for p in good], marker=marker, label=what)
+    for ax, label in ((ax_time, "time (s)"), (ax_mem, "peak RSS (MB)")):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("users")
+        ax.set_ylabel(label)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend()
+    fig.suptitle("ShopGuide growth: time and peak memory vs number of users")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def run_growth(sizes: list[int], *, timeout_s: float = 4 * 3600) -> list[dict[str, Any]]:
+    points = []
+    with_scoring = scoring_available()
+    for n in sizes:
+        points.append(_child("ingest", n, timeout_s))
+        if with_scoring:
+            points.append(_child("scoring", n, timeout_s))
+        else:
+            points.append(
+                {"what": "scoring", "n_users": n, "error": "bench.bench_scoring.growth_point not available"}
+            )
+    return points
+
+
+def main(sizes: list[int] | None = None, out: Path | None = None, as_json: bool = False) -> int:
+    sizes = sizes or list(DEFAULT_SIZES)
+    points = run_growth(sizes)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    png = plot(points, out or RESULTS_DIR / f"growth_{stamp}.png")
+    rows = [
+        {
+            "bench": "growth",
+            "case": f"{p['what']} {p['n_users']:,} users",
+            "metric": "seconds",
+            "value": float(p.get("seconds", 0.0)),
+            "unit": "s",
+            "baseline": None,
+            "baseline_value": None,
+            **p,
+        }
+        for p in points
+    ]
+    path = write_results(rows, "growth", quick=False, meta={"plot": str(png)})
+    if as_json:
+        print(json.dumps({"points": points, "plot": str(png), "results": str(path)}, default=str))
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title="Growth: time and peak memory per size")
+        for col in ("what", "users", "seconds", "rows/s", "peak RSS MB", "note"):
+            table.add_column(col, justify="left" if col in ("what", "note") else "right")
+        for p in points:
+            table.add_row(
+                p["what"],
+                f"{p['n_users']:,}",
+                f"{p.get('seconds', 0):,.1f}" if "seconds" in p else "",
+                f"{p.get('rows_per_s', p.get('users_per_s', 0)):,.0f}" if "error" not in p else "",
+                f"{p.get('peak_rss_mb', 0):,.0f}" if "error" not in p else "",
+                p.get("error", ""),
+            )
+        Console().print(table)
+        print(f"plot: {png}\nresults: {path}")
+    return 0 if all("error" not in p for p in points if p["what"] == "ingest") else 1
+
+
+if __name__ == "__main__":
+    chosen = next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--sizes=")), None)
+    sys.exit(main([int(s) for s in chosen.split(",")] if chosen else None, None, "--json" in sys.argv))

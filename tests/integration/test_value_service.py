@@ -1,0 +1,122 @@
+"""The value service on the real ingested demo store: lazy training, one-user assessments, persistence across
+service instances, the batch (table + Parquet/CSV), the fine-tuning export and the `shopguide score` CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import func, select
+
+from domain.models import Segment, ValueAssessment
+from domain.store.db import get_engine
+from domain.store.schema import value_assessments
+from valuation.finetune import finetune_examples, write_finetune_jsonl
+from valuation.service import UnknownUser, ValueService, get_value_service
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def service(demo_settings):
+    svc = get_value_service(demo_settings)
+    svc.ensure_ready()  # trains on first use (or loads what an earlier test in the session saved)
+    return svc
+
+
+def test_assess_gives_a_complete_assessment(service):
+    uid = service.population.sort_values("score").index[-1]
+    a = service.assess(uid, with_llm=False)
+    assert isinstance(a, ValueAssessment) and a.user_id == uid
+    assert a.score > 99 and a.segment in (Segment.vip, Segment.lapsed)
+    assert a.predicted_spend_12m > 0 and a.predicted_purchases_12m > 0
+    assert 0 <= a.p_alive <= 1 and 0 <= a.churn_risk <= 1 and 0 <= a.next_purchase_prob_30d <= 1
+    assert a.likely_categories and len(a.likely_categories) <= 3
+    assert len(a.reasons) == 5 and all(r.label_en and r.label_zh for r in a.reasons)
+    assert sorted((abs(r.contribution) for r in a.reasons), reverse=True) == [
+        abs(r.contribution) for r in a.reasons
+    ]
+    assert a.profile is not None and a.profile.source == "rules"
+    assert a.model_version == service.model_version and a.as_of.isoformat() >= "2026-06-30"
+    assert f"{a.score:.0f}/100" in a.explanation
+
+
+def test_explanation_follows_the_users_language(service, demo_settings):
+    users = pd.read_csv(demo_settings.data_dir / "demo" / "users.csv", usecols=["user_id", "language"])
+    zh_user = users.loc[users.language == "zh", "user_id"].iloc[0]
+    en_user = users.loc[users.language == "en", "user_id"].iloc[0]
+    assert service.assess(zh_user, with_llm=False).explanation.startswith("价值评分")
+    assert service.assess(en_user, with_llm=False).explanation.startswith("Value score")
+
+
+def test_scores_are_population_percentiles(service):
+    pop = service.population
+    assert pop["score"].between(0, 100).all()
+    assert pop["score"].median() == pytest.approx(50, abs=1)
+    # the score orders users exactly as the predicted value does
+    assert pop["score"].corr(pop["raw_pred"], method="spearman") == pytest.approx(1.0)
+    assert set(pop["segment"]) == {s.value for s in Segment}
+
+
+def test_unknown_user_is_a_clear_error(service):
+    with pytest.raises(UnknownUser):
+        service.assess("no-such-user")
+
+
+def test_a_new_service_instance_loads_the_saved_engine(service, demo_settings):
+    uid = service.population.index[0]
+    fresh = ValueService(demo_settings)
+    assert fresh.model_dir.joinpath("value_model.json").exists()
+    assert fresh.model_version == service.model_version  # loaded, not retrained (same version)
+    assert fresh.assess(uid, with_llm=False) == service.assess(uid, with_llm=False)
+
+
+def test_assess_all_stores_and_exports(service, demo_settings, tmp_path):
+    table = service.assess_all(out=tmp_path / "scores.parquet", progress=False)
+    assert len(table) == len(service.population)
+    with get_engine(demo_settings).connect() as conn:
+        assert conn.execute(select(func.count()).select_from(value_assessments)).scalar() == len(table)
+    back = pd.read_parquet(tmp_path / "scores.parquet")
+    assert {"score", "segment", "predicted_spend_12m", "churn_risk", "explanation"} <= set(back.columns)
+    one = back.index[0]
+    single = service.assess(one, with_llm=False)
+    assert back.loc[one, "score"] == single.score and back.loc[one, "segment"] == single.segment.value
+    service.assess_all(out=tmp_path / "scores.csv", progress=False)
+    assert len(pd.read_csv(tmp_path / "scores.csv")) == len(table)
+    with pytest.raises(ValueError):
+        service.assess_all(out=tmp_path / "scores.xlsx", progress=False)
+
+
+def test_finetune_export_is_openai_chat_jsonl_without_pii(service, demo_settings, tmp_path):
+    path = write_finetune_jsonl(
+        tmp_path / "ft.jsonl", finetune_examples(service.population, service.features, 50)
+    )
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert len(lines) == 50
+    roles = [m["role"] for m in lines[0]["messages"]]
+    assert roles == ["system", "user", "assistant"]
+    answer = json.loads(lines[0]["messages"][2]["content"])
+    assert 0 <= answer["score"] <= 100 and Segment(answer["segment"])
+    users = pd.read_csv(demo_settings.data_dir / "demo" / "users.csv", dtype=str)
+    text = path.read_text(encoding="utf-8")
+    for col in ("name", "phone", "email"):
+        assert not any(v in text for v in users[col].dropna().head(200)), col
+
+
+def test_score_cli_json_and_unknown_user(service, demo_settings):
+    env = {**os.environ, "SHOPGUIDE_DATA_DIR": str(demo_settings.data_dir), "SHOPGUIDE_LLM": "none",
+           "SHOPGUIDE_DATABASE_URL": "", "SHOPGUIDE_CHROMA_URL": ""}  # fmt: skip
+    uid = service.population.index[1]
+    cmd = [str(Path(sys.executable).parent / "shopguide"), "score", uid, "--json"]
+    run = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    data = json.loads(run.stdout)
+    assert data["user_id"] == uid and data["score"] == service.assess(uid, with_llm=False).score
+    cmd[-2] = "nobody"
+    bad = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "unknown user" in bad.stderr

@@ -1,0 +1,78 @@
+"""ValueModel: deterministic LightGBM spend/purchase regressors with contributions and save/load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from valuation.learned import ValueModel
+
+
+@pytest.fixture(scope="module")
+def data() -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(5)
+    n = 3000
+    X = pd.DataFrame(
+        {"frequency": rng.poisson(2, n).astype(float), "monetary": rng.gamma(3, 10, n), "noise": rng.normal(size=n)},
+        index=pd.Index([f"u{i}" for i in range(n)], name="user_id"),
+    )
+    purchases = rng.poisson(0.3 * X["frequency"].to_numpy() + 0.05)
+    spend = purchases * X["monetary"].to_numpy() * rng.gamma(5, 0.2, n)
+    return X, spend, purchases.astype(float)
+
+
+def test_predictions_follow_the_signal(data: tuple[pd.DataFrame, np.ndarray, np.ndarray]) -> None:
+    X, spend, purchases = data
+    model = ValueModel(num_boost_round=100).fit(X, spend, purchases)
+    pred = model.predict(X)
+    assert list(pred.columns) == ["pred_spend", "pred_purchases"] and pred.index.equals(X.index)
+    assert (pred >= 0).all().all()
+    assert np.corrcoef(pred["pred_purchases"], 0.3 * X["frequency"])[0, 1] > 0.9
+    importance = model.feature_importance()
+    assert importance.index[-1] == "noise"
+
+
+def test_training_is_deterministic_and_survives_save_load(
+    data: tuple[pd.DataFrame, np.ndarray, np.ndarray], tmp_path: Path
+) -> None:
+    X, spend, purchases = data
+    a = ValueModel(num_boost_round=60).fit(X, spend, purchases)
+    b = ValueModel(num_boost_round=60).fit(X, spend, purchases)
+    pd.testing.assert_frame_equal(a.predict(X), b.predict(X))
+    a.spend_scale = 1.25
+    loaded = ValueModel.load(a.save(tmp_path / "models" / "value.json"))
+    pd.testing.assert_frame_equal(a.predict(X), loaded.predict(X))
+    assert loaded.feature_names == ["frequency", "monetary", "noise"]
+
+
+def test_contributions_add_up_to_the_log_prediction(data: tuple[pd.DataFrame, np.ndarray, np.ndarray]) -> None:
+    X, spend, purchases = data
+    model = ValueModel(num_boost_round=60).fit(X, spend, purchases)
+    contrib = model.contributions(X.iloc[:50])
+    assert list(contrib.columns) == ["frequency", "monetary", "noise", "bias"]
+    np.testing.assert_allclose(contrib.sum(axis=1), np.log(model.predict(X.iloc[:50])["pred_spend"]), rtol=1e-6)
+
+
+def test_base_margin_is_required_once_used(data: tuple[pd.DataFrame, np.ndarray, np.ndarray]) -> None:
+    X, spend, purchases = data
+    margin = np.log(np.maximum(X["frequency"].to_numpy() * X["monetary"].to_numpy() * 0.3, 1e-3))
+    model = ValueModel(num_boost_round=30).fit(X, spend, purchases, base_margin=margin)
+    with pytest.raises(ValueError, match="margin"):
+        model.predict(X)
+    assert model.predict(X, base_margin=margin)["pred_spend"].gt(0).all()
+
+
+def test_bad_input_is_refused(data: tuple[pd.DataFrame, np.ndarray, np.ndarray]) -> None:
+    X, spend, purchases = data
+    with pytest.raises(ValueError, match="non-negative"):
+        ValueModel().fit(X, -spend, purchases)
+    with pytest.raises(ValueError, match="log-link"):
+        ValueModel(spend_objective={"objective": "regression"})
+    model = ValueModel(num_boost_round=10).fit(X, spend, purchases)
+    with pytest.raises(ValueError, match="missing"):
+        model.predict(X.drop(columns=["noise"]))
+    with pytest.raises(RuntimeError, match="not fitted"):
+        ValueModel().predict(X)
