@@ -67,7 +67,10 @@ def run(quick: bool) -> list[dict[str, Any]]:
         users = [
             r[0]
             for r in conn.execute(
-                select(orders.c.user_id).group_by(orders.c.user_id).having(func.count() >= 2).order_by(orders.c.user_id)
+                select(orders.c.user_id)
+                .group_by(orders.c.user_id)
+                .having(func.count() >= 2)
+                .order_by(orders.c.user_id)
             )
         ]
     rng = np.random.default_rng(7)
@@ -80,7 +83,12 @@ def run(quick: bool) -> list[dict[str, Any]]:
     rec.recommend(user_id=picked[0], query=queries[0], k=6)  # cold: snapshot, index table, embedder
     cold = time.perf_counter() - started
 
-    timings: dict[str, list[float]] = {"user+request": [], "user, no request": [], "anonymous+request": [], "search": []}
+    timings: dict[str, list[float]] = {
+        "user+request": [],
+        "user, no request": [],
+        "anonymous+request": [],
+        "search": [],
+    }
     for uid, q in zip(picked, queries, strict=True):
         for case, kwargs in (
             ("user+request", {"user_id": uid, "query": q}),

@@ -21,6 +21,8 @@ With an explicit request, every signal except relevance is multiplied by min(1, 
 and value signals re-rank what was asked for rather than replace it.
 Diversity (greedy, MMR-like): each pick subtracts ``same_brand_penalty`` / ``same_category_penalty`` from the
 remaining candidates sharing its brand / category, with hard caps ``max_per_brand`` and ``max_per_category``.
+The defaults were chosen on the ``split`` protocol of ``recommend.evaluate`` (the store's own history cut 90 days
+before its end: validation data), never on the demo's hidden truth file, which is kept for the reported test.
 Availability is a filter, not a weight: only existing, in-stock products are ever returned.
 """
 
@@ -53,7 +55,7 @@ class RecommenderConfig(BaseModel):
     w_repurchase_penalty: float = 0.3
     # --- stage 2: value signals (off in the ablation) ---
     w_tier_fit: float = 0.8
-    w_promotion: float = 0.4
+    w_promotion: float = 0.8
     w_quality: float = 0.3
     tier_sigma: float = Field(0.7, gt=0)
     value_tier_shift: float = Field(

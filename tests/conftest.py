@@ -11,6 +11,7 @@ import hashlib
 import os
 import shutil
 import sqlite3
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -76,11 +77,11 @@ def _build_demo(into: Path) -> None:
 
 @pytest.fixture(scope="session")
 def _demo_build(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if os.environ.get("SHOPGUIDE_TEST_NO_CACHE"):
+    if os.environ.get("SHOPGUIDE_TEST_NO_CACHE") or getattr(request.config, "cache", None) is None:
         build = tmp_path_factory.mktemp("demo_build")
         _build_demo(build)
         return build
-    cache_root = Path(request.config.cache.mkdir("shopguide_demo"))
+    cache_root = Path(request.config.cache.mkdir("shopguide_demo"))  # type: ignore[union-attr]
     cached = cache_root / _sources_key()
     if not (cached / "ready").exists():
         staging = cache_root / f"staging-{uuid.uuid4().hex}"
@@ -90,8 +91,10 @@ def _demo_build(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
             staging.rename(cached)  # atomic: a concurrent session either wins or finds it complete
         except OSError:
             shutil.rmtree(staging, ignore_errors=True)
-        for stale in cache_root.iterdir():  # keep only the current build
-            if stale.name != cached.name and not stale.name.startswith("staging-"):
+        for (
+            stale
+        ) in cache_root.iterdir():  # drop builds of older sources (after an hour: a session may be copying)
+            if stale.name != cached.name and time.time() - stale.stat().st_mtime > 3600:
                 shutil.rmtree(stale, ignore_errors=True)
     return cached
 

@@ -90,7 +90,12 @@ TEXT: dict[str, dict[Lang, str]] = {
     "recommend_for": {"zh": "推荐给 TA", "en": "What to recommend"},
     "segment_sizes": {"zh": "各客群人数", "en": "Segment sizes"},
     "revenue_share": {"zh": "收入占比", "en": "Revenue share"},
-    "value_distribution": {"zh": "价值分分布", "en": "Value score distribution"},
+    "value_distribution": {
+        "zh": "价值分布（预计 12 个月消费）",
+        "en": "Value distribution (predicted 12-month spend)",
+    },
+    "users": {"zh": "人数", "en": "Users"},
+    "spend_band": {"zh": "预计消费区间", "en": "Predicted spend band"},
     "refresh": {"zh": "刷新", "en": "Refresh"},
     "campaign_export": {"zh": "营销活动导出", "en": "Campaign export"},
     "campaign_segment": {"zh": "目标客群", "en": "Target segment"},

@@ -77,8 +77,12 @@ def build_demo_data_in_subprocess(
         f"d = Path({str(data_dir)!r}); build_demo_data(d, n_users={n_users}, n_products={n_products}, seed={seed}); "
         "checkpoint_sqlite(d)"
     )
-    env = {k: v for k, v in os.environ.items() if k not in _INHERITED_SETTINGS} | {"OPENBLAS_NUM_THREADS": "1"}
-    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=timeout_s)
+    env = {k: v for k, v in os.environ.items() if k not in _INHERITED_SETTINGS} | {
+        "OPENBLAS_NUM_THREADS": "1"
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=timeout_s
+    )
     if done.returncode != 0:
         raise RuntimeError(f"building the demo data failed:\n{done.stderr[-4000:]}")
 
@@ -122,7 +126,9 @@ class LiveServer:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"shopguide serve exited with {self.process.returncode}:\n{self.log_tail()}")
+                raise RuntimeError(
+                    f"shopguide serve exited with {self.process.returncode}:\n{self.log_tail()}"
+                )
             try:
                 if httpx.get(self.url + "/healthz", timeout=2.0).status_code in (200, 503):
                     return self

@@ -26,10 +26,10 @@ from ui.staff_data import (
     find_users,
     load_view,
     reasons_frame,
-    score_histogram,
     segment_display,
     segment_table,
     timeline_frame,
+    value_histogram,
 )
 
 STAFF_CSS = """
@@ -131,14 +131,17 @@ def build_staff(ctx: UiContext) -> gr.Blocks:
                 seg_table = gr.Dataframe(interactive=False, elem_id="sg-seg-table")
                 with gr.Row():
                     sizes_plot = gr.BarPlot(
-                        x="label", y="users", title=t("segment_sizes", "en"), elem_id="sg-seg-sizes"
-                    )
+                        x="label", y="users", title=t("segment_sizes", "en"), x_title=" ", y_title=t("users", "en"),
+                        y_lim=[0, None], elem_id="sg-seg-sizes",
+                    )  # fmt: skip
                     revenue_plot = gr.BarPlot(
-                        x="label", y="revenue_share", title=t("revenue_share", "en"), elem_id="sg-seg-revenue"
-                    )
+                        x="label", y="revenue_share", title=t("revenue_share", "en"), x_title=" ",
+                        y_title=t("revenue_share", "en"), y_lim=[0, None], elem_id="sg-seg-revenue",
+                    )  # fmt: skip
                 dist_plot = gr.BarPlot(
-                    x="score", y="users", title=t("value_distribution", "en"), elem_id="sg-seg-dist"
-                )
+                    x="band", y="users", title=t("value_distribution", "en"), x_title=t("spend_band", "en"),
+                    y_title=t("users", "en"), y_lim=[0, None], sort=None, elem_id="sg-seg-dist",
+                )  # fmt: skip
                 export_title = gr.Markdown(f"#### {t('campaign_export', 'en')}")
                 with gr.Row(equal_height=False):
                     campaign_segment = gr.Dropdown(
@@ -196,7 +199,7 @@ def build_staff(ctx: UiContext) -> gr.Blocks:
             lg = normalize_lang(lang_value)
             hits = [h.model_dump() for h in find_users(ctx, text)]
             if not hits:
-                empty = (error_box(t("not_found", lg)), "", None, "", None, pd.DataFrame(), "")
+                empty = ("", error_box(t("not_found", lg)), None, "", None, pd.DataFrame(), "")
                 return (hits, gr.update(visible=False), *empty)
             choices = [
                 (" · ".join(v for v in (h["user_id"], h["phone_masked"], h["email_masked"]) if v), i)
@@ -214,7 +217,7 @@ def build_staff(ctx: UiContext) -> gr.Blocks:
         def dashboard(lang_value: str) -> tuple[Any, ...]:
             lg = normalize_lang(lang_value)
             table = segment_table(ctx, lg)
-            return segment_display(table, lg), table, table, score_histogram(ctx)
+            return segment_display(table, lg), table, table, value_histogram(ctx)
 
         seg_outputs = [seg_table, sizes_plot, revenue_plot, dist_plot]
         refresh.click(dashboard, [lang], seg_outputs, api_visibility="private")
@@ -280,7 +283,9 @@ def build_staff(ctx: UiContext) -> gr.Blocks:
                 gr.update(label=t("lookup_query", lg)), gr.update(label=t("lookup_reason", lg)), gr.update(value=t("lookup_button", lg)),
                 f"### {t('value_card', lg)}", f"#### {t('reasons_chart', lg)}", f"#### {t('profile', lg)}",
                 f"#### {t('timeline', lg)}", f"#### {t('recommend_for', lg)}", gr.update(value=t("refresh", lg)),
-                gr.update(title=t("segment_sizes", lg)), gr.update(title=t("revenue_share", lg)), gr.update(title=t("value_distribution", lg)),
+                gr.update(title=t("segment_sizes", lg), y_title=t("users", lg)),
+                gr.update(title=t("revenue_share", lg), y_title=t("revenue_share", lg)),
+                gr.update(title=t("value_distribution", lg), x_title=t("spend_band", lg), y_title=t("users", lg)),
                 f"#### {t('campaign_export', lg)}", gr.update(choices=segment_choices(lg), label=t("campaign_segment", lg)),
                 gr.update(label=t("export_contacts", lg)),
                 gr.update(value=t("export_button", lg)), gr.update(placeholder=t("staff_chat_hint", lg)), gr.update(value=t("send", lg)),

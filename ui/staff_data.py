@@ -4,6 +4,7 @@ customer's data is audited by ``ShopContext.subject``). Kept free of Gradio so i
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -179,17 +180,25 @@ def segment_display(table: pd.DataFrame, lang: Lang) -> pd.DataFrame:
     return shown
 
 
-def score_histogram(ui: UiContext, bins: int = 10) -> pd.DataFrame:
-    """Users per value-score band (0-10, ..., 90-100)."""
+SPEND_BANDS: tuple[float, ...] = (0, 100, 300, 1_000, 3_000, 10_000, 30_000, float("inf"))
+
+
+def value_histogram(ui: UiContext) -> pd.DataFrame:
+    """Users per band of predicted 12-month spend: the value distribution in money. (The 0-100 score is a
+    percentile, flat by construction, so its histogram would say nothing.)"""
     from recommend.marketing import assessments_frame
 
-    scores = assessments_frame(ui.settings)["score"].astype(float)
-    edges = [100 * i / bins for i in range(bins + 1)]
-    labels = [f"{edges[i]:.0f}-{edges[i + 1]:.0f}" for i in range(bins)]
+    spend = assessments_frame(ui.settings)["predicted_spend_12m"].astype(float)
+    labels = [
+        f"¥{lo:,.0f}+" if hi == float("inf") else f"¥{lo:,.0f}–{hi:,.0f}"
+        for lo, hi in itertools.pairwise(SPEND_BANDS)
+    ]
     counts = (
-        pd.cut(scores, edges, labels=labels, include_lowest=True).value_counts().reindex(labels, fill_value=0)
+        pd.cut(spend, list(SPEND_BANDS), labels=labels, right=False)
+        .value_counts()
+        .reindex(labels, fill_value=0)
     )
-    return pd.DataFrame({"score": labels, "users": counts.to_numpy()})
+    return pd.DataFrame({"band": labels, "users": counts.to_numpy()})
 
 
 def export_campaign(

@@ -72,10 +72,16 @@ def _own_transactions_frame(engine: Engine, user_id: str | None = None) -> pd.Da
         return pd.DataFrame(conn.execute(stmt).fetchall(), columns=[c.name for c in stmt.selected_columns])
 
 
+def _empty_transactions(tx: pd.DataFrame) -> pd.DataFrame:
+    out = tx.rename(columns={"created_at": "date"})
+    out["date"] = pd.to_datetime(out["date"])
+    return out
+
+
 def _transactions(engine: Engine, user_id: str | None = None) -> pd.DataFrame:
     if user_id is not None:
         tx = _own_transactions_frame(engine, user_id)
-        return normalise_transactions(tx) if len(tx) else tx.rename(columns={"created_at": "date"})
+        return normalise_transactions(tx) if len(tx) else _empty_transactions(tx)
     try:
         from domain.store.repository import transactions_frame
     except ImportError:
@@ -83,7 +89,7 @@ def _transactions(engine: Engine, user_id: str | None = None) -> pd.DataFrame:
         transactions_frame = _own_transactions_frame
 
     tx = transactions_frame(engine)
-    return normalise_transactions(tx) if len(tx) else tx.rename(columns={"created_at": "date"})
+    return normalise_transactions(tx) if len(tx) else _empty_transactions(tx)
 
 
 def load_shop_data(engine: Engine) -> ShopData:
@@ -136,6 +142,11 @@ def _tx_features(tx: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
         if "status" in seen.columns:
             seen = seen[~seen["status"].astype(str).isin(("returned", "cancelled"))]
         feats["n_orders"] = seen.groupby("user_id")["order_id"].nunique().reindex(feats.index).fillna(0.0)
+        if "quantity" in seen.columns:
+            # items per purchase day, recomputed: the features module's groupby-apply gives NaN for a one-user
+            # frame in the version this was written against, and the on-demand path must match the batch one.
+            qty = seen.groupby("user_id")["quantity"].sum().reindex(feats.index)
+            feats["items_per_day"] = (qty / feats["n_purchase_days"].where(feats["n_purchase_days"] > 0)).fillna(0.0)
     return feats
 
 
@@ -161,18 +172,46 @@ def feature_matrix(
         btyd = BtydModels.fit(tx_feats)
     bt = btyd_features(tx_feats, btyd, HORIZONS_DAYS) if len(tx_feats) else pd.DataFrame()
     beh = behaviour_features(data.events, data.reviews, as_of, users=user_ids)
-    parts = [tx_feats, _rate_features(tx_feats) if len(tx_feats) else None, bt]
-    frame = pd.concat([p for p in parts if p is not None and len(p.columns)], axis=1).reindex(user_ids)
+    parts = [p for p in (tx_feats, _rate_features(tx_feats) if len(tx_feats) else None, bt) if p is not None]
+    parts = [p for p in parts if len(p.columns)]
+    frame = pd.concat(parts, axis=1).reindex(user_ids) if parts else pd.DataFrame(index=user_ids)
     signup = data.users["signup_at"].reindex(user_ids)
     frame["signup_age_days"] = ((as_of - signup).dt.days).astype(float).to_numpy()
-    frame["n_purchase_days"] = frame.get("n_purchase_days", pd.Series(0.0, index=user_ids)).fillna(0.0)
-    for col in ("total_spend", "frequency", "spend_last_90d", "spend_last_365d", "orders_last_90d"):
-        if col in frame.columns:
-            frame[col] = frame[col].fillna(0.0)
+    # A non-buyer has zero purchases and spend (other purchase features stay NaN: undefined, not zero).
+    for col in (
+        "n_purchase_days",
+        "total_spend",
+        "frequency",
+        "spend_last_90d",
+        "spend_last_365d",
+        "orders_last_90d",
+    ):
+        frame[col] = frame[col].fillna(0.0) if col in frame.columns else 0.0
     frame = frame.join(beh)
     if with_profile:
         frame = frame.join(rule_profile_features(frame))
     return frame.astype(float), btyd
+
+
+def one_user_data(engine: Engine, user_id: str) -> ShopData | None:
+    """One user's slice of the store (None when the user does not exist): the on-demand scoring path."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(users.c.user_id, users.c.signup_at, users.c.language).where(users.c.user_id == user_id)
+        ).first()
+        if row is None:
+            return None
+        product_rows = conn.execute(select(products.c.product_id, products.c.category)).fetchall()
+    user_frame = pd.DataFrame([tuple(row)], columns=["user_id", "signup_at", "language"]).set_index("user_id")
+    user_frame["signup_at"] = pd.to_datetime(user_frame["signup_at"])
+    product_frame = pd.DataFrame(product_rows, columns=["product_id", "category"]).set_index("product_id")
+    return ShopData(
+        tx=_transactions(engine, user_id),
+        events=prepare_events(load_events(engine, user_id)),
+        reviews=load_reviews(engine, user_id),
+        users=user_frame,
+        products=product_frame,
+    )
 
 
 def drop_profile(frame: pd.DataFrame) -> pd.DataFrame:

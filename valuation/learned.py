@@ -11,6 +11,7 @@ Training is deterministic: one thread, fixed seeds, ``deterministic=True``.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,8 @@ DEFAULT_PARAMS: dict[str, Any] = {
 SPEND_OBJECTIVE: dict[str, Any] = {"objective": "tweedie", "tweedie_variance_power": 1.5}
 PURCHASES_OBJECTIVE: dict[str, Any] = {"objective": "poisson"}
 FORMAT_VERSION = 1
+# Prediction is deterministic whatever the thread count, so it may use every core (training stays on one).
+PREDICT_THREADS = min(os.cpu_count() or 1, 4)
 LOG_LINK_OBJECTIVES = frozenset({"tweedie", "poisson", "gamma"})  # predictions are exp(raw score)
 
 
@@ -136,7 +139,7 @@ class ValueModel:
     def _raw(
         self, booster: lgb.Booster | None, data: np.ndarray, margin: Any, flag: str, name: str
     ) -> np.ndarray:
-        raw = booster.predict(data, raw_score=True)  # type: ignore[union-attr]
+        raw = booster.predict(data, raw_score=True, num_threads=PREDICT_THREADS)  # type: ignore[union-attr]
         if margin is not None:
             return raw + np.asarray(margin, dtype=float)
         if self.meta.get(flag):
@@ -147,7 +150,9 @@ class ValueModel:
         """Per-row signed contributions of each feature to the log-scale prediction (LightGBM ``pred_contrib``);
         the ``bias`` column is the expected value. Row sums equal the raw score (before any base margin)."""
         booster = self.spend_booster if target == "spend" else self.purchases_booster
-        contrib = booster.predict(self._matrix(X), pred_contrib=True)  # type: ignore[union-attr]
+        contrib = booster.predict(  # type: ignore[union-attr]
+            self._matrix(X), pred_contrib=True, num_threads=PREDICT_THREADS
+        )
         return pd.DataFrame(contrib, index=X.index, columns=[*self.feature_names, "bias"])
 
     def feature_importance(self, target: str = "spend") -> pd.Series:

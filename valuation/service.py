@@ -18,6 +18,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -27,10 +28,11 @@ from domain.settings import Settings
 from domain.store.db import get_engine
 from domain.store.schema import products, reviews, users
 from valuation.behaviour import load_events
+from valuation.btyd import BtydModels
 from valuation.explain import llm_explanation, template_explanation, top_reasons
 from valuation.profile import llm_profile, profile_prompt_text, rule_profile
-from valuation.segments import assign_segment
-from valuation.training import TrainedEngine, score_population, train_engine
+from valuation.segments import assign_segment, assign_segments
+from valuation.training import TrainedEngine, score_frame, score_population, train_engine
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,8 @@ class ValueService:
         self._trained: TrainedEngine | None = None
         self._population: pd.DataFrame | None = None
         self._features: pd.DataFrame | None = None
+        self._btyd: BtydModels | None = None
+        self._sorted_raw: np.ndarray | None = None
 
     # ---- lifecycle ------------------------------------------------------------------------------------------
     @property
@@ -66,11 +70,30 @@ class ValueService:
         with self._lock:
             data = load_shop_data(self.engine)
             trained = train_engine(data, with_profile=with_profile)
-            population, features, _ = score_population(trained, data)
-            self._trained, self._population, self._features = trained, population, features
+            population, features, btyd = score_population(trained, data)
+            self._set(trained, population, features, btyd)
             self._save()
             log.info("value engine %s trained: %s", trained.version, trained.meta.get("backtest"))
             return {"version": trained.version, "as_of": str(trained.as_of.date()), **trained.meta}
+
+    def _set(
+        self, trained: TrainedEngine, population: pd.DataFrame, features: pd.DataFrame, btyd: BtydModels
+    ) -> None:
+        self._trained, self._population, self._features, self._btyd = trained, population, features, btyd
+        self._sorted_raw = np.sort(population["raw_pred"].to_numpy())
+
+    def refresh(self) -> int:
+        """Rescore everyone on the store's current data with the trained engine (no retraining); returns the
+        number of users scored. Use after an ingest; ``train()`` when the data has moved on a lot."""
+        from valuation.engine import load_shop_data
+
+        with self._lock:
+            self.ensure_ready()
+            assert self._trained is not None
+            population, features, btyd = score_population(self._trained, load_shop_data(self.engine))
+            self._set(self._trained, population, features, btyd)
+            self._save()
+            return len(population)
 
     def _save(self) -> None:
         assert self._trained is not None and self._population is not None and self._features is not None
@@ -82,6 +105,8 @@ class ValueService:
         tmp.replace(self.model_dir / "engine.pkl")
         self._population.to_parquet(self.model_dir / "population.parquet")
         self._features.to_parquet(self.model_dir / "features.parquet")
+        assert self._btyd is not None
+        (self.model_dir / "btyd.json").write_text(self._btyd.model_dump_json())
         (self.model_dir / "meta.json").write_text(
             json.dumps({"version": self._trained.version, **self._trained.meta}, default=str, indent=2)
         )
@@ -97,9 +122,9 @@ class ValueService:
             return False
         try:
             rest = pickle.loads(files[1].read_bytes())  # our own file, written by _save
-            self._trained = TrainedEngine(value_model=ValueModel.load(files[0]), **rest)
-            self._population = pd.read_parquet(files[2])
-            self._features = pd.read_parquet(files[3])
+            trained = TrainedEngine(value_model=ValueModel.load(files[0]), **rest)
+            btyd = BtydModels.model_validate_json(files[4].read_text())
+            self._set(trained, pd.read_parquet(files[2]), pd.read_parquet(files[3]), btyd)
         except Exception as exc:  # a stale or corrupt engine is retrained rather than crashing the caller
             log.warning("saved value engine unreadable (%s): retraining", exc)
             return False
@@ -185,18 +210,42 @@ class ValueService:
         return llm_profile(self.settings, self.engine, user_id, text, fallback=rules) or rules
 
     def _feature_row(self, user_id: str) -> pd.Series:
-        self.ensure_ready()
+        self._ensure_scored(user_id)
         assert self._features is not None
-        if user_id not in self._features.index:
-            raise UnknownUser(user_id)
         return self._features.loc[user_id]
+
+    def _ensure_scored(self, user_id: str) -> None:
+        """Score a user missing from the population (registered or first seen after the last run) on demand:
+        their features with the population's BTYD fit, placed in the population's predicted-value ranking."""
+        from valuation.engine import feature_matrix, likely_categories, one_user_data
+
+        self.ensure_ready()
+        with self._lock:
+            assert self._population is not None and self._features is not None and self._trained is not None
+            if user_id in self._population.index:
+                return
+            data = one_user_data(self.engine, user_id)
+            if data is None:
+                raise UnknownUser(user_id)
+            as_of = self._trained.as_of
+            X, _ = feature_matrix(data, as_of, btyd=self._btyd, user_ids=pd.Index([user_id], name="user_id"))
+            X = X.reindex(columns=self._features.columns)
+            out = score_frame(self._trained, X)
+            raw, ranked = out["raw_pred"].to_numpy(), self._sorted_raw
+            assert ranked is not None
+            mid = (np.searchsorted(ranked, raw, "left") + np.searchsorted(ranked, raw, "right")) / 2.0
+            out["score"] = np.round(np.clip(100.0 * mid / max(len(ranked), 1), 0.0, 100.0), 2)
+            out["segment"] = assign_segments(out)
+            cats = likely_categories(data, as_of)
+            out["likely_categories"] = [list(cats.get(user_id, []))]
+            self._population = pd.concat([self._population, out[self._population.columns]])
+            self._features = pd.concat([self._features, X])
 
     def assess(self, user_id: str, *, with_llm: bool = True) -> ValueAssessment:
         """The user's value assessment (raises ``UnknownUser`` for an id the engine has not scored)."""
-        pop = self.population
-        if user_id not in pop.index:
-            raise UnknownUser(user_id)
-        row = pop.loc[user_id]
+        self._ensure_scored(user_id)
+        assert self._population is not None
+        row = self._population.loc[user_id]
         assert self._trained is not None and self._features is not None
         X = self._features.loc[[user_id]]
         if not self._trained.with_profile:

@@ -151,6 +151,8 @@ def percentile_scores(values: np.ndarray) -> np.ndarray:
 def score_frame(trained: TrainedEngine, X: pd.DataFrame) -> pd.DataFrame:
     """Every model output for the rows of ``X`` (no score: percentiles need the population)."""
     Xm = X if trained.with_profile else drop_profile(X)
+    # A one-user frame lacks the columns of features nobody in it has (e.g. a non-buyer): undefined = NaN.
+    Xm = Xm.reindex(columns=list(dict.fromkeys([*trained.value_model.feature_names, *Xm.columns])))
     pred = trained.value_model.predict(Xm)
     raw = pred["pred_spend"].to_numpy()
     spend = trained.calibrator.predict(raw) if trained.calibrator is not None else raw

@@ -4,6 +4,7 @@ OpenAI-compatible endpoint) or ``none``. Every model built here reports its prom
 from __future__ import annotations
 
 import logging
+import time
 from typing import TYPE_CHECKING
 
 from domain.settings import Settings
@@ -14,6 +15,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LOCAL_API_KEY = "sk-local-no-key"  # llama.cpp ignores it; the openai client insists on one
+COOLDOWN_S = 20.0
+_down_until: dict[str, float] = {}
 
 
 class LlmUnavailable(RuntimeError):
@@ -36,9 +39,17 @@ def get_chat_model(
     if settings.llm == "none":
         return None
     if settings.llm == "local":
-        from agent.llm.local_server import ensure_local_server
+        from agent.llm.local_server import LocalLlmUnavailable, ensure_local_server
 
-        base_url, alias = ensure_local_server(settings)
+        key = f"local:{settings.local_port}"
+        if time.monotonic() < _down_until.get(key, 0.0):
+            raise LlmUnavailable("the local LLM failed moments ago; using the no-LLM path for now")
+        try:
+            base_url, alias = ensure_local_server(settings)
+        except LocalLlmUnavailable:
+            # Circuit breaker: one failed start must not make every step of a turn wait for another one.
+            _down_until[key] = time.monotonic() + COOLDOWN_S
+            raise
         return ChatOpenAI(
             model=alias,
             base_url=base_url,

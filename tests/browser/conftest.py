@@ -26,7 +26,14 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 # What the cached shop depends on: rebuild when any of these change.
-LIVE_SHOP_SOURCES = ("domain/demo", "domain/ingest", "domain/store/schema.py", "vectorstore", "valuation", "ui/live_server.py")
+LIVE_SHOP_SOURCES = (
+    "domain/demo",
+    "domain/ingest",
+    "domain/store/schema.py",
+    "vectorstore",
+    "valuation",
+    "ui/live_server.py",
+)
 LIVE_SHOP_SIZE = {"n_users": 120, "n_products": 100}
 
 
@@ -67,7 +74,9 @@ def start_live_server(config: pytest.Config, workdir: Path) -> LiveServer:
 
 
 @pytest.fixture(scope="session")
-def live_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def live_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
     server = start_live_server(request.config, tmp_path_factory.mktemp("live_ui"))
     yield server
     server.stop()

@@ -58,7 +58,9 @@ def test_shopper_sees_a_streamed_reply_with_product_cards(live_server, new_page)
     assert "¥" in reply, reply  # the reply names prices
     # the tool step is shown as a collapsible thinking box with a readable title
     assert page.locator("#sg-chat .thought-group").count() >= 1
-    assert re.search(r"recommend|search|product", page.locator("#sg-chat .thought-group").first.inner_text(), re.I)
+    assert re.search(
+        r"recommend|search|product", page.locator("#sg-chat .thought-group").first.inner_text(), re.I
+    )
     # the reply arrived in several renders (placeholder / steps first, then the text), not in one piece
     states = page.evaluate("window.__botStates")
     assert len(states) >= 2, states
@@ -75,7 +77,10 @@ def test_shopper_sees_a_streamed_reply_with_product_cards(live_server, new_page)
     # a card opens the product details
     first.click()
     page.wait_for_selector("#sg-details .sg-details h3")
-    assert page.locator("#sg-details .sg-details h3").inner_text().strip() == first.locator(".sg-title").inner_text().strip()
+    assert (
+        page.locator("#sg-details .sg-details h3").inner_text().strip()
+        == first.locator(".sg-title").inner_text().strip()
+    )
 
 
 def test_like_is_stored_as_feedback(live_server, new_page, server_settings) -> None:  # type: ignore[no-untyped-def]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-import time
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -21,7 +21,9 @@ def tamper(token: str, new_subject: str = "u000002") -> str:
     header, payload, signature = token.split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     claims["sub"] = new_subject if claims["sub"] != new_subject else "u000003"
-    forged = base64.urlsafe_b64encode(json.dumps(claims, separators=(",", ":")).encode()).rstrip(b"=").decode()
+    forged = (
+        base64.urlsafe_b64encode(json.dumps(claims, separators=(",", ":")).encode()).rstrip(b"=").decode()
+    )
     return f"{header}.{forged}.{signature}"
 
 
@@ -76,8 +78,10 @@ def test_tampered_widget_token_is_refused(live_server, new_page, server_settings
 
 
 def test_expired_widget_token_is_refused(live_server, new_page, server_settings, demo_user_id) -> None:  # type: ignore[no-untyped-def]
-    token = issue_widget_token(server_settings, demo_user_id, ttl_s=1)
-    time.sleep(2.5)  # let it expire (PyJWT allows no leeway by default)
+    # issued an hour ago for ten minutes (well past the verifier's clock-skew leeway)
+    token = issue_widget_token(
+        server_settings, demo_user_id, ttl_s=600, now=datetime.now(UTC) - timedelta(hours=1)
+    )
     page = new_page(locale="zh-CN")
     page.goto(f"{live_server.url}/embed?token={token}", wait_until="load")
     refusal = page.locator("#sg-refused")

@@ -32,7 +32,9 @@ def report(demo_settings: Settings, demo_dir: Path):  # type: ignore[no-untyped-
 
     get_shop_index(demo_settings).refresh(progress=False, history=False)
     get_value_service(demo_settings).assess_all(progress=False)
-    return evaluate_recs(demo_settings, truth_path=demo_dir / "truth.parquet", max_users=600, contrast_users=20)
+    return evaluate_recs(
+        demo_settings, truth_path=demo_dir / "truth.parquet", max_users=600, contrast_users=20
+    )
 
 
 def test_value_aware_beats_baselines(report) -> None:  # type: ignore[no-untyped-def]

@@ -140,3 +140,33 @@ print(json.dumps({{"hits": hits, "by_text": by_text}}))
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["hits"] == ["s04"]
     assert result["by_text"] == ["s14"]
+
+
+def test_index_command_builds_then_skips_unchanged(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "cli", llm="none")
+    seed_store(get_engine(settings))
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "OPENBLAS_NUM_THREADS": "1",
+        "SHOPGUIDE_DATA_DIR": str(settings.data_dir),
+        "SHOPGUIDE_LLM": "none",
+    }
+    shopguide = str(Path(sys.executable).with_name("shopguide"))
+
+    def run(*args: str) -> dict:
+        out = subprocess.run(
+            [shopguide, "index", "--json", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=300,
+        )
+        assert out.returncode == 0, out.stderr[-2000:]
+        return json.loads(out.stdout)
+
+    first = run()
+    assert (first["products_upserted"], first["history_upserted"]) == (16, 10)
+    second = run("--no-history")
+    assert (second["products_upserted"], second["texts_embedded"], second["history_total"]) == (0, 0, 0)

@@ -120,3 +120,40 @@ def test_score_cli_json_and_unknown_user(service, demo_settings):
     cmd[-2] = "nobody"
     bad = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "unknown user" in bad.stderr
+
+
+@pytest.fixture(scope="module")
+def small_shop(tmp_path_factory):
+    """A 150-user shop (the size the live UI tests serve), generated and ingested for real."""
+    from domain.demo import generate_demo_shop
+    from domain.ingest import ingest_demo
+    from domain.settings import Settings
+
+    data_dir = tmp_path_factory.mktemp("small_shop") / "data"
+    settings = Settings(data_dir=data_dir, llm="none", database_url="", chroma_url="", encryption_key="")
+    generate_demo_shop(data_dir / "demo", n_users=150, n_products=80)
+    ingest_demo(settings, data_dir / "demo", progress=False)
+    return settings
+
+
+def test_small_shop_trains_and_new_users_are_scored_on_demand(small_shop):
+    from domain.store.schema import orders, users
+
+    service = ValueService(small_shop)
+    meta = service.train()
+    assert meta["n_train_rows"] > 0 and len(service.population) == 150
+    with get_engine(small_shop).begin() as conn:
+        conn.execute(users.insert().values(user_id="u-new", signup_at=pd.Timestamp("2026-06-29"), language="en"))
+    fresh = service.assess("u-new", with_llm=False)  # registered after the run: scored on demand
+    assert fresh.segment is Segment.promising and fresh.predicted_spend_12m >= 0
+    assert fresh.explanation.startswith("Value score") and 0 <= fresh.score <= 100
+    assert "u-new" in service.population.index  # kept for the next call
+    # an existing user's on-demand score equals the batch one (same features, same ranking)
+    uid = service.population.index[3]
+    with get_engine(small_shop).connect() as conn:
+        has_orders = conn.execute(select(func.count()).select_from(orders).where(orders.c.user_id == uid)).scalar()
+    batch = service.population.loc[uid, "score"]
+    service._population = service._population.drop(index=uid)  # forget them: force the on-demand path
+    service._features = service._features.drop(index=uid)
+    again = service.assess(uid, with_llm=False)
+    assert again.score == pytest.approx(batch, abs=100 / 150), has_orders

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -146,3 +149,26 @@ def test_demo_store_holds_every_generated_row(demo_settings: Settings, manifest:
     assert (tx["amount"] >= 0).all()
     assert (demo_settings.data_dir / "demo" / "truth.parquet").exists()
     json.loads((demo_settings.data_dir / "demo" / "manifest.json").read_text(encoding="utf-8"))
+
+
+def test_cli_demo_data_generates_and_ingests_a_small_shop(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "SHOPGUIDE_DATA_DIR": str(tmp_path / "data"),
+        "SHOPGUIDE_DATABASE_URL": "",
+        "SHOPGUIDE_LLM": "none",
+    }
+    cli = str(Path(sys.executable).parent / "shopguide")
+    done = subprocess.run(
+        [cli, "demo-data", "--users", "60", "--products", "48", "--seed", "3", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    payload = json.loads(done.stdout)
+    counts = payload["manifest"]["counts"]
+    assert counts["users"] == 60 and counts["products"] == 48
+    assert {s["kind"]: s["stored"] for s in payload["ingested"]} == counts
+    assert Path(payload["manifest"]["truth_path"]).parent == tmp_path / "data" / "demo"

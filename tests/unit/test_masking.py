@@ -371,6 +371,18 @@ def test_log_filter_masks_messages_args_and_tracebacks() -> None:
     assert "[PHONE_1]" in out and "ValueError" in out and "broken format" in out
 
 
+def test_log_filter_keeps_argument_shapes_for_formatters_that_unpack_them() -> None:
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5555", "GET", "/api/v1/orders?phone=13812345678", "1.1", 200), None,
+    )  # fmt: skip
+    assert PiiLogFilter().filter(record)
+    client, method, path, version, status = record.args  # type: ignore[misc]
+    assert (client, method, version, status) == ("127.0.0.1:5555", "GET", "1.1", 200)
+    assert "13812345678" not in path and "[PHONE_1]" in path
+    assert record.getMessage() == '127.0.0.1:5555 - "GET /api/v1/orders?phone=[PHONE_1] HTTP/1.1" 200'
+
+
 def test_configure_logging_masks_the_log_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from domain.logging import configure_logging
     from domain.settings import Settings

@@ -297,7 +297,9 @@ def run_security_suite(
     finally:
         if service is not None:
             service.close()
-        if llm == "local":  # its state file lives in the workspace: stop a server we started before deleting it
+        if (
+            llm == "local"
+        ):  # its state file lives in the workspace: stop a server we started before deleting it
             from agent.llm.local_server import get_local_server
 
             get_local_server(workspace).stop_if_owner()
