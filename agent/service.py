@@ -72,6 +72,10 @@ class ChatService:
         self.memory = ConversationMemory(settings)
         self._guided: Any = None
         self._lock = threading.Lock()
+        if settings.llm == "local":
+            from agent.llm.local_server import install_sigterm_exit
+
+            install_sigterm_exit()  # turns run in worker threads: set it up here, on the caller's thread
 
     # ------------------------------------------------------------------------------------------- public API
     async def stream(

@@ -78,7 +78,10 @@ def print_table(rows: list[dict[str, Any]], title: str = "ShopGuide benchmarks")
             _fmt(base),
             ratio(row),
         )
-    Console().print(table)
+    console = Console()
+    if not console.is_terminal:  # piped or logged: do not squeeze the table into 80 columns
+        console = Console(width=180)
+    console.print(table)
 
 
 def _fmt(value: Any) -> str:

@@ -88,9 +88,13 @@ def authenticate(request: Request) -> Principal:
             ) from exc
     if scheme.lower() == "basic" and credentials.strip():
         try:
-            name, _, password = base64.b64decode(credentials.strip()).decode().partition(":")
+            name, colon, password = (
+                base64.b64decode(credentials.strip(), validate=True).decode().partition(":")
+            )
         except (binascii.Error, UnicodeDecodeError) as exc:
-            raise ApiError(401, "malformed basic credentials") from exc
+            raise ApiError(401, "malformed basic credentials", "expected base64 of 'name:password'") from exc
+        if not colon:
+            raise ApiError(401, "malformed basic credentials", "expected base64 of 'name:password'")
         if ctx.staff_login(name, password):
             return Principal.staff(name)
         raise ApiError(401, "wrong staff username or password", headers={"WWW-Authenticate": "Basic"})
@@ -184,6 +188,12 @@ async def product(request: Request, product_id: str) -> dict[str, Any]:
     if row is None:
         raise ApiError(404, "unknown product", product_id)
     return row
+
+
+@router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+async def unknown_route(path: str) -> None:
+    """Unknown API paths get a JSON 404 here (otherwise the page app mounted at / would answer)."""
+    raise ApiError(404, "unknown API route", f"/api/v1/{path[:100]}")
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import signal
@@ -11,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from types import TracebackType
 
@@ -85,6 +87,47 @@ def build_demo_data_in_subprocess(
     )
     if done.returncode != 0:
         raise RuntimeError(f"building the demo data failed:\n{done.stderr[-4000:]}")
+
+
+# What a built demo data dir depends on: a cached build is reused only while these sources are unchanged.
+BUILD_SOURCES = (
+    "domain/demo",
+    "domain/ingest",
+    "domain/store/schema.py",
+    "vectorstore",
+    "valuation",
+    "ui/live_server.py",
+)
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def build_key(n_users: int, n_products: int, seed: int = 7) -> str:
+    digest = hashlib.sha256(f"{n_users}/{n_products}/{seed}".encode())
+    for rel in BUILD_SOURCES:
+        target = ROOT / rel
+        for file in sorted(target.rglob("*.py")) if target.is_dir() else [target]:
+            digest.update(str(file.relative_to(ROOT)).encode())
+            digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def cached_demo_data(cache_root: Path, *, n_users: int = 120, n_products: int = 100, seed: int = 7) -> Path:
+    """A built demo data dir under ``cache_root`` for the current sources, built once (atomic rename); treat it
+    as read-only and serve a copy (``copy_data_dir``)."""
+    cache_root.mkdir(parents=True, exist_ok=True)
+    cached = cache_root / build_key(n_users, n_products, seed)
+    if not (cached / "ready").exists():
+        staging = cache_root / f"staging-{uuid.uuid4().hex}"
+        build_demo_data_in_subprocess(staging / "data", n_users=n_users, n_products=n_products, seed=seed)
+        (staging / "ready").write_text("ok")
+        try:
+            staging.rename(cached)
+        except OSError:  # another process finished the same build first
+            shutil.rmtree(staging, ignore_errors=True)
+        for stale in cache_root.iterdir():  # keep only the current build
+            if stale.name != cached.name and not stale.name.startswith("staging-"):
+                shutil.rmtree(stale, ignore_errors=True)
+    return cached / "data"
 
 
 def free_port() -> int:

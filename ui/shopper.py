@@ -66,7 +66,7 @@ def build_shopper(ctx: UiContext) -> gr.Blocks:
                     choices=[], label=t("demo_user", "en"), info=t("demo_user_info", "en"),
                     visible=ctx.demo_picker, elem_id="sg-user", interactive=True,
                 )  # fmt: skip
-                notice = gr.HTML("", elem_id="sg-notice")
+                notice = gr.HTML("", elem_id="sg-notice", visible=False)
                 chatbot = gr.Chatbot(
                     elem_id="sg-chat", height=520, show_label=False, layout="bubble",
                     feedback_options=("Like", "Dislike"), buttons=["copy"],
@@ -97,17 +97,32 @@ def build_shopper(ctx: UiContext) -> gr.Blocks:
                 try:
                     principal = ctx.verify_token(token)
                     ident = {"user_id": principal.user_id, "source": "token"}
-                    return ident, new_thread, gr.update(visible=False), ""
+                    return ident, new_thread, gr.update(visible=False), gr.update(visible=False)
                 except TokenRefused as exc:
                     msg = f"{t('token_invalid', 'zh')} / {t('token_invalid', 'en')} ({exc})"
-                    return {"error": msg}, new_thread, gr.update(visible=False), error_box(msg)
+                    return (
+                        {"error": msg},
+                        new_thread,
+                        gr.update(visible=False),
+                        gr.update(value=error_box(msg), visible=True),
+                    )
             if not ctx.demo_picker:
                 msg = f"{t('token_invalid', 'zh')} / {t('token_invalid', 'en')}"
-                return {"error": msg}, new_thread, gr.update(visible=False), error_box(msg)
+                return (
+                    {"error": msg},
+                    new_thread,
+                    gr.update(visible=False),
+                    gr.update(value=error_box(msg), visible=True),
+                )
             choices = ctx.demo_users()
             first = choices[0][1] if choices else None
             ident = {"user_id": first, "source": "demo"} if first else None
-            return ident, new_thread, gr.update(choices=choices, value=first, visible=True), ""
+            return (
+                ident,
+                new_thread,
+                gr.update(choices=choices, value=first, visible=True),
+                gr.update(visible=False),
+            )
 
         demo.load(init_session, None, [identity, thread, picker, notice], api_visibility="private")
         demo.load(None, None, lang, js=DETECT_LANG_JS, api_visibility="private")
@@ -288,9 +303,14 @@ def build_shopper(ctx: UiContext) -> gr.Blocks:
         # ------------------------------------------------------------ named API endpoint (gradio_client)
         async def chat(message: str, token: str, thread_id: str = "") -> dict[str, Any]:
             """One chat turn for a widget-token holder: returns reply, language, products and the thread id."""
-            principal = ctx.verify_token(token)  # TokenRefused → the client sees an error
-            text = ctx.validate_message(message, "en")
-            ctx.check_rate(f"gradio-api:{principal.actor}")
+            try:
+                principal = ctx.verify_token(token)
+                text = ctx.validate_message(message, "en")
+                ctx.check_rate(f"gradio-api:{principal.actor}")
+            except TokenRefused as exc:
+                raise gr.Error(f"invalid or expired widget token: {exc}") from exc
+            except (ValueError, RateLimited) as exc:
+                raise gr.Error(str(exc)) from exc
             client_thread = thread_id or uuid.uuid4().hex
             view = TurnView("en")
             async for event in ctx.stream(scoped_thread_id(principal, client_thread), text, principal):

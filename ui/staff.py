@@ -22,6 +22,7 @@ from ui.plots import contributions_figure, timeline_figure
 from ui.render import error_box, product_cards, value_card
 from ui.services import RateLimited, UiContext, scoped_thread_id
 from ui.staff_data import (
+    SPEND_BAND_LABELS,
     export_campaign,
     find_users,
     load_view,
@@ -132,15 +133,15 @@ def build_staff(ctx: UiContext) -> gr.Blocks:
                 with gr.Row():
                     sizes_plot = gr.BarPlot(
                         x="label", y="users", title=t("segment_sizes", "en"), x_title=" ", y_title=t("users", "en"),
-                        y_lim=[0, None], elem_id="sg-seg-sizes",
+                        y_lim=[0, None], sort="-y", elem_id="sg-seg-sizes",
                     )  # fmt: skip
                     revenue_plot = gr.BarPlot(
                         x="label", y="revenue_share", title=t("revenue_share", "en"), x_title=" ",
-                        y_title=t("revenue_share", "en"), y_lim=[0, None], elem_id="sg-seg-revenue",
+                        y_title=t("revenue_share", "en"), y_lim=[0, None], sort="-y", elem_id="sg-seg-revenue",
                     )  # fmt: skip
                 dist_plot = gr.BarPlot(
                     x="band", y="users", title=t("value_distribution", "en"), x_title=t("spend_band", "en"),
-                    y_title=t("users", "en"), y_lim=[0, None], sort=None, elem_id="sg-seg-dist",
+                    y_title=t("users", "en"), y_lim=[0, None], sort=SPEND_BAND_LABELS, elem_id="sg-seg-dist",
                 )  # fmt: skip
                 export_title = gr.Markdown(f"#### {t('campaign_export', 'en')}")
                 with gr.Row(equal_height=False):

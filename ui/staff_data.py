@@ -181,6 +181,10 @@ def segment_display(table: pd.DataFrame, lang: Lang) -> pd.DataFrame:
 
 
 SPEND_BANDS: tuple[float, ...] = (0, 100, 300, 1_000, 3_000, 10_000, 30_000, float("inf"))
+SPEND_BAND_LABELS: list[str] = [
+    f"¥{lo:,.0f}+" if hi == float("inf") else f"¥{lo:,.0f}–{hi:,.0f}"
+    for lo, hi in itertools.pairwise(SPEND_BANDS)
+]
 
 
 def value_histogram(ui: UiContext) -> pd.DataFrame:

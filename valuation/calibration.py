@@ -113,10 +113,10 @@ class FinalEngine:
             frame.X[self.columns], base_margin=frame.spend_margin, purchases_margin=frame.purchases_margin
         )
 
-    def contributions(self, frame: EngineFrame) -> pd.DataFrame:
+    def contributions(self, frame: EngineFrame, *, method: str = "shap") -> pd.DataFrame:
         """Signed per-feature contributions to log(predicted spend), plus ``btyd_baseline`` (the base margin)
         and ``bias``; each row sums to log(pred_spend / spend_scale)."""
-        contrib = self.model.contributions(frame.X[self.columns])
+        contrib = self.model.contributions(frame.X[self.columns], method=method)
         contrib["btyd_baseline"] = frame.spend_margin
         return contrib
 

@@ -24,6 +24,9 @@ class Dataset:
     holdout_end: pd.Timestamp
     time_unit: str = "W"  # the BTYD time unit used for this dataset ("W" weeks or "D" days)
     truth: pd.DataFrame | None = None  # optional hidden per-user truth (demo shop)
+    # Targets of the holdout when they come from outside the transactions (the demo's hidden next year):
+    # index user_id, columns purchases and spend. Used only with the default calibration/holdout dates.
+    holdout_targets: pd.DataFrame | None = None
     notes: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -110,11 +113,12 @@ def load_csv(
 
 
 def load_demo(settings: object | None = None, *, holdout_days: int = 365) -> Dataset:
-    """The demo shop's order lines from the store, with the hidden truth file when the data dir has one.
+    """The demo shop's order lines from the store, evaluated against its hidden truth when the data dir holds
+    the generator's ``truth.parquet`` + ``manifest.json``: calibration = the whole visible history, holdout = the
+    hidden next 12 months (``future_spend_12m``, ``future_orders_12m``). Without the truth, the last
+    ``holdout_days`` of the history are the holdout."""
+    import json
 
-    The calibration end defaults to ``holdout_days`` before the last order; the truth (if any) describes the
-    period after the data, so it is attached for the demo acceptance check rather than used as a holdout.
-    """
     from domain.settings import get_settings
     from domain.store.db import get_engine
     from domain.store.repository import transactions_frame
@@ -125,18 +129,30 @@ def load_demo(settings: object | None = None, *, holdout_days: int = 365) -> Dat
         raise ValueError("the store holds no transactions: run `shopguide data demo` (or ingest) first")
     tx = tx.rename(columns={"created_at": "date"})
     last = pd.to_datetime(tx["date"]).max().normalize()
-    truth = None
     data_dir = Path(getattr(settings, "data_dir", "."))
-    for candidate in sorted(data_dir.rglob("truth.parquet")):
-        truth = pd.read_parquet(candidate)
-        break
+    truth_path = next(iter(sorted(data_dir.rglob("truth.parquet"))), None)
+    manifest_path = truth_path.with_name("manifest.json") if truth_path else None
+    if truth_path is None or manifest_path is None or not manifest_path.exists():
+        cal_end = last - pd.Timedelta(days=holdout_days)
+        return Dataset("demo", tx, cal_end, last, time_unit="D")
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    truth = pd.read_parquet(truth_path)
+    targets = pd.DataFrame(
+        {
+            "purchases": truth["future_orders_12m"].astype(float).to_numpy(),
+            "spend": truth["future_spend_12m"].astype(float).to_numpy(),
+        },
+        index=pd.Index(truth["user_id"].astype(str), name="user_id"),
+    )
     return Dataset(
         "demo",
         tx,
-        last - pd.Timedelta(days=holdout_days),
-        last,
+        pd.Timestamp(manifest["history_end"]),
+        pd.Timestamp(manifest["future_end"]),
         time_unit="D",
         truth=truth,
+        holdout_targets=targets,
+        notes={"targets": "hidden truth: future_orders_12m (orders), future_spend_12m"},
     )
 
 

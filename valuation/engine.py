@@ -64,6 +64,7 @@ def _own_transactions_frame(engine: Engine, user_id: str | None = None) -> pd.Da
         products.c.category,
         products.c.price_tier,
         order_lines.c.discount,
+        order_lines.c.quantity,
         orders.c.status,
     ).select_from(orders.join(order_lines).join(products))
     if user_id is not None:

@@ -185,6 +185,9 @@ def run_value_eval(
     main = engine_frame(
         tx, times.calibration_end, times.holdout_days, unit=unit, window_end=times.holdout_end
     )
+    if dataset.holdout_targets is not None and calibration_end is None and holdout_end is None:
+        # External truth (demo): the holdout lies beyond the transactions, so its targets come from the truth.
+        main.y = dataset.holdout_targets.reindex(main.X.index, fill_value=0.0)[["purchases", "spend"]]
     assert main.y is not None
     users = customer_split(main.X, split, seed=seed)
     evaluate = users.evaluate

@@ -68,6 +68,7 @@ class ValueModel:
             1.0  # total-spend calibration factor, set by the caller (see calibration.py)
         )
         self.meta: dict[str, Any] = {}
+        self._path_tables: dict[str, tuple[np.ndarray, float]] = {}
 
     # ---- training -------------------------------------------------------------------------------------------
     def fit(
@@ -89,6 +90,7 @@ class ValueModel:
         if np.any(y_s < 0) or np.any(y_p < 0):
             raise ValueError("spend and purchase targets must be non-negative")
         self.feature_names = [str(c) for c in X.columns]
+        self._path_tables = {}
         data = X.to_numpy(dtype=float)
         init_s = None if base_margin is None else np.asarray(base_margin, dtype=float)
         init_p = None if purchases_margin is None else np.asarray(purchases_margin, dtype=float)
@@ -146,14 +148,35 @@ class ValueModel:
             raise ValueError(f"this model was trained with a margin: pass {name}= to predict")
         return raw
 
-    def contributions(self, X: pd.DataFrame, *, target: str = "spend") -> pd.DataFrame:
-        """Per-row signed contributions of each feature to the log-scale prediction (LightGBM ``pred_contrib``);
-        the ``bias`` column is the expected value. Row sums equal the raw score (before any base margin)."""
+    def contributions(self, X: pd.DataFrame, *, target: str = "spend", method: str = "shap") -> pd.DataFrame:
+        """Per-row signed contributions of each feature to the log-scale prediction; the ``bias`` column is the
+        expected value. Row sums equal the raw score (before any base margin) with either method.
+
+        ``method="shap"``: LightGBM ``pred_contrib`` (TreeSHAP, exact Shapley values; the reference).
+        ``method="path"``: Saabas path attribution (each split credits its feature with the change in node
+        value along the row's path); per leaf it is a constant vector, so it costs a leaf lookup and a gather,
+        about 10x cheaper than TreeSHAP, for batch scoring of millions of users."""
         booster = self.spend_booster if target == "spend" else self.purchases_booster
-        contrib = booster.predict(  # type: ignore[union-attr]
-            self._matrix(X), pred_contrib=True, num_threads=PREDICT_THREADS
-        )
+        if booster is None:
+            raise RuntimeError("the value model is not fitted")
+        data = self._matrix(X)
+        if method == "shap":
+            contrib = booster.predict(data, pred_contrib=True, num_threads=PREDICT_THREADS)
+        elif method == "path":
+            contrib = self._path_contributions(booster, target, data)
+        else:
+            raise ValueError(f"contributions method must be 'shap' or 'path', not {method!r}")
         return pd.DataFrame(contrib, index=X.index, columns=[*self.feature_names, "bias"])
+
+    def _path_contributions(self, booster: lgb.Booster, target: str, data: np.ndarray) -> np.ndarray:
+        tables, bias = self._path_tables.get(target) or _path_tables(booster, len(self.feature_names))
+        self._path_tables[target] = (tables, bias)
+        leaves = booster.predict(data, pred_leaf=True, num_threads=PREDICT_THREADS).astype(np.intp)
+        out = np.zeros((len(data), len(self.feature_names) + 1))
+        for t in range(tables.shape[0]):
+            out[:, :-1] += tables[t][leaves[:, t]]
+        out[:, -1] = bias
+        return out
 
     def feature_importance(self, target: str = "spend") -> pd.Series:
         booster = self.spend_booster if target == "spend" else self.purchases_booster
@@ -203,3 +226,30 @@ class ValueModel:
         model.spend_booster = lgb.Booster(model_str=payload["spend_model"])
         model.purchases_booster = lgb.Booster(model_str=payload["purchases_model"])
         return model
+
+
+def _path_tables(booster: lgb.Booster, n_features: int) -> tuple[np.ndarray, float]:
+    """Per tree, per leaf: the Saabas contribution vector of the path to that leaf; plus the summed root values."""
+    trees = booster.dump_model()["tree_info"]
+    width = max(t["num_leaves"] for t in trees)
+    tables = np.zeros((len(trees), width, n_features))
+    bias = 0.0
+    for t, tree in enumerate(trees):
+        root = tree["tree_structure"]
+        if "leaf_index" in root:  # a single-leaf tree: all of it is bias
+            bias += float(root["leaf_value"])
+            continue
+        bias += float(root["internal_value"])
+        stack = [(root, np.zeros(n_features))]
+        while stack:
+            node, acc = stack.pop()
+            for side in ("left_child", "right_child"):
+                child = node[side]
+                value = child["leaf_value"] if "leaf_index" in child else child["internal_value"]
+                path = acc.copy()
+                path[node["split_feature"]] += float(value) - float(node["internal_value"])
+                if "leaf_index" in child:
+                    tables[t, child["leaf_index"]] = path
+                else:
+                    stack.append((child, path))
+    return tables, bias

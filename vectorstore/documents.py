@@ -34,7 +34,9 @@ class IndexDoc(BaseModel):
     parts: list[str] = Field(default_factory=list)
 
     def content_hash(self) -> str:
-        payload = json.dumps([self.text, self.metadata, self.parts], sort_keys=True, ensure_ascii=False, default=str)
+        payload = json.dumps(
+            [self.text, self.metadata, self.parts], sort_keys=True, ensure_ascii=False, default=str
+        )
         return hashlib.sha256(payload.encode()).hexdigest()[:32]
 
 

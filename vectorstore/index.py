@@ -13,7 +13,6 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -234,33 +233,31 @@ class ShopIndex:
         table = self.product_table()
         if len(table) == 0 or k <= 0:
             return []
-        start, stop, mask = table.window(
+        allowed = table.allowed(
             min_price=min_price, max_price=max_price, category=category, in_stock_only=in_stock_only
         )
-        if stop <= start:
-            return []
 
         def hit(row: int, score: float, rank: int, **ranks: int | None) -> ProductHit:
-            return ProductHit(product_id=str(table.ids[start + row]), score=float(score), rank=rank, **ranks)
+            return ProductHit(product_id=str(table.ids[row]), score=float(score), rank=rank, **ranks)
 
         query = (query or "").strip()
         if not query:  # filter-only browse: best rated first
-            ratings = table.rating[start:stop]
-            return [hit(r, ratings[r], i) for i, r in enumerate(top_k(ratings, k, mask), 1)]
+            return [hit(r, table.rating[r], i) for i, r in enumerate(top_k(table.rating, k, allowed), 1)]
         depth = max(_CANDIDATES, k)
         dense_rows: np.ndarray = np.zeros(0, dtype=np.int64)
         bm25_rows: np.ndarray = np.zeros(0, dtype=np.int64)
         if mode in ("hybrid", "dense"):
-            # Rows are price-sorted: the price range is a zero-copy slice, the mask covers the rest.
-            dense_rows, sims = dense_search(table.matrix[start:stop], self.query_vector(query), depth, mask)
+            dense_rows, sims = table.dense_search(
+                self.query_vector(query), depth, allowed, min_price, max_price
+            )
             if mode == "dense":
                 return [
                     hit(r, s, i, dense_rank=i)
-                    for i, (r, s) in enumerate(zip(dense_rows[:k], sims[:k], strict=False), 1)
+                    for i, (r, s) in enumerate(zip(dense_rows[:k], sims[:k], strict=True), 1)
                 ]
         if mode in ("hybrid", "bm25"):
-            scores = table.bm25.scores(query)[start:stop]
-            bm25_rows = top_k(scores, depth, mask, floor=0.0)
+            scores = table.bm25.scores(query)
+            bm25_rows = top_k(scores, depth, allowed, floor=0.0)
             if mode == "bm25":
                 return [hit(r, scores[r], i, bm25_rank=i) for i, r in enumerate(bm25_rows[:k], 1)]
         dense_rank = {int(r): i for i, r in enumerate(dense_rows, 1)}
@@ -362,12 +359,22 @@ def get_shop_index(settings: Settings) -> ShopIndex:
 
 
 def search_products(settings: Settings, query: str, k: int = 10, **filters: Any) -> list[ProductHit]:
+    """Plain-function form of ``ShopIndex.search_products``."""
     return get_shop_index(settings).search_products(query, k, **filters)
 
 
-def search_history(settings: Settings, user_id: str, query: str, k: int = 10, kinds: list[str] | None = None):  # type: ignore[no-untyped-def]
+def search_history(
+    settings: Settings, user_id: str, query: str, k: int = 10, kinds: list[str] | None = None
+) -> list[HistoryHit]:
+    """Plain-function form of ``ShopIndex.search_history`` (always scoped to ``user_id``)."""
     return get_shop_index(settings).search_history(user_id, query, k, kinds)
 
 
-def default_sidecar(settings: Settings) -> Path:
-    return get_shop_index(settings).sidecar_dir
+def refresh_index(settings: Settings, progress: bool = False, **parts: bool) -> IndexStats:
+    """Incremental refresh of both collections; ingestion calls this after loading new data."""
+    return get_shop_index(settings).refresh(progress, **parts)
+
+
+def forget_user(settings: Settings, user_id: str) -> int:
+    """Delete every history document of a user (right to be forgotten); returns how many."""
+    return get_shop_index(settings).forget_user(user_id)

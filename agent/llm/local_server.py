@@ -20,6 +20,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -287,6 +288,7 @@ class LocalServer:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.state_path.write_text(state.model_dump_json())
         atexit.register(self.stop_if_owner)
+        install_sigterm_exit()
 
     @staticmethod
     def _terminate(pid: int, grace_s: float = 5.0) -> None:
@@ -320,6 +322,15 @@ class LocalServer:
             if self._proc is not None:
                 with contextlib.suppress(Exception):
                     self._proc.wait(timeout=5)
+
+
+def install_sigterm_exit() -> None:
+    """atexit does not run when a process is terminated by SIGTERM (timeouts, process managers): turn SIGTERM
+    into a normal exit so the owner still stops its server, unless the app installed its own handler."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
 
 _servers: dict[int, LocalServer] = {}

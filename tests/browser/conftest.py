@@ -1,21 +1,17 @@
-"""Browser-test fixtures: a small demo shop (built once and cached by source hash), a real ``shopguide serve``
-on 127.0.0.1 (llm=none: guided templates), and Debian's headless Chromium driven by Playwright.
+"""Browser-test fixtures: a small demo shop (built once, cached in pytest's cache by source hash), a real
+``shopguide serve`` on 127.0.0.1 (llm=none: guided templates), and Debian's headless Chromium via Playwright.
 """
 
 from __future__ import annotations
 
-import hashlib
-import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from domain.settings import Settings
-from ui.live_server import LiveServer, build_demo_data_in_subprocess, copy_data_dir, shop_settings
+from ui.live_server import LiveServer, cached_demo_data, copy_data_dir, shop_settings
 
-ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -25,52 +21,13 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-# What the cached shop depends on: rebuild when any of these change.
-LIVE_SHOP_SOURCES = (
-    "domain/demo",
-    "domain/ingest",
-    "domain/store/schema.py",
-    "vectorstore",
-    "valuation",
-    "ui/live_server.py",
-)
-LIVE_SHOP_SIZE = {"n_users": 120, "n_products": 100}
-
-
-def _sources_key() -> str:
-    digest = hashlib.sha256(repr(sorted(LIVE_SHOP_SIZE.items())).encode())
-    for rel in LIVE_SHOP_SOURCES:
-        target = ROOT / rel
-        for file in sorted(target.rglob("*.py")) if target.is_dir() else [target]:
-            digest.update(str(file.relative_to(ROOT)).encode())
-            digest.update(file.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-def cached_live_shop(config: pytest.Config, scratch: Path) -> Path:
-    """The built demo data dir for the current sources, building it once (atomic rename into the cache)."""
-    if getattr(config, "cache", None) is None:  # cache plugin disabled: build for this session only
-        build_demo_data_in_subprocess(scratch / "built" / "data", **LIVE_SHOP_SIZE)
-        return scratch / "built" / "data"
-    cache_root = Path(config.cache.mkdir("shopguide_live_shop"))
-    cached = cache_root / _sources_key()
-    if not (cached / "ready").exists():
-        staging = cache_root / f"staging-{uuid.uuid4().hex}"
-        build_demo_data_in_subprocess(staging / "data", **LIVE_SHOP_SIZE)
-        (staging / "ready").write_text("ok")
-        try:
-            staging.rename(cached)
-        except OSError:  # another session won the race
-            shutil.rmtree(staging, ignore_errors=True)
-        for stale in cache_root.iterdir():
-            if stale.name != cached.name and not stale.name.startswith("staging-"):
-                shutil.rmtree(stale, ignore_errors=True)
-    return cached / "data"
 
 
 def start_live_server(config: pytest.Config, workdir: Path) -> LiveServer:
-    data_dir = copy_data_dir(cached_live_shop(config, workdir), workdir / "data")
-    return LiveServer(data_dir).start()
+    """``shopguide serve`` over a private copy of the cached small demo shop."""
+    cache = getattr(config, "cache", None)
+    cache_root = Path(cache.mkdir("shopguide_live_shop")) if cache is not None else workdir / "build"
+    return LiveServer(copy_data_dir(cached_demo_data(cache_root), workdir / "data")).start()
 
 
 @pytest.fixture(scope="session")
@@ -118,7 +75,7 @@ def new_page(chromium):  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="session")
 def demo_user_id(server_settings: Settings) -> str:
-    """A demo shopper with orders (the first one the demo picker offers)."""
+    """A demo shopper with a value assessment (the first one the demo picker offers)."""
     from ui.services import UiContext
 
     return UiContext(server_settings).demo_users(1)[0][1]

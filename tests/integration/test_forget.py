@@ -101,8 +101,10 @@ def _history_keys(settings: Settings, user_id: str) -> set[str]:
     from vectorstore.embedding import EmbeddingCache, get_embedding_function
 
     model = get_embedding_function(settings).model_id
-    return {
-        EmbeddingCache.key(model, d.text) for d in iter_history_docs(get_engine(settings), user_id=user_id)
+    return {  # orders/sessions are embedded from product-title parts, not their own (personal) text
+        EmbeddingCache.key(model, d.text)
+        for d in iter_history_docs(get_engine(settings), user_id=user_id)
+        if not d.parts
     }
 
 

@@ -170,3 +170,33 @@ def test_index_command_builds_then_skips_unchanged(tmp_path: Path) -> None:
     assert (first["products_upserted"], first["history_upserted"]) == (16, 10)
     second = run("--no-history")
     assert (second["products_upserted"], second["texts_embedded"], second["history_total"]) == (0, 0, 0)
+
+
+def test_clustered_dense_search_matches_exact_scan_and_respects_filters() -> None:
+    """Above IVF_MIN_ROWS the dense arm probes the nearest clusters; it must stay close to exact and filter."""
+    import numpy as np
+
+    from vectorstore.hybrid import top_k
+    from vectorstore.product_table import IVF_MIN_ROWS, ProductTable
+
+    rng = np.random.default_rng(3)
+    n = IVF_MIN_ROWS + 5_000
+    centers = rng.normal(size=(40, 64)).astype(np.float32)
+    matrix = centers[rng.integers(0, 40, n)] + 0.3 * rng.normal(size=(n, 64)).astype(np.float32)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    metas = [
+        {"price": float(p), "category": "c", "in_stock": bool(s)}
+        for p, s in zip(rng.uniform(1, 1000, n), rng.random(n) > 0.1, strict=True)
+    ]
+    table = ProductTable.build("g", [f"p{i}" for i in range(n)], ["x"] * n, metas, matrix)
+    assert len(table.offsets) - 1 > 1  # really clustered
+    overlaps = []
+    for q in matrix[rng.integers(0, n, 20)]:
+        allowed = table.allowed(min_price=100, max_price=400)
+        rows, sims = table.dense_search(q, 10, allowed, 100, 400)
+        assert len(rows) == 10
+        assert all(100 <= table.price[r] <= 400 and table.in_stock[r] for r in rows)
+        assert list(sims) == sorted(sims, reverse=True)
+        exact = set(top_k(table.matrix @ q, 10, allowed).tolist())
+        overlaps.append(len(exact & set(rows.tolist())) / 10)
+    assert np.mean(overlaps) >= 0.9

@@ -116,7 +116,7 @@ async def async_api(shop: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, di
         yield client, {"Authorization": f"Bearer {token}"}
 
 
-async def test_chroma_failure_gives_a_clear_error_for_that_request_only(
+async def test_chroma_failure_degrades_that_request_and_the_app_stays_up(
     async_api: tuple[httpx.AsyncClient, dict[str, str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from vectorstore.index import ShopIndex
@@ -130,10 +130,10 @@ async def test_chroma_failure_gives_a_clear_error_for_that_request_only(
 
     monkeypatch.setattr(ShopIndex, "search_products", chroma_down)
     monkeypatch.setattr(ShopIndex, "search_history", chroma_down)
-    # history needs Chroma: the shopper is told the service is unavailable
-    broken = await _post(client, headers, "What did I buy recently?")
-    assert broken.status_code == 200
-    assert "unavailable" in broken.json()["reply"] and "ConnectionError" not in broken.json()["reply"]
+    # the order history is read from the store: it still answers, with the shopper's own orders
+    history = await _post(client, headers, "What did I buy recently?")
+    assert history.status_code == 200
+    assert "Recently bought" in history.json()["reply"] and "ConnectionError" not in history.json()["reply"]
     # recommendations degrade to history-based candidates by design: an answer, never a stack trace
     degraded = await _post(client, headers, "Recommend some headphones")
     assert degraded.status_code == 200 and degraded.json()["reply"]

@@ -143,7 +143,9 @@ def test_small_shop_trains_and_new_users_are_scored_on_demand(small_shop):
     meta = service.train()
     assert meta["n_train_rows"] > 0 and len(service.population) == 150
     with get_engine(small_shop).begin() as conn:
-        conn.execute(users.insert().values(user_id="u-new", signup_at=pd.Timestamp("2026-06-29"), language="en"))
+        conn.execute(
+            users.insert().values(user_id="u-new", signup_at=pd.Timestamp("2026-06-29"), language="en")
+        )
     fresh = service.assess("u-new", with_llm=False)  # registered after the run: scored on demand
     assert fresh.segment is Segment.promising and fresh.predicted_spend_12m >= 0
     assert fresh.explanation.startswith("Value score") and 0 <= fresh.score <= 100
@@ -151,7 +153,9 @@ def test_small_shop_trains_and_new_users_are_scored_on_demand(small_shop):
     # an existing user's on-demand score equals the batch one (same features, same ranking)
     uid = service.population.index[3]
     with get_engine(small_shop).connect() as conn:
-        has_orders = conn.execute(select(func.count()).select_from(orders).where(orders.c.user_id == uid)).scalar()
+        has_orders = conn.execute(
+            select(func.count()).select_from(orders).where(orders.c.user_id == uid)
+        ).scalar()
     batch = service.population.loc[uid, "score"]
     service._population = service._population.drop(index=uid)  # forget them: force the on-demand path
     service._features = service._features.drop(index=uid)

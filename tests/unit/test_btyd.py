@@ -37,7 +37,12 @@ def test_cdnow_sample_has_the_published_shape(cdnow_features: pd.DataFrame) -> N
 def test_bgnbd_reproduces_the_published_cdnow_parameters(models: BtydModels) -> None:
     bg = models.bgnbd
     # Fader, Hardie & Lee (2005): r=0.243, alpha=4.414, a=0.793, b=2.426
-    assert (round(bg.r, 3), round(bg.alpha, 3), round(bg.a, 3), round(bg.b, 3)) == (0.243, 4.414, 0.793, 2.426)
+    assert (round(bg.r, 3), round(bg.alpha, 3), round(bg.a, 3), round(bg.b, 3)) == (
+        0.243,
+        4.414,
+        0.793,
+        2.426,
+    )
 
 
 def test_gamma_gamma_reproduces_the_cdnow_reference(models: BtydModels) -> None:
@@ -69,14 +74,18 @@ def test_bgnbd_agrees_with_lifetimes(cdnow_features: pd.DataFrame, models: BtydM
     theirs = fitter.params_
     mine = models.bgnbd
     np.testing.assert_allclose(
-        [mine.r, mine.alpha, mine.a, mine.b], [theirs["r"], theirs["alpha"], theirs["a"], theirs["b"]], rtol=1e-3
+        [mine.r, mine.alpha, mine.a, mine.b],
+        [theirs["r"], theirs["alpha"], theirs["a"], theirs["b"]],
+        rtol=1e-3,
     )
     # predictions from the same parameters must agree to numerical precision
     same = BetaGeoModel(r=theirs["r"], alpha=theirs["alpha"], a=theirs["a"], b=theirs["b"])
     for t in (1.0, 39.0, 52.0):
         np.testing.assert_allclose(
             same.expected_purchases(t, f["frequency"], f["recency"], f["T"]),
-            fitter.conditional_expected_number_of_purchases_up_to_time(t, f["frequency"], f["recency"], f["T"]),
+            fitter.conditional_expected_number_of_purchases_up_to_time(
+                t, f["frequency"], f["recency"], f["T"]
+            ),
             rtol=1e-8,
         )
     np.testing.assert_allclose(
@@ -85,7 +94,9 @@ def test_bgnbd_agrees_with_lifetimes(cdnow_features: pd.DataFrame, models: BtydM
         rtol=1e-8,
     )
     np.testing.assert_allclose(
-        same.unconditional_expected_purchases(39.0), fitter.expected_number_of_purchases_up_to_time(39.0), rtol=1e-8
+        same.unconditional_expected_purchases(39.0),
+        fitter.expected_number_of_purchases_up_to_time(39.0),
+        rtol=1e-8,
     )
 
 
@@ -93,7 +104,9 @@ def test_gamma_gamma_agrees_with_lifetimes(cdnow_features: pd.DataFrame, models:
     repeat = cdnow_features[cdnow_features["frequency"] > 0]
     fitter = lifetimes.GammaGammaFitter(penalizer_coef=0.0).fit(repeat["frequency"], repeat["monetary"])
     p, q, v = fitter.params_["p"], fitter.params_["q"], fitter.params_["v"]
-    np.testing.assert_allclose([models.gamma_gamma.p, models.gamma_gamma.q, models.gamma_gamma.v], [p, q, v], rtol=1e-3)
+    np.testing.assert_allclose(
+        [models.gamma_gamma.p, models.gamma_gamma.q, models.gamma_gamma.v], [p, q, v], rtol=1e-3
+    )
     same = GammaGammaModel(p=p, q=q, v=v)
     np.testing.assert_allclose(
         same.expected_average_spend(cdnow_features["frequency"], cdnow_features["monetary"]),
@@ -102,14 +115,18 @@ def test_gamma_gamma_agrees_with_lifetimes(cdnow_features: pd.DataFrame, models:
     )
 
 
-def test_holdout_prediction_matches_the_reference_total(cdnow_features: pd.DataFrame, models: BtydModels) -> None:
+def test_holdout_prediction_matches_the_reference_total(
+    cdnow_features: pd.DataFrame, models: BtydModels
+) -> None:
     out = btyd_features(cdnow_features, models, {"h": 39.0})
     # 1,653 predicted repeat transactions for the 39-week holdout (lifetimes, same data)
     assert out["bg_purchases_h"].sum() == pytest.approx(1653.4, abs=0.5)
     assert set(out.columns) == {"p_alive", "gg_avg_spend", "bg_purchases_h", "bg_p_buy_h", "btyd_spend_h"}
 
 
-def test_probability_of_a_purchase_matches_lifetimes(cdnow_features: pd.DataFrame, models: BtydModels) -> None:
+def test_probability_of_a_purchase_matches_lifetimes(
+    cdnow_features: pd.DataFrame, models: BtydModels
+) -> None:
     f = cdnow_features.iloc[:300]
     bg = models.bgnbd
     # lifetimes 0.11 has no conditional P(X(t) > 0 | history): check against a Monte Carlo of the BG/NBD

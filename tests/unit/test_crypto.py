@@ -21,14 +21,24 @@ from domain.settings import Settings
 
 
 def _settings(tmp_path: Path, **overrides: object) -> Settings:
-    values: dict[str, object] = {"data_dir": tmp_path, "llm": "none", "encryption_key": "", "encryption_key_file": None}
+    values: dict[str, object] = {
+        "data_dir": tmp_path,
+        "llm": "none",
+        "encryption_key": "",
+        "encryption_key_file": None,
+    }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
 
 
 def test_round_trip_of_unicode_pii_and_empty_values(tmp_path: Path) -> None:
     cipher = PiiCipher.from_settings(_settings(tmp_path))
-    for value in ("王小明", "浙江省杭州市西湖区文三路90号3栋501室", "john.smith@example.com", "+86 138 1234 5678"):
+    for value in (
+        "王小明",
+        "浙江省杭州市西湖区文三路90号3栋501室",
+        "john.smith@example.com",
+        "+86 138 1234 5678",
+    ):
         token = cipher.encrypt(value)
         assert token is not None and value not in token
         assert cipher.decrypt(token) == value

@@ -16,7 +16,11 @@ def data() -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(5)
     n = 3000
     X = pd.DataFrame(
-        {"frequency": rng.poisson(2, n).astype(float), "monetary": rng.gamma(3, 10, n), "noise": rng.normal(size=n)},
+        {
+            "frequency": rng.poisson(2, n).astype(float),
+            "monetary": rng.gamma(3, 10, n),
+            "noise": rng.normal(size=n),
+        },
         index=pd.Index([f"u{i}" for i in range(n)], name="user_id"),
     )
     purchases = rng.poisson(0.3 * X["frequency"].to_numpy() + 0.05)
@@ -48,12 +52,16 @@ def test_training_is_deterministic_and_survives_save_load(
     assert loaded.feature_names == ["frequency", "monetary", "noise"]
 
 
-def test_contributions_add_up_to_the_log_prediction(data: tuple[pd.DataFrame, np.ndarray, np.ndarray]) -> None:
+def test_contributions_add_up_to_the_log_prediction(
+    data: tuple[pd.DataFrame, np.ndarray, np.ndarray],
+) -> None:
     X, spend, purchases = data
     model = ValueModel(num_boost_round=60).fit(X, spend, purchases)
     contrib = model.contributions(X.iloc[:50])
     assert list(contrib.columns) == ["frequency", "monetary", "noise", "bias"]
-    np.testing.assert_allclose(contrib.sum(axis=1), np.log(model.predict(X.iloc[:50])["pred_spend"]), rtol=1e-6)
+    np.testing.assert_allclose(
+        contrib.sum(axis=1), np.log(model.predict(X.iloc[:50])["pred_spend"]), rtol=1e-6
+    )
 
 
 def test_base_margin_is_required_once_used(data: tuple[pd.DataFrame, np.ndarray, np.ndarray]) -> None:
@@ -76,3 +84,20 @@ def test_bad_input_is_refused(data: tuple[pd.DataFrame, np.ndarray, np.ndarray])
         model.predict(X.drop(columns=["noise"]))
     with pytest.raises(RuntimeError, match="not fitted"):
         ValueModel().predict(X)
+
+
+def test_path_attribution_adds_up_and_agrees_with_treeshap(
+    data: tuple[pd.DataFrame, np.ndarray, np.ndarray],
+) -> None:
+    X, spend, purchases = data
+    model = ValueModel(num_boost_round=80).fit(X, spend, purchases)
+    shap = model.contributions(X)
+    path = model.contributions(X, method="path")
+    assert list(path.columns) == list(shap.columns)
+    np.testing.assert_allclose(path.sum(axis=1), shap.sum(axis=1), rtol=1e-9)  # both sum to the raw score
+    # the noise feature matters little under both; the signal features carry the same sign on average
+    features = ["frequency", "monetary"]
+    assert (np.sign(path[features]).eq(np.sign(shap[features])).mean() > 0.8).all()
+    assert path["noise"].abs().mean() < path["frequency"].abs().mean()
+    with pytest.raises(ValueError, match="method"):
+        model.contributions(X, method="lime")

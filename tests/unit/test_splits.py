@@ -23,7 +23,13 @@ def simulated_shop(n_users: int = 1200, seed: int = 3) -> pd.DataFrame:
         rate, p_drop = rng.gamma(0.6, 1 / 25), rng.beta(1.0, 3.0)
         value = rng.gamma(4.0, 12.0)
         while day < 365:
-            rows.append((f"u{uid}", pd.Timestamp("2021-01-01") + pd.Timedelta(days=int(day)), value * rng.gamma(5, 0.2)))
+            rows.append(
+                (
+                    f"u{uid}",
+                    pd.Timestamp("2021-01-01") + pd.Timedelta(days=int(day)),
+                    value * rng.gamma(5, 0.2),
+                )
+            )
             if rng.random() < p_drop:
                 break
             day += rng.exponential(1 / max(rate, 1e-4))

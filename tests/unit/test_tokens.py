@@ -136,3 +136,25 @@ def test_configured_secret_is_used_and_short_secrets_rejected(tmp_path: Path) ->
 def test_bad_issue_arguments_raise(settings: Settings, user_id: str, ttl: int) -> None:
     with pytest.raises(ValueError):
         issue_widget_token(settings, user_id, ttl_s=ttl)
+
+
+def test_cli_issues_a_verifiable_token(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from domain.settings import get_settings
+    from ui.cli import app
+
+    monkeypatch.setenv("SHOPGUIDE_DATA_DIR", str(settings.data_dir))
+    for name in ("SHOPGUIDE_DATABASE_URL", "SHOPGUIDE_TOKEN_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    get_settings.cache_clear()
+    try:
+        unknown = CliRunner().invoke(app, ["token", "issue", "u404"])
+        issued = CliRunner().invoke(app, ["token", "issue", "u404", "--no-check", "--ttl", "60", "--json"])
+    finally:
+        get_settings.cache_clear()
+    assert unknown.exit_code == 1 and "no user" in unknown.output
+    assert issued.exit_code == 0, issued.output
+    payload = json.loads(issued.stdout)
+    assert payload["ttl_s"] == 60
+    assert verify_widget_token(settings, payload["token"]).user_id == "u404"

@@ -9,8 +9,8 @@ from ui.cli import (  # noqa: F401  (imported for their command registrations)
     index_commands,
     marketing_commands,
     privacy_commands,
-    setup_commands,
     serve_commands,
+    setup_commands,
     value_commands,
 )
 from ui.cli.app import app

@@ -157,15 +157,7 @@ def eval_recs(
         title=f"Recommendations @ {report.k} · protocol {report.protocol}, cut-off {report.cutoff[:10]}, "
         f"{report.users_evaluated} users, value signals from {report.value_source}"
     )
-    for col in (
-        "method",
-        f"HitRate@{k}",
-        f"nDCG@{k}",
-        "coverage",
-        "price-tier fit",
-        f"HitRate@{k} (12m)",
-        "ms/user",
-    ):
+    for col in ("method", f"HR@{k}", f"nDCG@{k}", "coverage", "tier fit", f"HR@{k} 12m", "ms/user"):
         table.add_column(col, justify="left" if col == "method" else "right")
     for m in report.methods:
         table.add_row(

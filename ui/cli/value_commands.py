@@ -81,9 +81,9 @@ def eval_value(
 
         calibration_plot(predictions, plot, title=f"{report.dataset} · {report.split}")
     if as_json:
-        payload = report.model_dump(mode="json")
+        payload = _json.loads(report.model_dump_json())  # NaN (undefined metric) becomes null: strict JSON
         payload["plot"] = str(plot) if plot else None
-        typer.echo(_json.dumps(payload, indent=2, allow_nan=True))
+        typer.echo(_json.dumps(payload, indent=2))
         return
     console.print(
         f"[bold]{report.dataset}[/bold] · split {report.split} · calibration to {report.calibration_end}, "

@@ -1,0 +1,103 @@
+"""The real local model through the managed llama.cpp server: assembly + hash, start on first use, health, one
+shared instance, JSON mode with a schema, restart after a crash, and the prompt spy."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from typing import Literal
+
+import httpx
+import pytest
+from pydantic import BaseModel, Field
+
+from agent.llm import get_chat_model
+from agent.llm.local_server import QWEN_05B_SHA256, get_local_server, resolve_model_path, verify_model
+from agent.llm.spy import recording
+from agent.llm.structured import invoke_structured
+from agent.testing import local_settings
+from domain.settings import Settings
+
+pytestmark = [pytest.mark.llm, pytest.mark.slow]
+PORT = 8793  # a port of its own: other suites may run their own server on the default one
+
+
+class Intent(BaseModel):
+    intent: Literal["recommend", "order_status", "off_topic"]
+    budget_max: float | None = None
+    category: str | None = Field(default=None, max_length=30)
+
+
+@pytest.fixture(scope="module")
+def llm_settings(tmp_path_factory):
+    base = Settings(data_dir=tmp_path_factory.mktemp("llm") / "data", llm="none", database_url="", chroma_url="")
+    settings = local_settings(base, port=PORT)
+    yield settings
+    get_local_server(settings).stop_if_owner()
+
+
+def test_model_is_assembled_once_and_hash_verified(llm_settings):
+    path = resolve_model_path(llm_settings)
+    assert path.stat().st_size > 400_000_000
+    if llm_settings.local_model_path is None:
+        assert verify_model(path, QWEN_05B_SHA256)
+    assert resolve_model_path(llm_settings) == path  # second call: no reassembly
+
+
+def test_server_starts_on_first_use_and_answers(llm_settings):
+    model = get_chat_model(llm_settings, max_tokens=20)
+    reply = model.invoke("Reply with the single word: hello")
+    assert "hello" in reply.content.lower()
+    models = httpx.get(f"http://127.0.0.1:{PORT}/v1/models", timeout=10).json()
+    assert models["data"][0]["id"].endswith(".gguf")
+
+
+def test_structured_json_mode_with_schema_and_masking(llm_settings):
+    with recording() as prompts:
+        result = invoke_structured(
+            llm_settings,
+            [
+                ("system", "Classify the shopper message. recommend = wants product suggestions; order_status = asks "
+                 "about an order; off_topic = anything else. budget_max = a price limit in yuan if stated."),
+                ("user", "Please recommend running shoes under 500 yuan, my phone is 13812345678"),
+            ],
+            Intent,
+        )  # fmt: skip
+    assert isinstance(result, Intent)
+    assert result.intent == "recommend"
+    assert prompts and all("13812345678" not in p.text for p in prompts)
+
+
+def test_a_second_process_reuses_the_running_server(llm_settings):
+    state_before = get_local_server(llm_settings).read_state()
+    script = textwrap.dedent(
+        f"""
+        import json
+        from pathlib import Path
+        from domain.settings import Settings
+        from agent.llm.local_server import ensure_local_server, get_local_server
+        s = Settings(data_dir=Path({str(llm_settings.data_dir)!r}), llm="local", local_port={PORT},
+                     local_model_path={str(resolve_model_path(llm_settings))!r})
+        ensure_local_server(s)
+        print(json.dumps({{"pid": get_local_server(s).read_state().pid, "owner": get_local_server(s).read_state().owner_pid}}))
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=True
+    )
+    child = json.loads(out.stdout.strip().splitlines()[-1])
+    assert child["pid"] == state_before.pid  # the same server, not a new one
+    assert child["owner"] == os.getpid()  # still owned (and later stopped) by this process
+    assert get_chat_model(llm_settings, max_tokens=5) is not None  # the child did not stop it on exit
+
+
+def test_a_killed_server_is_restarted_on_next_use(llm_settings):
+    server = get_local_server(llm_settings)
+    old_pid = server.read_state().pid
+    server.kill()
+    model = get_chat_model(llm_settings, max_tokens=10)
+    assert server.read_state().pid != old_pid
+    assert model.invoke("Say OK").content
