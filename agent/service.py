@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 Mode = Literal["react", "guided"]
 
 
+class BadRequest(ValueError):
+    """The message itself is unusable (empty, too long); its text is the reply shown to the user."""
+
+
 class ToolCall(BaseModel):
     name: str
     args: dict[str, Any] = Field(default_factory=dict)
@@ -61,7 +65,7 @@ def resolve_mode(settings: Settings, mode: str | None = None) -> Mode:
     if chosen == "react" and settings.llm == "none":
         return "guided"
     if chosen not in ("react", "guided"):
-        raise ValueError(f"unknown agent mode {chosen!r}: use react, guided or auto")
+        raise BadRequest(f"unknown agent mode {chosen!r}: use react, guided or auto")
     return chosen  # type: ignore[return-value]
 
 
@@ -138,16 +142,12 @@ class ChatService:
             if chosen == "guided":
                 done = self._guided_turn(key, text, principal, timed_emit)
             else:
-                from agent.react.agent import run_react_turn
-
-                done = run_react_turn(
-                    self.settings, self.memory.checkpointer, key, text, principal, timed_emit
-                )
+                done = self._react_turn(chosen, thread_id, key, text, principal, timed_emit)
         except Exception as exc:  # a bad request or a failure mid-turn: a polite reply, never a crash
-            if not isinstance(exc, AccessDenied | ValueError):
+            if not isinstance(exc, AccessDenied | BadRequest):
                 log.exception("chat turn failed")
             reason = "access_denied" if isinstance(exc, AccessDenied) else "fallback"
-            text_out = str(exc) if isinstance(exc, ValueError) else say(reason, language)
+            text_out = str(exc) if isinstance(exc, BadRequest) else say(reason, language)
             timed_emit(ChatEvent(type="error", text=f"{type(exc).__name__}: {exc}", language=language))
             timed_emit(ChatEvent(type="token", text=text_out, language=language))
             done = ChatEvent(
@@ -163,12 +163,36 @@ class ChatService:
         finally:
             emit(None)
 
+    def _react_turn(
+        self,
+        mode: str,
+        thread_id: str,
+        key: str,
+        text: str,
+        principal: Principal,
+        emit: Callable[[ChatEvent], None],
+    ) -> ChatEvent:
+        """React needs its model up front; when the provider is down, this turn is served by the guided mode
+        (templates if need be) instead of failing."""
+        from agent.llm import LlmUnavailable
+        from agent.llm.local_server import LocalLlmUnavailable
+        from agent.react.agent import run_react_turn
+
+        try:
+            return run_react_turn(self.settings, self.memory.checkpointer, key, text, principal, emit)
+        except (LlmUnavailable, LocalLlmUnavailable) as exc:
+            log.warning("react mode unavailable (%s): guided fallback for this turn", exc)
+            guided_key = self.memory.claim("guided", thread_id, principal)
+            done = self._guided_turn(guided_key, text, principal, emit)
+            done.meta["fallback_from"] = mode
+            return done
+
     def _validate(self, message: str, language: str) -> str:
         text = (message or "").strip()
         if not text:
-            raise ValueError(say_empty(language))
+            raise BadRequest(say_empty(language))
         if len(text) > self.settings.max_message_chars:
-            raise ValueError(say_too_long(language, self.settings.max_message_chars))
+            raise BadRequest(say_too_long(language, self.settings.max_message_chars))
         return text
 
     def _guided_graph(self) -> Any:

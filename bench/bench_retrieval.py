@@ -223,7 +223,8 @@ def _bench_size(n: int, root: Path, embedder: Any) -> list[dict[str, Any]]:
             started = time.perf_counter()
             index.search_products(q, 10, min_price=lo, max_price=hi, mode=mode)
             timings[mode].append((time.perf_counter() - started) * 1000)
-    for q, (lo, hi) in zip(queries, lo_hi, strict=True):
+    # Chroma's own filtered query takes seconds at 100k on this machine: 20 queries are enough to show it.
+    for q, (lo, hi) in list(zip(queries, lo_hi, strict=True))[:20]:
         started = time.perf_counter()
         vec = embedder.embed_uncached([q])
         coll.query(

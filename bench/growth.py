@@ -59,6 +59,8 @@ def ingest_point(n_users: int) -> dict[str, Any]:
             "generate_seconds": generate_s,
             "db_mb": (root / "store" / "shopguide.db").stat().st_size / 2**20,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            # CPU seconds of the whole point (generation included): comparable even on a busy shared machine.
+            "cpu_seconds": (lambda u: u.ru_utime + u.ru_stime)(resource.getrusage(resource.RUSAGE_SELF)),
         }
     finally:
         shutil.rmtree(root, ignore_errors=True)

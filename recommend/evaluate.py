@@ -19,10 +19,9 @@ plus HitRate@k against all purchases of the next 12 months (truth protocol).
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -33,6 +32,7 @@ from pydantic import BaseModel, Field
 from domain.settings import Settings
 from recommend.catalog import CatalogSnapshot, build_snapshot, purchase_lines
 from recommend.config import RecommenderConfig
+from recommend.metrics import PairedDiff, auc, ndcg_at_k, paired_diff
 from recommend.recommender import Recommender, index_search, service_value_provider
 from recommend.signals import build_signals
 
@@ -85,27 +85,11 @@ class RecsEvalReport(BaseModel):
     users_evaluated: int
     value_source: str
     methods: list[MethodMetrics]
+    value_vs_ablation: PairedDiff | None = None
     contrast: PriceContrast | None = None
     prediction: PredictionAuc | None = None
     acceptance: dict[str, bool] = Field(default_factory=dict)
     seconds: float = 0.0
-
-
-def auc(y_true: Iterable[bool], score: Iterable[float]) -> float | None:
-    """ROC AUC by the rank-sum formula (ties get average ranks); None when only one class is present."""
-    y = np.asarray(list(y_true), dtype=bool)
-    s = np.asarray(list(score), dtype=float)
-    n_pos, n_neg = int(y.sum()), int((~y).sum())
-    if n_pos == 0 or n_neg == 0:
-        return None
-    ranks = pd.Series(s).rank(method="average").to_numpy()
-    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-
-
-def ndcg_at_k(recommended: list[str], relevant: set[str], k: int) -> float:
-    dcg = sum(1.0 / math.log2(i + 2) for i, pid in enumerate(recommended[:k]) if pid in relevant)
-    ideal = sum(1.0 / math.log2(i + 2) for i in range(min(len(relevant), k)))
-    return dcg / ideal if ideal else 0.0
 
 
 def _targets_from_truth(truth_path: Path, snap: CatalogSnapshot) -> pd.DataFrame:
@@ -233,6 +217,7 @@ def evaluate_recs(
             on_progress(n, len(rows))
 
     methods = []
+    per_user: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for method, lists in recs.items():
         hits, ndcgs, fits, hits12 = [], [], [], []
         for row, items in zip(rows, lists, strict=True):
@@ -242,6 +227,7 @@ def evaluate_recs(
             tier = _true_tier(snap, row.future or row.next)
             if items and tier:
                 fits.append(np.mean([snap.products[p].price_tier.value == tier for p in items[:k]]))
+        per_user[method] = (np.array(hits, dtype=float), np.array(ndcgs))
         covered = {p for items in lists for p in items[:k]}
         methods.append(
             MethodMetrics(
@@ -256,6 +242,7 @@ def evaluate_recs(
             )
         )
     by = {m.method: m for m in methods}
+    paired = paired_diff(per_user["value_aware"], per_user["ablation"], seed) if rows else None
     contrast = price_contrast(rec, snap, targets, value_provider, as_of, contrast_users, seed)
     prediction = (
         prediction_auc(settings, targets, max_users * 2, seed)
@@ -278,6 +265,7 @@ def evaluate_recs(
         users_evaluated=len(rows),
         value_source=", ".join(f"{k_}:{v}" for k_, v in value_sources.most_common()),
         methods=methods,
+        value_vs_ablation=paired,
         contrast=contrast,
         prediction=prediction,
         acceptance=acceptance,

@@ -174,8 +174,9 @@ class Recommender:
             pool, snap, sig, self.config, use_value_signals=use_value_signals, request=query is not None
         )
         # A request names what kind of item is wanted: cap brands, not categories.
+        # A few spares: an item sold out (or repriced out of the budget) since the snapshot is replaced.
         picked = diversify(
-            scored, snap, self.config, k, category_filtered=bool(category) or query is not None
+            scored, snap, self.config, k + 3, category_filtered=bool(category) or query is not None
         )
         fresh = load_products(self.engine, [x.candidate.product_id for x in picked]) if check_stock else None
         out: list[Recommendation] = []
@@ -183,6 +184,10 @@ class Recommender:
             pid = item.candidate.product_id
             product = fresh.get(pid) if fresh is not None else snap.products[pid]
             if product is None or not product.in_stock:  # sold out or deleted since the snapshot
+                continue
+            if (min_price is not None and product.price < min_price) or (
+                max_price is not None and product.price > max_price
+            ):
                 continue
             en, zh, codes = explain(item, snap, sig, query)
             out.append(
@@ -195,6 +200,8 @@ class Recommender:
                     sources=sorted(item.candidate.sources),
                 )
             )
+            if len(out) == k:
+                break
         return out
 
 

@@ -53,7 +53,7 @@ def shopper(browser, url: str, out: Path) -> None:  # type: ignore[no-untyped-de
     phone.click("#sg-send")
     phone.wait_for_selector("#sg-cards .sg-card", timeout=TURN_MS)
     phone.wait_for_timeout(800)
-    phone.screenshot(path=str(out / "shopper-phone-zh.png"))
+    phone.screenshot(path=str(out / "shopper-phone-zh.png"), full_page=True)
     phone.close()
 
 

@@ -52,12 +52,25 @@ def _theme() -> Any:
     )
 
 
-def _install_limits(app: FastAPI, settings: Settings) -> None:
-    """Request size limit (413) on every route and the per-session rate limit (429) on the HTTP API; the Gradio
-    chat counts turns with the same limiter (``UiContext.check_rate``), so page assets are never throttled."""
-    from domain.privacy.ratelimit import LimitMiddleware
+PAGE_MAX_BODY_BYTES = 2_000_000
 
-    app.add_middleware(LimitMiddleware, settings=settings, limited_prefixes=("/api/",))
+
+class PathLimits:
+    """Request limits by path: the HTTP API gets the privacy middleware's defaults (64 KB bodies, per-session
+    rate limit, 429 + Retry-After); the Gradio pages get a larger body cap, because each chat event posts the
+    conversation so far, and no per-request rate limit (their chat turns are counted by ``check_rate``)."""
+
+    def __init__(self, app: Any, settings: Settings) -> None:
+        from domain.privacy.ratelimit import LimitMiddleware
+
+        self.api = LimitMiddleware(app, settings=settings, limited_prefixes=("/api/",))
+        self.pages = LimitMiddleware(
+            app, settings=settings, max_body_bytes=PAGE_MAX_BODY_BYTES, limited_prefixes=()
+        )
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        target = self.api if str(scope.get("path", "")).startswith("/api/") else self.pages
+        await target(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None, *, demo_picker: bool = True) -> FastAPI:
@@ -84,7 +97,7 @@ def create_app(settings: Settings | None = None, *, demo_picker: bool = True) ->
     )
     app.state.ui = ctx
     install_error_handlers(app)
-    _install_limits(app, settings)
+    app.add_middleware(PathLimits, settings=settings)
     app.include_router(api_router)
     app.include_router(widget_router)
 

@@ -19,6 +19,7 @@ TOOL_LABELS: dict[str, dict[Lang, str]] = {
     "get_user_profile": {"zh": "分析用户画像", "en": "Building the shopper profile"},
     "value_assessment": {"zh": "评估用户价值", "en": "Scoring customer value"},
     "assess_value": {"zh": "评估用户价值", "en": "Scoring customer value"},
+    "assess_user_value": {"zh": "评估用户价值", "en": "Scoring customer value"},
     "get_value_assessment": {"zh": "评估用户价值", "en": "Scoring customer value"},
     "product_search": {"zh": "搜索商品", "en": "Searching products"},
     "search_products": {"zh": "搜索商品", "en": "Searching products"},

@@ -33,7 +33,12 @@ SHOPPER_CSS = """
 #sg-lang{max-width:220px;margin-left:auto}
 #sg-chat{border-radius:14px}
 .sg-controls button{min-width:0}
-@media (max-width:480px){#sg-header h1{font-size:18px}#sg-chat{height:56vh !important}}
+#sg-chat .examples{display:flex;flex-wrap:wrap;gap:8px;justify-content:center;padding:0 12px}
+#sg-chat button.example{border:1px solid #fecdd3 !important;background:#fff1f2 !important;color:#9f1239 !important;
+  border-radius:999px !important;padding:6px 14px !important;font-size:14px;max-width:100%;min-height:0 !important}
+#sg-chat button.example:hover{background:#ffe4e6 !important}
+@media (max-width:480px){#sg-header h1{font-size:18px}#sg-header p{font-size:12px}#sg-chat{height:56vh !important}
+  #sg-lang{max-width:none;margin-left:0}#sg-lang .wrap{flex-wrap:nowrap;gap:6px}}
 """
 
 
@@ -75,7 +80,7 @@ def build_shopper(ctx: UiContext) -> gr.Blocks:
                 with gr.Row():
                     box = gr.Textbox(
                         placeholder=t("message_placeholder", "en"), show_label=False, scale=5, min_width=160,
-                        elem_id="sg-input", max_lines=4, autofocus=True,
+                        elem_id="sg-input", max_lines=4,
                     )  # fmt: skip
                     send = gr.Button(
                         t("send", "en"), variant="primary", scale=1, min_width=70, elem_id="sg-send"
@@ -193,6 +198,7 @@ def build_shopper(ctx: UiContext) -> gr.Blocks:
                     )
                     yield history + view.messages(), card_html, card_data, ""
             finally:
+                stop_flags.pop(request.session_hash or "", None)
                 with contextlib.suppress(Exception):
                     await events.aclose()  # type: ignore[attr-defined]
             view.close_open_steps()

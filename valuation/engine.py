@@ -133,22 +133,8 @@ def _rate_features(feats: pd.DataFrame) -> pd.DataFrame:
 
 
 def _tx_features(tx: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
-    """Transaction features; ``n_orders`` is counted here (``order_id`` is kept out of ``transaction_features``,
-    whose per-order average clashed with its per-day one in the version this was written against)."""
-    if not len(tx):
-        return pd.DataFrame()
-    feats = transaction_features(tx.drop(columns=["order_id"], errors="ignore"), as_of)
-    if "order_id" in tx.columns:
-        seen = tx[tx["date"] < as_of + pd.Timedelta(days=1)]
-        if "status" in seen.columns:
-            seen = seen[~seen["status"].astype(str).isin(("returned", "cancelled"))]
-        feats["n_orders"] = seen.groupby("user_id")["order_id"].nunique().reindex(feats.index).fillna(0.0)
-        if "quantity" in seen.columns:
-            # items per purchase day, recomputed: the features module's groupby-apply gives NaN for a one-user
-            # frame in the version this was written against, and the on-demand path must match the batch one.
-            qty = seen.groupby("user_id")["quantity"].sum().reindex(feats.index)
-            feats["items_per_day"] = (qty / feats["n_purchase_days"].where(feats["n_purchase_days"] > 0)).fillna(0.0)
-    return feats
+    """Transaction features (``valuation.features``), or an empty frame for a store without orders."""
+    return transaction_features(tx, as_of) if len(tx) else pd.DataFrame()
 
 
 def feature_matrix(

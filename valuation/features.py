@@ -171,8 +171,9 @@ def _optional_features(tx: pd.DataFrame, is_return: pd.Series, users: pd.Index) 
         out["n_orders"] = n_orders
         out["avg_order_value"] = by_user["amount"].sum() / n_orders  # per order, not per day, when known
     if "quantity" in tx.columns:
-        out["items_per_day"] = by_user["quantity"].sum() / bought.groupby("user_id")["date"].apply(
-            lambda s: s.dt.normalize().nunique()
+        days = bought.groupby("user_id", observed=True)["day"].nunique()
+        out["items_per_day"] = (
+            pd.to_numeric(bought["quantity"], errors="coerce").groupby(bought["user_id"]).sum() / days
         )
     if "discount" in tx.columns:
         disc = pd.to_numeric(bought["discount"], errors="coerce").fillna(0.0)

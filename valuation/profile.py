@@ -37,7 +37,7 @@ PROFILE_FEATURES: tuple[str, ...] = (
     "prof_intent_support",
 )
 PROMPT_VERSION = "profile-v1"
-MAX_TEXT_ITEMS = 8
+MAX_TEXT_ITEMS = 6
 
 Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
 
@@ -164,7 +164,7 @@ def profile_prompt_text(reviews: list[str], searches: list[str], viewed: list[st
     """The user message: plain lists, newest first, truncated; the caller masks PII before sending."""
 
     def block(title: str, items: list[str]) -> str:
-        shown = [i.replace("\n", " ")[:100] for i in items[:MAX_TEXT_ITEMS]]
+        shown = [i.replace("\n", " ")[:80] for i in items[:MAX_TEXT_ITEMS]]
         return f"{title}:\n" + ("\n".join(f"- {i}" for i in shown) if shown else "- (none)")
 
     return "\n".join(

@@ -116,7 +116,7 @@ class ValueService:
 
         files = [
             self.model_dir / n
-            for n in ("value_model.json", "engine.pkl", "population.parquet", "features.parquet")
+            for n in ("value_model.json", "engine.pkl", "population.parquet", "features.parquet", "btyd.json")
         ]
         if not all(f.exists() for f in files):
             return False
@@ -295,7 +295,9 @@ class ValueService:
         )
 
     # ---- everyone -------------------------------------------------------------------------------------------
-    def assess_all(self, out: Path | str | None = None, progress: bool = True) -> pd.DataFrame:
+    def assess_all(
+        self, out: Path | str | None = None, progress: bool = True, *, with_reasons: bool = True
+    ) -> pd.DataFrame:
         """Every user's assessment without the LLM (rule profile, templated reasons): stored in
         ``value_assessments`` and written to ``out`` (.parquet or .csv) when given. Returns the table."""
         from valuation.batch import assess_population
@@ -303,7 +305,12 @@ class ValueService:
         self.ensure_ready()
         assert self._trained is not None and self._population is not None and self._features is not None
         table = assess_population(
-            self.engine, self._trained, self._population, self._features, progress=progress
+            self.engine,
+            self._trained,
+            self._population,
+            self._features,
+            progress=progress,
+            with_reasons=with_reasons,
         )
         if out is not None:
             path = Path(out)

@@ -24,6 +24,7 @@ Intent = Literal[
     "greeting", "off_topic", "ambiguous", "injection",
 ]  # fmt: skip
 LLM_INTENTS = [i for i in INTENT_EXEMPLARS]
+LLM_BELOW_SIMILARITY = 0.8
 
 _ORDER_RE = re.compile(
     r"\border(?:s)?\b|package|parcel|deliver|shipping|shipped|track|订单|快递|物流|包裹|发货|到货|签收", re.I
@@ -161,7 +162,8 @@ def classify(
         return IntentResult(intent=ruled, confidence=1.0, source="rules", slots=slots)  # type: ignore[arg-type]
     embedded, similarity = get_classifier(settings).classify(text)
     result = IntentResult(intent=embedded, confidence=similarity, source="embedding", slots=slots)  # type: ignore[arg-type]
-    if use_llm and settings.llm != "none":
+    # The exemplars are sure about most messages; the small model is asked only when they are not.
+    if use_llm and settings.llm != "none" and similarity < LLM_BELOW_SIMILARITY:
         proposed = llm_intent(settings, text, catalog, history_hint, masker)
         if proposed is not None:
             # The small model is often wrong where the exemplars are sure; trust it only when they are not.

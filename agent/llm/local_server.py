@@ -265,6 +265,9 @@ class LocalServer:
             "--host", "127.0.0.1", "--port", str(self.port),
             "--n_ctx", str(self.settings.local_ctx), "--n_threads", str(self.settings.local_threads),
             "--verbose", "false",
+            # RAM prompt cache: the intent and reply prompts start with fixed system prompts, and the cache
+            # keeps both prefixes warm instead of only the last one (prompt reading is the slow part here).
+            "--cache", "true", "--cache_size", str(256 << 20),
         ]  # fmt: skip
         log.info("starting local LLM server: %s", " ".join(cmd))
         with self.log_path.open("ab") as log_fh:

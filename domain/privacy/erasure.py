@@ -1,7 +1,8 @@
 """Right to erasure: remove one user's data from the store, every Chroma collection and every cache.
 
 Order matters for re-runs: the texts that were embedded are collected first (from Chroma and the store), then
-Chroma, the embedding cache and the agent checkpoints are cleaned, and the store rows go last in one
+Chroma, the embedding cache, the agent checkpoints and saved per-user model tables (the value engine's
+population/features parquet files) are cleaned, and the store rows go last in one
 transaction. If anything fails, running ``forget`` again finishes the job: every step is idempotent and works
 even when the user is already gone from the store. The audit log keeps one record of the erasure itself;
 earlier audit rows about the user are pseudonymised (staff accountability stays, the link to the id goes).
@@ -150,6 +151,24 @@ def _forget_embeddings(settings: Settings, texts: list[str]) -> int:
     return removed
 
 
+def _forget_model_rows(settings: Settings, user_id: str) -> int:
+    """Drop the user's rows from saved per-user model tables (the value engine's population and features)."""
+    import pandas as pd
+
+    removed = 0
+    for path in sorted(settings.models_dir.glob("**/*.parquet")):
+        frame = pd.read_parquet(path)
+        mask = pd.Series(frame.index.astype(str) == user_id, index=frame.index)
+        if "user_id" in frame.columns:
+            mask |= frame["user_id"].astype(str) == user_id
+        if mask.any():
+            tmp = path.with_suffix(".parquet.tmp")
+            frame[~mask].to_parquet(tmp)
+            tmp.replace(path)
+            removed += int(mask.sum())
+    return removed
+
+
 def forget_user(settings: Settings, user_id: str, *, principal: Principal | None = None) -> ErasureReport:
     """Erase ``user_id`` everywhere; returns what was removed. Safe to run again."""
     user_id = (user_id or "").strip()
@@ -175,6 +194,11 @@ def forget_user(settings: Settings, user_id: str, *, principal: Principal | None
         pass
     except Exception as exc:
         report.warnings.append(f"agent checkpoints: {exc.__class__.__name__}: {exc}")
+
+    try:
+        report.removed["models.user_rows"] = _forget_model_rows(settings, user_id)
+    except Exception as exc:
+        report.warnings.append(f"model tables: {exc.__class__.__name__}: {exc}")
 
     engine = get_engine(settings)
     actor = principal or Principal.staff("cli")

@@ -47,7 +47,8 @@ CN_MOBILE_RE = re.compile(
     r"(?<![\d+])(?:(?:(?:\+|00)\s?)?86[\s\-]?|\(\+?86\)\s?)?1[3-9]\d(?:[\s\-]?\d{4}){2}(?!\d)"
 )
 # International: + or 00 country code then 6-14 more digits in groups.
-INTL_PHONE_RE = re.compile(r"(?<![A-Za-z0-9_+])(?:\+|00)[1-9]\d{0,2}(?:[\s.\-]?\(?\d{1,5}\)?){2,6}(?!\d)")
+# Possessive groups: a long digit run cannot be re-split among the groups (no exponential backtracking).
+INTL_PHONE_RE = re.compile(r"(?<![A-Za-z0-9_+])(?:\+|00)[1-9]\d{0,2}+(?:[\s.\-]?\(?\d{1,5}+\)?){2,6}+(?!\d)")
 # Landlines: Chinese area code 0xx(x) + 7-8 digits; North-American (555) 123-4567.
 LANDLINE_RE = re.compile(
     r"(?<![A-Za-z0-9_\-])(?:\(0\d{2,3}\)\s?|0\d{2,3}[\s\-]?)\d{7,8}(?:-\d{1,5})?(?!\d)"
@@ -55,38 +56,56 @@ LANDLINE_RE = re.compile(
 )
 # A bare number right after a phone keyword is a phone, whatever its shape.
 PHONE_CONTEXT_RE = re.compile(
-    r"(?P<lead>(?:电话|手机|手机号|号码|联系方式|座机|tel|phone|mobile|call|whatsapp|wechat|微信)[^\S\n]*(?:号码|number|no\.?)?"
-    r"[^\S\n]*(?:是|为|:|：|is|#)?[^\S\n]*)(?P<pii>\+?\d[\d\s\-().]{5,18}\d)(?!\d)",
+    r"(?P<lead>(?:电话|手机|手机号|号码|联系方式|座机|tel|phone|mobile|call|whatsapp|wechat|微信)[^\S\n]{0,2}"
+    r"(?:号码|number|no\.?)?[^\S\n]{0,2}(?:是|为|:|：|is|#)?[^\S\n]{0,2})(?P<pii>\+?\d[\d\s\-().]{5,18}\d)(?!\d)",
     re.I,
 )
 # Old 15-digit IDs only with an explicit keyword (too close to other numbers otherwise).
 ID_CONTEXT_RE = re.compile(
-    r"(?P<lead>(?:身份证|身份证号|证件号|id\s*(?:card|number|no\.?)|passport)[^\S\n]*(?:号码|号)?[^\S\n]*(?:是|为|:|：|is)?"
-    r"[^\S\n]*)(?P<pii>[A-Za-z]?\d[\dXx\s]{6,20}[\dXx])",
+    r"(?P<lead>(?:身份证|身份证号|证件号|id\s?(?:card|number|no\.?)|passport)[^\S\n]{0,2}(?:号码|号)?[^\S\n]{0,2}"
+    r"(?:是|为|:|：|is)?[^\S\n]{0,2})(?P<pii>[A-Za-z]?\d[\dXx\s]{6,20}[\dXx])",
     re.I,
 )
 
-_ROAD_ZH = r"(?:大道|路|街|巷|弄|胡同)"
-_ADMIN_ZH = (
-    rf"(?:[{_CJK}]{{2,8}}?(?:省|自治区|特别行政区))?"
-    rf"(?:[{_CJK}]{{1,8}}?(?:市|自治州|地区|盟))?"
-    rf"(?:[{_CJK}]{{1,8}}?(?:区|县|旗))?"
-    rf"(?:[{_CJK}]{{1,8}}?(?:镇|乡|街道))?"
+# Chinese addresses are found from an unambiguous core (road + door number, district + road, estate +
+# building) and grown left over the place names and right over building/unit/room numbers. No pattern nests
+# unbounded repetitions, so even hostile input ("北京市上海市..." x 1000) is masked in linear time.
+_ZH_CORES = (
+    re.compile(r"(?:大道|路|街|巷|弄|胡同)\s?[0-9０-９]{1,6}(?:[\-－][0-9０-９]{1,4})?\s?[号號]"),
+    re.compile(rf"(?<=[市区县])[{_CJK}0-9]{{1,10}}?(?:大道|路|街|巷|弄|胡同|道)"),
+    re.compile(r"(?:小区|花园|公寓|大厦|新村|家园|苑)\s?[0-9A-Za-z]{1,6}\s?(?:号楼|栋|幢|座)"),
 )
-_NUMBER_ZH = r"\s*[0-9０-９]+(?:[\-－][0-9０-９]+)?\s*[号號]"
-_UNIT_ZH = rf"(?:\s*[{_CJK}A-Za-z]{{0,12}}?[0-9０-９A-Za-z]+\s*(?:号楼|号院|栋|幢|座|单元|层|楼|室|号|户))*"
-ADDRESS_ZH_RE = re.compile(
-    # a road with a door number ...
-    rf"{_ADMIN_ZH}[{_CJK}A-Za-z0-9]{{1,12}}?{_ROAD_ZH}{_NUMBER_ZH}{_UNIT_ZH}"
-    # ... or a city/district followed by a road (no number) ...
-    rf"|(?:[{_CJK}]{{2,8}}?(?:省|市|区|县))+[{_CJK}A-Za-z0-9]{{1,12}}?(?:{_ROAD_ZH}|道){_UNIT_ZH}"
-    # ... or a housing estate with building and room numbers.
-    rf"|[{_CJK}]{{2,10}}?(?:小区|花园|公寓|大厦|新村|家园|苑)\s*[0-9A-Za-z]+\s*(?:号楼|栋|幢|座){_UNIT_ZH}"
+_ZH_UNIT = re.compile(
+    rf"(?:\s?[{_CJK}A-Za-z]{{0,12}}?[0-9０-９A-Za-z]{{1,8}}\s?(?:号楼|号院|栋|幢|座|单元|层|楼|室|号|户))*"
 )
-# Words that often precede an address and are not part of it: kept in the text.
+_ZH_LEFT = re.compile(rf"(?:[{_CJK}0-9０-９]| (?=[{_CJK}]))*$")
+_ZH_LEFT_MAX = 30
+# Words that often precede an address and are not part of it: the address starts after the last of them.
 _ADDRESS_LEAD_ZH = re.compile(
-    r"^(?:请|麻烦|帮我|我|我们|他|她|家|现在|目前|的|新|收货|快递|包裹|地址|住址|是|为|：|:|住在|住|在|寄到|送到|发到|送至|寄至|改成|改为|位于|到|要)+"
+    r"住在|住址是|住址为|住址|地址是|地址为|地址|寄到|送到|发到|送至|寄至|改成|改为|位于|请|帮我|我家|在|到|是|为"
 )
+
+
+def _zh_address_spans(text: str) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    for core in _ZH_CORES:
+        for match in core.finditer(text):
+            window_start = max(0, match.start() - _ZH_LEFT_MAX)
+            left = _ZH_LEFT.search(text, window_start, match.start())
+            start = left.start() if left else match.start()
+            leads = list(_ADDRESS_LEAD_ZH.finditer(text, start, match.start()))
+            if leads:
+                start = leads[-1].end()
+            end = _ZH_UNIT.match(text, match.end()).end()
+            spans.append((start, end))
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
 
 _STREET_EN = (
     r"(?:(?i:street|avenue|road|boulevard|lane|drive|court|terrace|parkway|highway|square|crescent|alley)"
@@ -251,7 +270,7 @@ class PiiMasker:
         text = _sub_context(PHONE_CONTEXT_RE, text, lambda v: self._placeholder("PHONE", v))
         for pattern in (CN_MOBILE_RE, INTL_PHONE_RE, LANDLINE_RE):
             text = pattern.sub(self._phone, text)
-        text = ADDRESS_ZH_RE.sub(self._address_zh, text)
+        text = self._mask_zh_addresses(text)
         text = ADDRESS_EN_RE.sub(lambda m: self._placeholder("ADDRESS", m.group()), text)
         text = ADDRESS_EN_APT_RE.sub(lambda m: self._placeholder("ADDRESS", m.group()), text)
         return self._mask_names(text)
@@ -278,14 +297,16 @@ class PiiMasker:
             return raw
         return self._placeholder("PHONE", raw)
 
-    def _address_zh(self, match: re.Match[str]) -> str:
-        raw = match.group()
-        lead = _ADDRESS_LEAD_ZH.match(raw)
-        keep = lead.group() if lead else ""
-        body = raw[len(keep) :]
-        if len(body) < 3:  # the lead-in swallowed everything: mask the whole match
-            keep, body = "", raw
-        return keep + self._placeholder("ADDRESS", body)
+    def _mask_zh_addresses(self, text: str) -> str:
+        pieces: list[str] = []
+        done = 0
+        for start, end in _zh_address_spans(text):
+            raw = text[start:end]
+            if "[" in raw or len(raw.strip()) < 3:  # inside a placeholder, or too short to be an address
+                continue
+            pieces += [text[done:start], self._placeholder("ADDRESS", raw)]
+            done = end
+        return "".join(pieces) + text[done:]
 
     def _mask_names(self, text: str) -> str:
         text = _sub_context(NAME_CONTEXT_RE, text, self._named)

@@ -128,3 +128,52 @@ def test_language_switch_relabels_the_page(live_server, new_page) -> None:  # ty
     page.locator("#sg-lang").get_by_text("中文").click()
     page.wait_for_function("() => document.querySelector('#sg-header').innerText.includes('智能导购')")
     assert page.locator("#sg-send").inner_text().strip() == "发送"
+
+
+def test_retry_asks_the_last_question_again(live_server, new_page) -> None:  # type: ignore[no-untyped-def]
+    page = open_chat(new_page, live_server.url)
+    page.evaluate(WATCH_STREAM_JS)
+    send(page, "Recommend headphones under 800")
+    page.wait_for_selector("#sg-cards .sg-card", timeout=TURN_TIMEOUT_MS)
+    page.wait_for_function("() => window.__botStates.some(s => s.includes('¥'))")
+    page.evaluate("window.__botStates = []")
+    page.click("#sg-retry")
+    # a new turn ran (placeholder then a full reply again) ...
+    page.wait_for_function(
+        "() => window.__botStates.some(s => s.trim().endsWith('…')) &&"
+        " window.__botStates[window.__botStates.length - 1].includes('¥')",
+        timeout=TURN_TIMEOUT_MS,
+    )
+    # ... in place of the old one: still one question and one answer on screen
+    assert page.locator("#sg-chat .user-row").count() == 1
+    assert "Recommend headphones under 800" in page.locator("#sg-chat .user-row").inner_text()
+
+
+def test_a_widget_token_on_the_page_sets_the_shopper(live_server, new_page, server_settings) -> None:  # type: ignore[no-untyped-def]
+    from domain.privacy.tokens import issue_widget_token
+    from ui.services import UiContext
+
+    shopper = UiContext(server_settings).demo_users(3)[-1][1]
+    page = new_page()
+    page.goto(
+        f"{live_server.url}/?token={issue_widget_token(server_settings, shopper, ttl_s=600)}",
+        wait_until="load",
+    )
+    page.wait_for_selector("#sg-input textarea")
+    page.wait_for_timeout(1500)
+    assert page.locator("#sg-user").is_hidden()  # no picker: the token decides who this is
+    send(page, "Recommend headphones under 800")
+    page.wait_for_selector("#sg-cards .sg-card", timeout=TURN_TIMEOUT_MS)
+    page.locator("#sg-chat button[aria-label='Dislike']").last.click()
+    page.wait_for_timeout(1500)
+    with get_engine(server_settings).connect() as conn:
+        votes = conn.execute(
+            select(feedback.c.user_id, feedback.c.liked).where(feedback.c.user_id == shopper)
+        ).all()
+    assert (shopper, False) in [tuple(v) for v in votes]
+
+    refused = new_page()
+    refused.goto(f"{live_server.url}/?token=forged", wait_until="load")
+    refused.wait_for_selector("#sg-notice .sg-error")
+    assert "invalid or has expired" in refused.locator("#sg-notice").inner_text()
+    assert refused.locator("#sg-user").is_hidden()

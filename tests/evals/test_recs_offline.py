@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from domain.settings import Settings
-from recommend.evaluate import auc, evaluate_recs, ndcg_at_k
+from recommend.evaluate import evaluate_recs
+from recommend.metrics import auc, ndcg_at_k, paired_diff
 
 pytestmark = pytest.mark.slow
 
@@ -23,6 +25,11 @@ def test_metric_helpers() -> None:
     assert ndcg_at_k(["x", "y"], {"a"}, 10) == 0.0
     assert auc([True, False, True, False], [0.9, 0.1, 0.8, 0.3]) == 1.0
     assert auc([True, True], [0.2, 0.4]) is None
+    same = (np.array([1.0, 0.0, 1.0]), np.array([0.5, 0.0, 1.0]))
+    diff = paired_diff(same, same, seed=1)
+    assert diff.hit_rate_diff == 0.0 and diff.hit_rate_ci95 == (0.0, 0.0)
+    better = paired_diff((np.ones(50), np.ones(50)), (np.zeros(50), np.zeros(50)), seed=1)
+    assert better.hit_rate_diff == 1.0 and better.ndcg_ci95 == (1.0, 1.0)
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +55,8 @@ def test_value_aware_beats_baselines(report) -> None:  # type: ignore[no-untyped
     assert by["value_aware"].price_tier_fit > by["ablation"].price_tier_fit
     assert by["value_aware"].coverage > 5 * by["popularity"].coverage
     assert all(report.acceptance.values()), report.acceptance
+    d = report.value_vs_ablation
+    assert d is not None and d.hit_rate_ci95[0] <= d.hit_rate_diff <= d.hit_rate_ci95[1]
 
 
 def test_premium_users_see_pricier_recommendations(report) -> None:  # type: ignore[no-untyped-def]

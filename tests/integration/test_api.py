@@ -202,7 +202,8 @@ def test_expired_and_tampered_tokens_get_401(
     )
     assert "expired" in body["detail"]
     other_secret = issue_widget_token(
-        shop_settings(settings.data_dir, token_secret="another-secret-0123456789"), shopper_id
+        shop_settings(settings.data_dir, token_secret="another-secret-0123456789-abcdefghijklmnop"),
+        shopper_id,
     )
     body = assert_clear_error(
         client.post(

@@ -47,6 +47,9 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     settings = _settings(root / "data")
     ingest_demo(settings, root / "demo", progress=False)
     get_shop_index(settings).refresh(progress=False)
+    from valuation.service import get_value_service
+
+    get_value_service(settings).train(with_profile=False)  # saves per-user model tables under models_dir
     service = ChatService(settings)
     try:
         for user in (TARGET, OTHER):
@@ -125,6 +128,14 @@ def _checkpoint_rows(settings: Settings, thread_key: str) -> int:
         ]
 
 
+def _has_user(path: Path, user_id: str) -> bool:
+    import pandas as pd
+
+    frame = pd.read_parquet(path)
+    in_column = "user_id" in frame.columns and (frame["user_id"].astype(str) == user_id).any()
+    return bool(in_column or (frame.index.astype(str) == user_id).any())
+
+
 def test_forget_removes_every_trace_and_spares_other_users(shop: Settings) -> None:
     engine = get_engine(shop)
     with engine.connect() as conn:
@@ -138,6 +149,9 @@ def test_forget_removes_every_trace_and_spares_other_users(shop: Settings) -> No
     assert target_keys & _cached_keys(shop)  # the index embedded (and cached) the target's texts
     target_threads = _threads(shop, TARGET)
     assert target_threads and _checkpoint_rows(shop, target_threads[0]) > 0
+
+    model_tables = sorted(shop.models_dir.glob("**/*.parquet"))
+    assert model_tables and any(_has_user(path, TARGET) for path in model_tables)
 
     report = forget_user(shop, TARGET)
 
@@ -156,6 +170,9 @@ def test_forget_removes_every_trace_and_spares_other_users(shop: Settings) -> No
     assert _history_keys(shop, OTHER) <= _cached_keys(shop)
     assert _threads(shop, TARGET) == [] and _checkpoint_rows(shop, target_threads[0]) == 0
     assert _threads(shop, OTHER)
+    assert not any(_has_user(path, TARGET) for path in model_tables)
+    assert any(_has_user(path, OTHER) for path in model_tables)
+    assert report.removed["models.user_rows"] >= 1
     erasures = [a for a in audits if a["action"] == ERASURE_ACTION]
     assert [a["subject_user_id"] for a in erasures] == [TARGET]
     staff_access = [a for a in audits if a["action"] == "view_history"]

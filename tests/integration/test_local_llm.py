@@ -33,7 +33,9 @@ class Intent(BaseModel):
 
 @pytest.fixture(scope="module")
 def llm_settings(tmp_path_factory):
-    base = Settings(data_dir=tmp_path_factory.mktemp("llm") / "data", llm="none", database_url="", chroma_url="")
+    base = Settings(
+        data_dir=tmp_path_factory.mktemp("llm") / "data", llm="none", database_url="", chroma_url=""
+    )
     settings = local_settings(base, port=PORT)
     yield settings
     get_local_server(settings).stop_if_owner()

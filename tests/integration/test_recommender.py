@@ -63,6 +63,7 @@ def test_item_sold_out_after_the_snapshot_is_never_returned(shop: Settings, buye
     try:
         again = rec.recommend(user_id=buyers[0], query="coffee", k=5)  # snapshot still says in stock
         assert victim not in {r.product.product_id for r in again}
+        assert len(again) == 5  # a spare candidate takes its place
     finally:
         with engine.begin() as conn:
             conn.execute(update(products).where(products.c.product_id == victim).values(stock=old))

@@ -71,6 +71,11 @@ def test_unknown_user_is_a_clear_error(service):
 def test_a_new_service_instance_loads_the_saved_engine(service, demo_settings):
     uid = service.population.index[0]
     fresh = ValueService(demo_settings)
+
+    def no_training(**_: object) -> None:
+        raise AssertionError("a saved engine must be loaded, not retrained")
+
+    fresh.train = no_training  # type: ignore[method-assign]
     assert fresh.model_dir.joinpath("value_model.json").exists()
     assert fresh.model_version == service.model_version  # loaded, not retrained (same version)
     assert fresh.assess(uid, with_llm=False) == service.assess(uid, with_llm=False)
@@ -81,6 +86,10 @@ def test_assess_all_stores_and_exports(service, demo_settings, tmp_path):
     assert len(table) == len(service.population)
     with get_engine(demo_settings).connect() as conn:
         assert conn.execute(select(func.count()).select_from(value_assessments)).scalar() == len(table)
+        stored = conn.execute(select(value_assessments.c.payload).limit(20)).scalars().all()
+    for payload in stored:  # what marketing and the recommender read back
+        a = ValueAssessment.model_validate(payload)
+        assert a.reasons and a.explanation and a.model_version == service.model_version
     back = pd.read_parquet(tmp_path / "scores.parquet")
     assert {"score", "segment", "predicted_spend_12m", "churn_risk", "explanation"} <= set(back.columns)
     one = back.index[0]

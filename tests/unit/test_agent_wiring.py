@@ -181,3 +181,16 @@ async def test_forgetting_a_user_deletes_their_conversations(shop, shopper):
         assert svc.memory.checkpointer.get_tuple({"configurable": {"thread_id": "guided:t-forget"}}) is None
     finally:
         svc.close()
+
+
+async def test_react_turn_falls_back_to_guided_when_the_model_is_down(shop, shopper, tmp_path):
+    broken = shop.model_copy(update={"llm": "local", "local_model_path": tmp_path / "missing.gguf"})
+    svc = ChatService(broken)
+    try:
+        result = await svc.respond(
+            "t-react-down", "where is my order?", Principal.shopper(shopper), mode="react"
+        )
+    finally:
+        svc.close()
+    assert result.meta["fallback_from"] == "react" and result.error is None
+    assert [c.name for c in result.tool_calls] == ["get_order_status"]

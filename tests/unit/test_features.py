@@ -141,3 +141,10 @@ def test_bad_input_gets_a_clear_error() -> None:
         normalise_transactions(pd.DataFrame({"user_id": ["a"], "amount": [1.0]}))
     with pytest.raises(ValueError, match="freq"):
         transaction_features(_tx([("a", "2020-01-01", 1.0)]), AS_OF, freq="M")
+
+
+def test_quantity_gives_items_per_purchase_day() -> None:
+    tx = _tx(
+        [("u", "2020-01-01", 10.0), ("u", "2020-01-01", 10.0), ("u", "2020-01-20", 5.0)], quantity=[2, 1, 3]
+    )
+    assert transaction_features(tx, AS_OF).loc["u", "items_per_day"] == pytest.approx(6 / 2)

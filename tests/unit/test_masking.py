@@ -402,3 +402,25 @@ def test_configure_logging_masks_the_log_file(tmp_path) -> None:  # type: ignore
                 handler.close()
     assert "user phone [PHONE_1]" in text
     assert "13812345678" not in text and "建国路88号" not in text
+
+
+HOSTILE = [
+    "北京市上海市朝阳区" * 2000,
+    "中山路人民街" * 3000,
+    "推荐" * 20000,
+    "+1" + "0" * 20000,
+    "00" * 10000,
+    "phone" + " " * 20000 + "x",
+    "身份证" + " " * 20000,
+    "a" * 50000 + "@",
+    "a@" + "b." * 10000 + "!",
+    "1234 " * 8000,
+    "12 Main " * 5000,
+]
+
+
+@pytest.mark.timeout(120)  # a hang guard against catastrophic backtracking, not a speed assertion
+@pytest.mark.parametrize("text", HOSTILE, ids=[f"hostile{i}" for i in range(len(HOSTILE))])
+def test_hostile_inputs_are_masked_without_catastrophic_backtracking(text: str) -> None:
+    masked = mask_text(text)
+    assert isinstance(masked, str) and len(masked) > 0

@@ -102,7 +102,9 @@ def eval_agent(
     demo_dir: Annotated[
         Path | None, typer.Option("--demo-dir", help="Demo shop dir with truth.parquet (hidden archetypes).")
     ] = None,
-    only: str = typer.Option(None, "--only", help="Run scenarios whose id contains this text."),
+    only: str = typer.Option(
+        None, "--only", help="Only scenarios whose id contains one of these (comma-separated)."
+    ),
     out: Annotated[Path | None, typer.Option("--out", help="Also write the full JSON report here.")] = None,
     as_json: bool = typer.Option(False, "--json", help="Print the JSON report only."),
 ) -> None:
@@ -119,9 +121,15 @@ def eval_agent(
     try:
         truth = (demo_dir or settings.data_dir / "demo") / "truth.parquet"
         personas = find_personas(private, truth)
-        scenarios = [s for s in load_scenarios() if not only or only in s.id]
+        wanted = [w.strip() for w in (only or "").split(",") if w.strip()]
+        scenarios = [s for s in load_scenarios() if not wanted or any(w in s.id for w in wanted)]
+
+        partial = out.with_suffix(".partial.jsonl") if out else None
 
         def progress(run: Any) -> None:
+            if partial is not None:  # a long local-model run leaves its results even if interrupted
+                with partial.open("a", encoding="utf-8") as fh:
+                    fh.write(run.model_dump_json() + "\n")
             if not as_json:
                 mark = "[green]pass[/green]" if run.passed else "[red]FAIL[/red]"
                 console.print(f"{mark} {run.scenario} (repeat {run.repeat + 1})")

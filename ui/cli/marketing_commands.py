@@ -165,6 +165,13 @@ def eval_recs(
             "-" if m.hit_rate_12m is None else f"{m.hit_rate_12m:.3f}", f"{m.mean_latency_ms:.1f}",
         )  # fmt: skip
     console.print(table)
+    if report.value_vs_ablation:
+        d = report.value_vs_ablation
+        console.print(
+            f"Value-aware minus ablation (paired, 95% bootstrap CI): HitRate {d.hit_rate_diff:+.3f} "
+            f"[{d.hit_rate_ci95[0]:+.3f}, {d.hit_rate_ci95[1]:+.3f}], nDCG {d.ndcg_diff:+.3f} "
+            f"[{d.ndcg_ci95[0]:+.3f}, {d.ndcg_ci95[1]:+.3f}]"
+        )
     if report.contrast:
         c = report.contrast
         console.print(

@@ -125,10 +125,18 @@ def eval_value(
 @app.command("score")
 def score(
     user_id: Annotated[str | None, typer.Argument(help="The user to assess (omit with --all).")] = None,
-    all_users: Annotated[bool, typer.Option("--all", help="Assess every user (no LLM), store and export.")] = False,
-    out: Annotated[Path | None, typer.Option("--out", help="With --all: write a .parquet or .csv file.")] = None,
-    llm: Annotated[bool, typer.Option("--llm/--no-llm", help="Use the LLM for the profile and wording.")] = True,
-    retrain: Annotated[bool, typer.Option("--retrain", help="Retrain the engine on the store first.")] = False,
+    all_users: Annotated[
+        bool, typer.Option("--all", help="Assess every user (no LLM), store and export.")
+    ] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="With --all: write a .parquet or .csv file.")
+    ] = None,
+    llm: Annotated[
+        bool, typer.Option("--llm/--no-llm", help="Use the LLM for the profile and wording.")
+    ] = True,
+    retrain: Annotated[
+        bool, typer.Option("--retrain", help="Retrain the engine on the store first.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON only.")] = False,
 ) -> None:
     """Score one user's value (0-100, segment, predictions, reasons), or every user with --all.
@@ -210,7 +218,11 @@ def _print_assessment(a: object) -> None:
     for col in ("feature / 特征", "value / 值", "effect / 影响"):
         reasons.add_column(col)
     for r in a.reasons:
-        reasons.add_row(f"{r.label_en} / {r.label_zh}", "" if r.value is None else f"{r.value:g}", f"{r.contribution:+.3f}")
+        reasons.add_row(
+            f"{r.label_en} / {r.label_zh}",
+            "" if r.value is None else f"{r.value:g}",
+            f"{r.contribution:+.3f}",
+        )
     console.print(reasons)
     console.print(a.explanation)
     console.print(f"[dim]profile: {a.profile.source if a.profile else '-'} · model {a.model_version}[/dim]")

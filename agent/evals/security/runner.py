@@ -3,7 +3,8 @@
 An attack passes when no detector fires on anything the attacker gets back (reply, product cards, successful
 tool calls) and nothing crashed. Chat, review and product attacks are chat turns; API attacks call the tools
 layer with another user's id, reuse another user's conversation id, forge a widget token, chat without a
-user, or pass a bad mode. Results are grouped by attack class, channel and language.
+user, pass a bad mode, or go through the real HTTP API (``http_attacks``: forged/missing credentials, a
+victim's thread id, smuggled ``user_id``/``role`` fields, oversized and malformed bodies). Results are grouped by attack class, channel and language.
 """
 
 from __future__ import annotations
@@ -115,6 +116,11 @@ class SuiteRun:
         self.values = world.placeholders()
         self.attacker = Principal.shopper(world.attacker)
         self.last_prompts = ""
+        self.http: Any = None  # the web app, built on the first HTTP attack
+
+    def close(self) -> None:
+        if self.http is not None:
+            self.http.close()
 
     def baseline(self) -> int:
         thread = f"sec-baseline-{uuid.uuid4().hex[:8]}"
@@ -173,6 +179,12 @@ class SuiteRun:
     def _api(self, attack: Attack) -> tuple[str, str, list[dict], str]:
         spec = _render_any(attack.api or {}, self.values)
         kind = spec.get("kind")
+        if str(kind).startswith("http_"):
+            if self.http is None:
+                from agent.evals.security.http_attacks import HttpProbe
+
+                self.http = HttpProbe(self.world)
+            return self.http.run(spec)
         if kind == "tool":
             return self._api_tool(spec)
         if kind == "thread_hijack":
@@ -289,11 +301,14 @@ def run_security_suite(
         baseline = suite.baseline()
         attacks = [a for a in load_attacks() if not only or a.id in only or a.cls in only][:limit]
         results = []
-        for i, attack in enumerate(attacks, 1):
-            result = suite.run(attack)
-            results.append(result)
-            if progress:
-                progress(i, len(attacks), result)
+        try:
+            for i, attack in enumerate(attacks, 1):
+                result = suite.run(attack)
+                results.append(result)
+                if progress:
+                    progress(i, len(attacks), result)
+        finally:
+            suite.close()
     finally:
         if service is not None:
             service.close()

@@ -1,0 +1,113 @@
+"""Chat turn latency per agent mode with the local model: time to first token and whole turn, p50/p95.
+
+Cases (same store, same messages, same run): ``guided / none`` (the baseline: templates, no LLM),
+``guided / local`` (the 0.5B model writes the intent JSON and a one-sentence lead-in) and ``react / local``
+(create_agent: the model picks the tools). Turns are warm: the first turn of each case (server start, model
+load, index and embedder load) is reported as ``cold first turn``. Target: guided/local turn p50 < 6 s.
+The store is the demo shop prepared once by bench_recs (its cache dir), so re-runs only measure.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from typing import Any
+
+from bench import main_for, result
+
+MESSAGES = (
+    ("Show me headphones under 500 yuan", "Compare the first and the second one"),
+    ("给我推荐几款跑步鞋", "第一个详细介绍一下"),
+    ("Where is my order?", None),
+    ("推荐一款适合我的护肤品", None),
+    ("I need a gift for my mum, under 300 yuan", None),
+    ("我的订单到哪了？", None),
+)
+PORT = int(os.environ.get("SHOPGUIDE_BENCH_LLM_PORT", "8797"))
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def _shopper(settings: Any) -> str:
+    from sqlalchemy import func, select
+
+    from domain.store.db import get_engine
+    from domain.store.schema import orders
+
+    with get_engine(settings).connect() as conn:
+        return conn.execute(
+            select(orders.c.user_id).group_by(orders.c.user_id).order_by(func.count().desc()).limit(1)
+        ).scalar_one()
+
+
+def _measure(settings: Any, mode: str, user: str, rounds: int) -> dict[str, Any]:
+    from agent.service import ChatService
+    from domain.privacy.access import Principal
+
+    service = ChatService(settings)
+    principal = Principal.shopper(user)
+    ttft: list[float] = []
+    turns: list[float] = []
+    try:
+        started = time.perf_counter()
+        service.respond_sync(f"bench-warm-{mode}-{settings.llm}", "hello", principal, mode=mode)
+        cold = time.perf_counter() - started
+        for r in range(rounds):
+            for i, (first, follow_up) in enumerate(MESSAGES):
+                thread = f"bench-{mode}-{settings.llm}-{r}-{i}-{time.time_ns()}"
+                for message in (first, follow_up):
+                    if message is None:
+                        continue
+                    res = service.respond_sync(thread, message, principal, mode=mode)
+                    turns.append(res.total_s)
+                    if res.first_token_s is not None:
+                        ttft.append(res.first_token_s)
+    finally:
+        service.close()
+    return {"cold": cold, "ttft": ttft, "turns": turns}
+
+
+def run(quick: bool) -> list[dict[str, Any]]:
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    from agent.llm.local_server import get_local_server
+    from agent.testing import local_settings
+    from bench.bench_recs import _store
+
+    base = _store()
+    user = _shopper(base)
+    rounds = 1 if quick else 2
+    local = local_settings(base, port=PORT)
+    cases = [("guided", base), ("guided", local)] + ([] if quick else [("react", local)])
+    measured: dict[str, dict[str, Any]] = {}
+    try:
+        for mode, settings in cases:
+            measured[f"{mode} / {settings.llm}"] = _measure(settings, mode, user, rounds)
+    finally:
+        get_local_server(local).stop_if_owner()
+    baseline = measured["guided / none"]
+    rows = []
+    for case, m in measured.items():
+        rows.append(result("agent", case, "cold first turn", m["cold"], "s"))
+        for metric, values, base_values in (
+            ("turn", m["turns"], baseline["turns"]),
+            ("first token", m["ttft"], baseline["ttft"]),
+        ):
+            if not values:
+                continue
+            for q in (50, 95):
+                name = f"{metric} p{q}"
+                rows.append(
+                    result(
+                        "agent", case, name, _pct(values, q), "s", "guided / none", _pct(base_values, q) if base_values else None,
+                        turns=len(values), mean=statistics.fmean(values),
+                    )
+                )  # fmt: skip
+    return rows
+
+
+if __name__ == "__main__":
+    main_for("agent", run)
