@@ -20,3 +20,12 @@ def local_settings(base: Settings, *, port: int | None = None) -> Settings:
     if port is not None:
         update["local_port"] = port
     return base.model_copy(update=update)
+
+
+def free_port() -> int:
+    """An unused local TCP port, so a test's server never collides with another suite's (or engineer's)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

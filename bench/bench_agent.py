@@ -24,7 +24,7 @@ MESSAGES = (
     ("I need a gift for my mum, under 300 yuan", None),
     ("我的订单到哪了？", None),
 )
-PORT = int(os.environ.get("SHOPGUIDE_BENCH_LLM_PORT", "8797"))
+PORT = int(os.environ.get("SHOPGUIDE_BENCH_LLM_PORT", "0"))  # 0: a free port
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -80,7 +80,9 @@ def run(quick: bool) -> list[dict[str, Any]]:
     base = _store()
     user = _shopper(base)
     rounds = 1 if quick else 2
-    local = local_settings(base, port=PORT)
+    from agent.testing import free_port
+
+    local = local_settings(base, port=PORT or free_port())
     cases = [("guided", base), ("guided", local)] + ([] if quick else [("react", local)])
     measured: dict[str, dict[str, Any]] = {}
     try:

@@ -125,7 +125,8 @@ def _targets_from_split(settings: Settings, cutoff: datetime, horizon_days: int)
 
 
 def _true_tier(snap: CatalogSnapshot, items: set[str]) -> str | None:
-    tiers = Counter(snap.products[p].price_tier.value for p in items if p in snap.products)
+    # sorted(): ties go to the same tier in every process (set order depends on string hashing).
+    tiers = Counter(snap.products[p].price_tier.value for p in sorted(items) if p in snap.products)
     return tiers.most_common(1)[0][0] if tiers else None
 
 

@@ -32,7 +32,7 @@ from valuation.btyd import BtydModels
 from valuation.explain import llm_explanation, template_explanation, top_reasons
 from valuation.profile import llm_profile, profile_prompt_text, rule_profile
 from valuation.segments import assign_segment, assign_segments
-from valuation.training import TrainedEngine, score_frame, score_population, train_engine
+from valuation.training import ENGINE_NAME, TrainedEngine, score_frame, score_population, train_engine
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +123,9 @@ class ValueService:
         try:
             rest = pickle.loads(files[1].read_bytes())  # our own file, written by _save
             trained = TrainedEngine(value_model=ValueModel.load(files[0]), **rest)
+            if not trained.version.startswith(f"{ENGINE_NAME}-"):
+                log.info("saved value engine %s is from another engine version: retraining", trained.version)
+                return False
             btyd = BtydModels.model_validate_json(files[4].read_text())
             self._set(trained, pd.read_parquet(files[2]), pd.read_parquet(files[3]), btyd)
         except Exception as exc:  # a stale or corrupt engine is retrained rather than crashing the caller

@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 WINDOWS_DAYS: tuple[int, ...] = (180, 270, 365)
 MIN_HISTORY_DAYS = 60
 NEXT_PURCHASE_ORIGINS_DAYS: tuple[int, ...] = (30, 60, 90)
-ENGINE_NAME = "lgbm-rolling-v1"
+# Bump when features or targets change: a saved engine of another version is retrained, not reused.
+ENGINE_NAME = "lgbm-rolling-v2"
 
 
 @dataclass

@@ -196,7 +196,10 @@ def _pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:  # a zombie (exited, not yet reaped) is not a running server
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 class LocalServer:
@@ -260,7 +263,7 @@ class LocalServer:
     def _start(self, model_path: Path, alias: str) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         cmd = [
-            sys.executable, "-m", "llama_cpp.server",
+            sys.executable, "-m", "agent.llm.server_child", str(os.getpid()),
             "--model", str(model_path), "--model_alias", alias,
             "--host", "127.0.0.1", "--port", str(self.port),
             "--n_ctx", str(self.settings.local_ctx), "--n_threads", str(self.settings.local_threads),

@@ -13,7 +13,7 @@ import pytest
 from agent.evals.fixtures import cleanup, eval_settings, find_personas
 from agent.evals.runner import load_scenarios, run_suite
 from agent.llm.local_server import get_local_server
-from agent.testing import local_settings
+from agent.testing import free_port, local_settings
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
@@ -64,7 +64,7 @@ def test_guided_without_llm_passes_the_suite(suite_store):
 @pytest.mark.slow
 def test_guided_with_the_local_model_passes_the_suite(suite_store):
     settings, personas = suite_store
-    settings = local_settings(settings, port=8796)
+    settings = local_settings(settings, port=free_port())
     try:
         summary = run_suite(settings, personas, load_scenarios(), mode="guided")
     finally:

@@ -163,7 +163,9 @@ def test_guided_mode_without_llm_leaks_nothing(small_shop: Settings) -> None:
     assert handled["api-tool-history"] == "access_denied"
     assert handled["api-forged-token"] == "invalid_signature"
     assert handled["api-thread-hijack"].startswith("AccessDenied")
-    assert handled["big-60k-en"].startswith("ValueError")  # refused politely, not processed
+    excerpts = {r.id: r.reply_excerpt for r in report.results}
+    assert "too long" in excerpts["big-60k-en"]  # refused politely, not processed
+    assert handled["http-oversized-body"] == "HTTP 413" and handled["http-forged-token"] == "HTTP 401"
     # the suite works on a copy: the planted content never reaches the real store
     from sqlalchemy import select
 

@@ -15,7 +15,7 @@ from agent.guided.catalog import get_catalog
 from agent.llm.local_server import get_local_server
 from agent.middleware.guards import check_text
 from agent.service import ChatService
-from agent.testing import local_settings
+from agent.testing import free_port, local_settings
 from domain.privacy.access import Principal
 from domain.store.db import get_engine
 from domain.store.schema import orders
@@ -30,7 +30,7 @@ def shop(demo_settings):
     from vectorstore.index import get_shop_index
 
     get_shop_index(demo_settings).refresh(progress=False, history=False)
-    settings = local_settings(demo_settings, port=8795)
+    settings = local_settings(demo_settings, port=free_port())
     yield settings
     get_local_server(settings).stop_if_owner()
 

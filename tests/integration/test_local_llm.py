@@ -18,11 +18,11 @@ from agent.llm import get_chat_model
 from agent.llm.local_server import QWEN_05B_SHA256, get_local_server, resolve_model_path, verify_model
 from agent.llm.spy import recording
 from agent.llm.structured import invoke_structured
-from agent.testing import local_settings
+from agent.testing import free_port, local_settings
 from domain.settings import Settings
 
 pytestmark = [pytest.mark.llm, pytest.mark.slow]
-PORT = 8793  # a port of its own: other suites may run their own server on the default one
+PORT = free_port()  # a port of its own: other suites (and other engineers) run servers too
 
 
 class Intent(BaseModel):
@@ -103,3 +103,34 @@ def test_a_killed_server_is_restarted_on_next_use(llm_settings):
     model = get_chat_model(llm_settings, max_tokens=10)
     assert server.read_state().pid != old_pid
     assert model.invoke("Say OK").content
+
+
+def test_the_server_does_not_outlive_a_killed_owner(llm_settings, tmp_path):
+    """The owner dies by SIGKILL (no atexit): the server's watchdog stops it within seconds."""
+    import signal
+    import time
+
+    from agent.llm.local_server import _pid_alive
+
+    script = textwrap.dedent(
+        f"""
+        import time
+        from pathlib import Path
+        from domain.settings import Settings
+        from agent.llm.local_server import ensure_local_server, get_local_server
+        s = Settings(data_dir=Path({str(tmp_path / "owner")!r}), llm="local", local_port={free_port()},
+                     local_model_path={str(resolve_model_path(llm_settings))!r})
+        ensure_local_server(s)
+        print(get_local_server(s).read_state().pid, flush=True)
+        time.sleep(600)
+        """
+    )
+    owner = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    server_pid = int(owner.stdout.readline())
+    assert _pid_alive(server_pid)
+    owner.send_signal(signal.SIGKILL)
+    owner.wait(timeout=30)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and _pid_alive(server_pid):
+        time.sleep(0.5)
+    assert not _pid_alive(server_pid)
