@@ -79,7 +79,7 @@ def diversify(
     category_filtered: bool,
 ) -> list[Scored]:
     """Greedy pick: per-brand/category penalties (MMR-like) and hard caps, so no k near-identical items."""
-    remaining = list(scored)
+    remaining = sorted(scored, key=lambda x: (-x.score, x.candidate.product_id))
     picked: list[Scored] = []
     brands: dict[str, int] = {}
     cats: dict[str, int] = {}
@@ -87,6 +87,8 @@ def diversify(
     while remaining and len(picked) < k:
         best_j, best_val = -1, -math.inf
         for j, item in enumerate(remaining):
+            if item.score <= best_val:  # sorted by score and penalties only subtract: nothing later can win
+                break
             p = snap.products[item.candidate.product_id]
             nb, nc = brands.get(p.brand, 0), cats.get(p.category, 0)
             if nb >= config.max_per_brand or (p.sku and p.sku in skus):

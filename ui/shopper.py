@@ -38,7 +38,9 @@ SHOPPER_CSS = """
   border-radius:999px !important;padding:6px 14px !important;font-size:14px;max-width:100%;min-height:0 !important}
 #sg-chat button.example:hover{background:#ffe4e6 !important}
 @media (max-width:480px){#sg-header h1{font-size:18px}#sg-header p{font-size:12px}#sg-chat{height:56vh !important}
-  #sg-lang{max-width:none;margin-left:0}#sg-lang .wrap{flex-wrap:nowrap;gap:6px}}
+  #sg-lang{max-width:none;margin-left:0}#sg-lang .wrap{flex-wrap:nowrap;gap:6px}
+  #sg-lang label{white-space:nowrap;padding:4px 10px !important}
+  #sg-top{flex-direction:column;align-items:stretch;gap:6px}#sg-top > *{min-width:0 !important;width:100%}}
 """
 
 
@@ -60,7 +62,7 @@ def build_shopper(ctx: UiContext) -> gr.Blocks:
         thread = gr.State("")
         card_state = gr.State([])  # the latest turn's cards, re-rendered on a language switch
 
-        with gr.Row(equal_height=True):
+        with gr.Row(equal_height=True, elem_id="sg-top"):
             header = gr.HTML(_header("en"), elem_id="sg-header")
             lang = gr.Radio(
                 LANG_CHOICES, value="en", show_label=False, elem_id="sg-lang", min_width=160, container=False

@@ -77,7 +77,9 @@ class TextToolCallMiddleware(AgentMiddleware):
             if isinstance(message, AIMessage) and not message.tool_calls and isinstance(message.content, str):
                 calls = self._parse(message.content)
                 if calls:
-                    message = AIMessage(content="", tool_calls=calls, id=message.id)
+                    # Keep the text as content: llama.cpp's server rejects an assistant turn whose content is
+                    # null, which is what an empty content with tool calls becomes on the wire.
+                    message = AIMessage(content=message.content, tool_calls=calls, id=message.id)
             fixed.append(message)
         response.result = fixed
         return response
