@@ -172,9 +172,10 @@ class ChatService:
         principal: Principal,
         emit: Callable[[ChatEvent], None],
     ) -> ChatEvent:
-        """React needs its model up front; when the provider is down, this turn is served by the guided mode
-        (templates if need be) instead of failing."""
-        from agent.llm import LlmUnavailable
+        """When the react agent cannot run or fails mid-turn (provider down, connection lost, server error), the
+        turn is served by the guided mode (templates if need be): a useful answer instead of an apology. Tool
+        events already streamed stay valid; the guided turn streams its own reply."""
+        from agent.llm import LlmUnavailable, recover_provider
         from agent.llm.local_server import LocalLlmUnavailable
         from agent.react.agent import run_react_turn
 
@@ -182,10 +183,13 @@ class ChatService:
             return run_react_turn(self.settings, self.memory.checkpointer, key, text, principal, emit)
         except (LlmUnavailable, LocalLlmUnavailable) as exc:
             log.warning("react mode unavailable (%s): guided fallback for this turn", exc)
-            guided_key = self.memory.claim("guided", thread_id, principal)
-            done = self._guided_turn(guided_key, text, principal, emit)
-            done.meta["fallback_from"] = mode
-            return done
+        except Exception as exc:  # the model died or misbehaved mid-turn (connection lost, HTTP 500, ...)
+            log.warning("react turn failed (%s: %s): guided fallback for this turn", type(exc).__name__, exc)
+            recover_provider(self.settings)  # restarts a dead local server for the next turns
+        guided_key = self.memory.claim("guided", thread_id, principal)
+        done = self._guided_turn(guided_key, text, principal, emit)
+        done.meta["fallback_from"] = mode
+        return done
 
     def _validate(self, message: str, language: str) -> str:
         text = (message or "").strip()

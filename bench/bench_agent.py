@@ -54,7 +54,10 @@ def _measure(settings: Any, mode: str, user: str, rounds: int) -> dict[str, Any]
     turns: list[float] = []
     try:
         started = time.perf_counter()
-        service.respond_sync(f"bench-warm-{mode}-{settings.llm}", "hello", principal, mode=mode)
+        # a request that reaches the model (not a greeting, which the templates answer): starts the server
+        service.respond_sync(
+            f"bench-warm-{mode}-{settings.llm}", "any nice gift ideas for my dad?", principal, mode=mode
+        )
         cold = time.perf_counter() - started
         for r in range(rounds):
             for i, (first, follow_up) in enumerate(MESSAGES):

@@ -13,7 +13,13 @@ from agent.guided import replies
 from agent.guided.catalog import Catalog
 from agent.guided.prompts import reply_messages
 from agent.guided.slots import detect_language
-from agent.middleware.guards import clean_markup, drop_ungrounded, mask_output, split_sentences
+from agent.middleware.guards import (
+    clean_markup,
+    drop_ungrounded,
+    mask_output,
+    numbers_grounded,
+    split_sentences,
+)
 from domain.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -118,7 +124,9 @@ def llm_lead(
     from agent.llm.structured import mask_messages
 
     lang = turn["language"]
-    messages = mask_messages(reply_messages(lang, turn["text"], lead_facts(turn, cards), summary), masker)
+    prompt = reply_messages(lang, turn["text"], lead_facts(turn, cards), summary)
+    source = "\n".join(text for _, text in prompt) + "\n" + "\n".join(f"{c.title} {c.price}" for c in cards)
+    messages = mask_messages(prompt, masker)
     try:
         model = get_chat_model(settings, temperature=0.3, max_tokens=90, streaming=True)
         if model is None:
@@ -130,7 +138,7 @@ def llm_lead(
             sentences = split_sentences(buffer)
             if len(sentences) > 1:  # all but the last are complete
                 for sentence in sentences[:-1]:
-                    if good := _accept(sentence, lang, catalog, grounded, allowed_refs):
+                    if good := _accept(sentence, lang, catalog, grounded, allowed_refs, source):
                         kept.append(good)
                         emit(good)
                 buffer = sentences[-1]
@@ -139,7 +147,7 @@ def llm_lead(
         if (
             buffer.strip()
             and len(kept) < 2
-            and (good := _accept(buffer, lang, catalog, grounded, allowed_refs))
+            and (good := _accept(buffer, lang, catalog, grounded, allowed_refs, source))
         ):
             kept.append(good)
             emit(good)
@@ -149,9 +157,13 @@ def llm_lead(
     return "".join(kept) or None
 
 
-def _accept(sentence: str, lang: str, catalog: Catalog, grounded: list[str], allowed: set[str]) -> str | None:
+def _accept(
+    sentence: str, lang: str, catalog: Catalog, grounded: list[str], allowed: set[str], source: str
+) -> str | None:
     sentence = mask_output(clean_markup(sentence)).strip()
     if not sentence or detect_language(sentence, default=lang) != lang:
+        return None
+    if not numbers_grounded(sentence, source):  # an invented price, a "$", or talk about its own prompt
         return None
     kept, _ = drop_ungrounded(sentence, catalog, grounded, allowed)
     if not kept:

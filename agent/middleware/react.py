@@ -24,7 +24,22 @@ from agent.guided.slots import detect_language
 from agent.middleware.guards import clean_markup, drop_ungrounded, mask_output, refs_in_outputs
 from agent.toolbox import collect_product_ids
 
-_TOOL_JSON_RE = re.compile(r"<tool_call>\s*(\{.*?\})\s*</tool_call>|(\{\s*\"name\"\s*:.*\})", re.S)
+_CALL_START_RE = re.compile(r"\{\s*\"name\"\s*:")
+_FENCED_JSON_RE = re.compile(r"```(?:json)?\s*\{.*?\}\s*```|<tool_call>.*?</tool_call>", re.S)
+_DECODER = json.JSONDecoder()
+
+
+def json_calls_in(text: str) -> list[dict[str, Any]]:
+    """Every ``{"name": ..., "arguments"/"parameters": ...}`` object written in the text, in order."""
+    found = []
+    for match in _CALL_START_RE.finditer(text):
+        try:
+            payload, _ = _DECODER.raw_decode(text, match.start())
+        except json.JSONDecodeError:
+            continue
+        if isinstance(payload, dict):
+            found.append(payload)
+    return found
 
 
 class MaskPromptMiddleware(AgentMiddleware):
@@ -50,11 +65,7 @@ class TextToolCallMiddleware(AgentMiddleware):
 
     def _parse(self, text: str) -> list[dict[str, Any]]:
         calls = []
-        for match in _TOOL_JSON_RE.finditer(text):
-            try:
-                payload = json.loads(match.group(1) or match.group(2))
-            except json.JSONDecodeError:
-                continue
+        for payload in json_calls_in(text):
             name = payload.get("name")
             args = payload.get("arguments", payload.get("parameters", {}))
             if isinstance(args, str):
@@ -119,7 +130,12 @@ class GroundingMiddleware(AgentMiddleware):
         allowed = refs_in_outputs(outputs)
         if self.own_user_id:
             allowed.add(self.own_user_id.lower())
-        text = clean_markup(last.content)
+        # a small model may end with tool-call JSON it was not allowed to run: never show that to a shopper
+        text = clean_markup(_FENCED_JSON_RE.sub("", last.content))
+        for payload in json_calls_in(text):
+            text = text.replace(json.dumps(payload), "")
+        if json_calls_in(text):
+            text = ""
         kept, removed = drop_ungrounded(text, self.catalog, grounded, allowed)
         self.dropped += removed.ungrounded_ids + removed.ungrounded_titles + removed.leaked_ids
         kept = mask_output(kept)

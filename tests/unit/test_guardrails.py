@@ -117,3 +117,26 @@ def test_text_tool_calls_become_real_tool_calls_for_known_tools_only():
     )
     assert calls[0]["name"] == "search_products" and calls[0]["args"] == {"query": "tea"}
     assert middleware._parse('{"name": "delete_everything", "arguments": {}}') == []
+
+
+def test_model_written_numbers_must_come_from_the_facts():
+    from agent.middleware.guards import numbers_grounded
+
+    facts = 'Facts: {"products":[{"no":1,"title":"JBL Tune 520 Headphones","price":299}],"budget_max":500.0}'
+    assert numbers_grounded("The JBL Tune 520 Headphones cost ¥299, within your 500 budget.", facts)
+    assert not numbers_grounded("They cost ¥199 today.", facts)  # an invented price
+    assert not numbers_grounded("They cost $299.", facts)  # the shop sells in yuan
+    assert not numbers_grounded("Facts中列出的商品包括JBL。", facts)  # talking about its own prompt
+
+
+def test_tool_call_json_written_as_text_never_reaches_the_shopper():
+    from agent.middleware.react import json_calls_in
+
+    text = '```json\n{"name": "get_user_profile", "arguments": {"language": "zh"}}\n```\n```json\n{"name": "get_user_history", "arguments": {}}\n```'
+    assert [c["name"] for c in json_calls_in(text)] == ["get_user_profile", "get_user_history"]
+    update = GroundingMiddleware(CATALOG, None).after_model(
+        _state(HumanMessage("推荐跑鞋"), AIMessage(text, id="m3")), None
+    )
+    assert "{" not in update["messages"][0].content and update["messages"][0].content.startswith("抱歉")
+    calls = TextToolCallMiddleware(["get_user_profile", "get_user_history"])._parse(text)
+    assert [c["name"] for c in calls] == ["get_user_profile", "get_user_history"]
