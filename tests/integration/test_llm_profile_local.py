@@ -15,7 +15,8 @@ from valuation.explain import numbers_are_grounded
 from valuation.llm_scorer import history_summary, score_users
 from valuation.service import ValueService
 
-pytestmark = [pytest.mark.llm, pytest.mark.slow]
+# A 0.5B model on 2 shared cores: one structured call can take minutes when other processes are busy.
+pytestmark = [pytest.mark.llm, pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
 @pytest.fixture(scope="module")
