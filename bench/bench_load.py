@@ -305,6 +305,9 @@ def run(
 def main(argv: list[str]) -> None:
     import argparse
 
+    # SIGTERM (a timeout, Ctrl-C in a supervisor) unwinds normally, so the served app and its LLM are stopped
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json", action="store_true")

@@ -70,6 +70,8 @@ class TurnResult(BaseModel):
     ungrounded: list[str]
     seconds: float
     first_token_s: float | None = None
+    llm_used: str | None = None  # guided: "intent", "lead", "intent+lead" or None (templates only)
+    fallback_from: str | None = None  # "react" when the react turn failed and the guided mode answered
 
 
 class ScenarioRun(BaseModel):
@@ -205,6 +207,11 @@ def run_suite(
                             product_ids=result.product_ids, prices=[p.price for p in result.products],
                             failures=failures, ungrounded=ungrounded, seconds=round(seconds, 3),
                             first_token_s=result.first_token_s,
+                            llm_used="+".join(
+                                k for k, v in (("intent", result.meta.get("intent_source") == "llm"),
+                                               ("lead", result.meta.get("lead_source") == "llm")) if v
+                            ) or None,
+                            fallback_from=result.meta.get("fallback_from"),
                         )
                     )  # fmt: skip
                 runs.append(
@@ -270,6 +277,9 @@ def summarise(runs: list[ScenarioRun], scenarios: list[Scenario], repeats: int) 
         "ungrounded_ids": sorted({pid for r in runs for t in r.turns for pid in t.ungrounded}),
         "ungrounded_count": sum(len(t.ungrounded) for r in runs for t in r.turns),
         "premium_above_bargain": f"{n_pairs - len(pairs)}/{n_pairs}",
+        "turns": sum(len(r.turns) for r in runs),
+        "turns_with_llm": sum(1 for r in runs for t in r.turns if t.llm_used),
+        "turns_served_by_fallback": sum(1 for r in runs for t in r.turns if t.fallback_from),
         "turn_p50_s": round(statistics.median(turn_seconds), 3) if turn_seconds else None,
         "turn_p95_s": round(_percentile(turn_seconds, 95), 3) if turn_seconds else None,
         "first_token_p50_s": round(statistics.median(first_tokens), 3) if first_tokens else None,

@@ -169,11 +169,14 @@ def classify(
             # The small model is often wrong where the exemplars are sure; trust it only when they are not.
             if similarity < 0.6 or proposed.intent == embedded:
                 result = IntentResult(intent=proposed.intent, confidence=0.7, source="llm", slots=slots)
-            if slots.category is None and proposed.category:
+            # its slots only count when it reads the message as a shopping request too ("write a poem"
+            # labelled off_topic must not turn into a book search through the model's category guess)
+            shopping = proposed.intent in ("recommend", "search") and result.intent in ("recommend", "search")
+            if shopping and slots.category is None and proposed.category:
                 slots.category = catalog.find_category(proposed.category) or (
                     proposed.category if proposed.category in catalog.categories else None
                 )
-            if slots.budget_max is None and proposed.budget_max and proposed.budget_max > 0:
+            if shopping and slots.budget_max is None and proposed.budget_max and proposed.budget_max > 0:
                 slots.budget_max = proposed.budget_max if re.search(r"\d", text) else None
     result = _refine(result, text, is_staff=is_staff)
     return result
