@@ -1,7 +1,7 @@
 """The conversation suite on the demo shop (personas picked from the hidden archetypes at run time).
 
 Acceptance: guided mode passes ≥ 90 % with no LLM and with the local model; zero ungrounded product ids in
-every mode. The react mode with the local model is run by ``shopguide eval agent --mode react --llm local``
+every mode; and (the PII spy) no demo user's PII in any prompt the suite sends to the local model. The react mode with the local model is run by ``shopguide eval agent --mode react --llm local``
 and reported as measured (see the report), not asserted here."""
 
 from __future__ import annotations
@@ -11,8 +11,10 @@ import os
 import pytest
 
 from agent.evals.fixtures import cleanup, eval_settings, find_personas
+from agent.evals.pii_audit import leaked_pii, stored_pii
 from agent.evals.runner import load_scenarios, run_suite
 from agent.llm.local_server import get_local_server
+from agent.llm.spy import recording
 from agent.testing import free_port, local_settings
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -66,8 +68,15 @@ def test_guided_with_the_local_model_passes_the_suite(suite_store):
     settings, personas = suite_store
     settings = local_settings(settings, port=free_port())
     try:
-        summary = run_suite(settings, personas, load_scenarios(), mode="guided")
+        # The PII spy rides along: every prompt of the suite is recorded as sent to the model.
+        with recording() as prompts:
+            summary = run_suite(settings, personas, load_scenarios(), mode="guided")
     finally:
         get_local_server(settings).stop_if_owner()
     assert summary["ungrounded_count"] == 0, summary["ungrounded_ids"]
     assert summary["pass_rate"] >= 0.9, summary["failures"]
+    assert len(prompts) >= 40, "the suite must really have talked to the model"
+    assert all(p.provider == "local" for p in prompts)
+    pii = stored_pii(settings)
+    assert len(pii) >= 1000
+    assert leaked_pii(prompts, pii) == []

@@ -1,5 +1,6 @@
-"""PII spy: every prompt sent to the local LLM across the agent evaluation suite is recorded through the spy hook
-(``agent.llm.spy``), and none of them contains any PII of any demo user, nor PII the shopper typed."""
+"""PII spy: prompts sent to the local LLM are recorded through the spy hook (``agent.llm.spy``) and contain no PII
+the shopper typed. The same spy over the whole agent evaluation suite (no demo user's PII in any prompt) runs in
+``tests/evals/test_agent_suite.py``, so the suite runs against the model once."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from agent.evals.pii_audit import leaked_pii, stored_pii
 from domain.privacy.access import Principal
-from domain.privacy.crypto import PiiCipher
 from domain.settings import Settings
 from domain.store.db import get_engine
 from domain.store.schema import users
@@ -54,62 +55,6 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     get_local_server(settings).stop_if_owner()
 
 
-def demo_pii(settings: Settings) -> dict[str, str]:
-    """Every stored PII value (decrypted) -> 'user_id.field'; phones also as bare digits."""
-    cipher = PiiCipher.from_settings(settings)
-    found: dict[str, str] = {}
-    with get_engine(settings).connect() as conn:
-        for row in conn.execute(select(users)).mappings():
-            for column in ("name_enc", "phone_enc", "email_enc", "address_enc"):
-                value = cipher.decrypt(row[column])
-                if not value:
-                    continue
-                owner = f"{row['user_id']}.{column.removesuffix('_enc')}"
-                found[value] = owner
-                if column == "phone_enc":
-                    found[re.sub(r"\D", "", value)[-11:]] = owner + "(digits)"
-                if column == "address_enc":  # the street-and-number core of an address is already identifying
-                    core = re.search(
-                        r"[\u4e00-\u9fff]{2}(?:路|街|大道)\d+号|\d+ [A-Z][a-z]+ [A-Z][a-z]+", value
-                    )
-                    if core:
-                        found[core.group()] = owner + "(street)"
-    return found
-
-
-def _leaks(prompts: list, pii: dict[str, str]) -> list[tuple[str, str]]:
-    hits = []
-    for record in prompts:
-        text = record.text
-        digits = re.sub(r"[\s\-]", "", text)
-        for value, owner in pii.items():
-            if value in text or (owner.endswith("(digits)") and value in digits):
-                hits.append((owner, text[:120]))
-    return hits
-
-
-@pytest.mark.llm
-@pytest.mark.slow
-def test_no_demo_pii_in_any_prompt_of_the_agent_eval_suite(shop: Settings) -> None:
-    from agent.evals.fixtures import cleanup, eval_settings, find_personas
-    from agent.evals.runner import load_scenarios, run_suite
-    from agent.llm.spy import recording
-
-    settings = eval_settings(shop)
-    try:
-        personas = find_personas(settings)
-        with recording() as prompts:
-            summary = run_suite(settings, personas, load_scenarios(), mode="guided")
-    finally:
-        cleanup(settings)
-    assert summary["runs"] >= 40
-    assert len(prompts) >= 40, "the suite must really have talked to the model"
-    assert all(p.provider == "local" for p in prompts)
-    pii = demo_pii(shop)
-    assert len(pii) >= 100
-    assert _leaks(prompts, pii) == []
-
-
 @pytest.mark.llm
 @pytest.mark.slow
 def test_pii_typed_by_the_shopper_is_masked_before_the_model_sees_it(shop: Settings) -> None:
@@ -145,7 +90,7 @@ def test_the_leak_check_catches_raw_pii_in_a_recorded_prompt() -> None:
 
     with recording() as prompts:
         emit("local", "test", [HumanMessage("raw 13800000000")])
-    assert _leaks(prompts, {"13800000000": "u.phone(digits)"}) == [("u.phone(digits)", "raw 13800000000")]
+    assert leaked_pii(prompts, {"13800000000": "u.phone(digits)"}) == [("u.phone(digits)", "raw 13800000000")]
 
 
 def test_demo_pii_collection_is_not_empty(tmp_path: Path) -> None:
@@ -160,5 +105,5 @@ def test_demo_pii_collection_is_not_empty(tmp_path: Path) -> None:
     )
     settings = Settings(data_dir=tmp_path / "data", llm="none", database_url="", encryption_key="")  # type: ignore[arg-type]
     ingest_path(settings, path, "users", progress=False)
-    pii = demo_pii(settings)
+    pii = stored_pii(settings)
     assert {"李雷", "13811112222", "li.lei@example.cn", "张杨路100号"} <= set(pii)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import click
 import typer.main
 
 from domain.settings import Settings
@@ -18,11 +17,11 @@ def _command_paths() -> set[str]:
     root = typer.main.get_command(app)
     paths: set[str] = set()
 
-    def walk(command: click.Command, prefix: str) -> None:
+    def walk(command: object, prefix: str) -> None:
         paths.add(prefix.strip())
-        if isinstance(command, click.Group):
-            for name, sub in command.commands.items():
-                walk(sub, f"{prefix} {name}")
+        # typer may ship its own click: duck-type groups rather than isinstance(click.Group)
+        for name, sub in getattr(command, "commands", {}).items():
+            walk(sub, f"{prefix} {name}")
 
     walk(root, "")
     return paths

@@ -24,7 +24,9 @@ def _step(title: str, action: Callable[[], str]) -> None:
 def setup(
     demo: bool = typer.Option(True, help="Generate and load the demo shop when the store has no products."),
     seed: int = typer.Option(7, help="Seed of the demo shop."),
-    prepare_llm: bool = typer.Option(True, help="Assemble and verify the local model now rather than on first chat."),
+    prepare_llm: bool = typer.Option(
+        True, help="Assemble and verify the local model now rather than on first chat."
+    ),
 ) -> None:
     """Prepare the store, the indexes, the value model and the local LLM; safe to re-run."""
     from sqlalchemy import func, select
@@ -36,7 +38,9 @@ def setup(
     settings = get_settings()
     settings.ensure_dirs()
     engine = get_engine(settings)
-    console.print(f"[bold]ShopGuide setup[/] — data in {settings.data_dir}, store {engine.url.render_as_string()}")
+    console.print(
+        f"[bold]ShopGuide setup[/] — data in {settings.data_dir}, store {engine.url.render_as_string()}"
+    )
 
     with engine.connect() as conn:
         has_products = bool(conn.execute(select(func.count()).select_from(products)).scalar())
@@ -59,26 +63,36 @@ def setup(
     def build_index() -> str:
         from vectorstore.index import get_shop_index
 
-        return str(get_shop_index(settings).refresh(progress=True))
+        stats = get_shop_index(settings).refresh(progress=True)
+        return (
+            f"{stats.products_total} products, {stats.history_total} history documents "
+            f"({stats.texts_embedded} texts embedded)"
+        )
 
     _step("Indexing products and user histories", build_index)
 
     def score_users() -> str:
+        from domain.store.schema import users, value_assessments
         from valuation.service import get_value_service
 
         service = get_value_service(settings)
-        service.train()
+        service.ensure_ready()  # loads the saved engine, or trains one
+        with engine.connect() as conn:
+            n_users = conn.execute(select(func.count()).select_from(users)).scalar() or 0
+            n_scored = conn.execute(select(func.count()).select_from(value_assessments)).scalar() or 0
+        if n_scored >= n_users:
+            return f"{n_scored} users already scored by {service.model_version}"
         frame = service.assess_all(progress=True)
-        return f"{len(frame)} users scored"
+        return f"{len(frame)} users scored by {service.model_version}"
 
     _step("Training the value model and scoring every user", score_users)
 
     if prepare_llm and settings.llm == "local":
 
         def prepare_model() -> str:
-            from agent.llm.local_server import ensure_model_file
+            from agent.llm.local_server import resolve_model_path
 
-            return f"model ready at {ensure_model_file(settings)}"
+            return f"model ready at {resolve_model_path(settings)}"
 
         _step("Preparing the local model", prepare_model)
 
