@@ -45,7 +45,9 @@ def server_settings(live_server: LiveServer) -> Settings:
     return shop_settings(live_server.data_dir)
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop marked as running in the main thread
+# while it is open, which breaks every later test that calls asyncio.run().
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[object]:
     if not CHROMIUM.exists():
         pytest.fail("Chromium missing: apt-get install -y chromium (never `playwright install`)")
