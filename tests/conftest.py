@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from domain.settings import Settings
+from ui.live_server import shop_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_SOURCES = (
@@ -30,19 +31,23 @@ DEMO_SOURCES = (
 )
 
 
-def make_settings(data_dir: Path, **overrides: object) -> Settings:
-    """Settings for tests: everything under ``data_dir``, no LLM, and no URLs inherited from the environment."""
-    values: dict[str, object] = {
-        "data_dir": data_dir,
-        "llm": "none",
-        "database_url": "",
-        "chroma_url": "",
-        "chroma_path": None,
-        "encryption_key": "",
-        "encryption_key_file": None,
-    }
-    values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
+# One builder of self-contained test settings (no LLM, no URLs inherited from the environment), shared with the
+# live server the browser tests start.
+make_settings = shop_settings
+
+
+def build_small_shop(root: Path, *, n_users: int = 40, n_products: int = 40, **overrides: object) -> Settings:
+    """A small real shop under ``root``: demo files, ingested SQLite store, Chroma index with the real embedder."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    from domain.demo import generate_demo_shop
+    from domain.ingest import ingest_demo
+    from vectorstore.index import get_shop_index
+
+    generate_demo_shop(root / "demo", n_users=n_users, n_products=n_products)
+    settings = make_settings(root / "data", **overrides)
+    ingest_demo(settings, root / "demo", progress=False)
+    get_shop_index(settings).refresh(progress=False)
+    return settings
 
 
 def _sources_key() -> str:
@@ -130,3 +135,13 @@ def settings(tmp_path: Path) -> Settings:
 def settings_factory() -> Callable[..., Settings]:
     """``settings_factory(data_dir, **overrides)``: test settings (no LLM, no URLs inherited from the environment)."""
     return make_settings
+
+
+@pytest.fixture(scope="session")
+def small_shop_factory(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Settings]:
+    """``small_shop_factory(name, n_users=40, n_products=40, **overrides)``: a fresh small real shop per call."""
+
+    def build(name: str, **kwargs: object) -> Settings:
+        return build_small_shop(tmp_path_factory.mktemp(name), **kwargs)  # type: ignore[arg-type]
+
+    return build

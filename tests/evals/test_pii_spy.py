@@ -4,7 +4,6 @@ the shopper typed. The same spy over the whole agent evaluation suite (no demo u
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -34,21 +33,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def shop(small_shop_factory) -> Settings:  # type: ignore[no-untyped-def]
     """A small real shop with the local model on a private port (other sessions' servers cannot interfere)."""
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    from domain.demo import generate_demo_shop
-    from domain.ingest import ingest_demo
-    from vectorstore.index import get_shop_index
-
-    root = tmp_path_factory.mktemp("pii_spy")
-    generate_demo_shop(root / "demo", n_users=40, n_products=40)
-    settings = Settings(
-        data_dir=root / "data", llm="local", agent_mode="guided", local_port=_free_port(), database_url="",
-        chroma_url="", chroma_path=None, encryption_key="", encryption_key_file=None,
-    )  # type: ignore[arg-type]  # fmt: skip
-    ingest_demo(settings, root / "demo", progress=False)
-    get_shop_index(settings).refresh(progress=False)
+    settings = small_shop_factory("pii_spy", llm="local", agent_mode="guided", local_port=_free_port())
     yield settings
     from agent.llm.local_server import get_local_server
 

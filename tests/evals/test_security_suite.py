@@ -15,6 +15,7 @@ from agent.evals.security.detectors import Detectors, system_prompt_texts
 from agent.evals.security.runner import load_attacks, render, run_security_suite
 from agent.evals.security.world import Victim, World
 from domain.settings import Settings, get_settings
+from ui.live_server import shop_settings
 
 CLASSES = {
     "prompt_injection",
@@ -26,13 +27,7 @@ CLASSES = {
 }
 
 
-def _settings(data_dir: Path, **extra: object) -> Settings:
-    values: dict[str, object] = {
-        "data_dir": data_dir, "llm": "none", "database_url": "", "chroma_url": "", "chroma_path": None,
-        "encryption_key": "", "encryption_key_file": None,
-    }  # fmt: skip
-    values.update(extra)
-    return Settings(**values)  # type: ignore[arg-type]
+_settings = shop_settings
 
 
 # ------------------------------------------------------------------ the attack set itself

@@ -3,7 +3,6 @@ that user remains; other users are untouched; a second run is a harmless no-op."
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,36 +16,20 @@ from domain.privacy.erasure import ERASURE_ACTION, count_user_rows, forget_user,
 from domain.settings import Settings, get_settings
 from domain.store import schema
 from domain.store.db import get_engine
+from ui.live_server import shop_settings
 
 TARGET, OTHER, CLI_TARGET = "u000003", "u000005", "u000007"
 
 
-def _settings(data_dir: Path) -> Settings:
-    return Settings(
-        data_dir=data_dir,
-        llm="none",
-        database_url="",
-        chroma_url="",
-        chroma_path=None,
-        encryption_key="",
-        encryption_key_file=None,
-    )  # type: ignore[arg-type]
+_settings = shop_settings
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def shop(small_shop_factory) -> Settings:  # type: ignore[no-untyped-def]
     """A small real shop: SQLite store, Chroma index with the real embedder, conversations, caches, audits."""
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from agent.service import ChatService
-    from domain.demo import generate_demo_shop
-    from domain.ingest import ingest_demo
-    from vectorstore.index import get_shop_index
 
-    root = tmp_path_factory.mktemp("forget")
-    generate_demo_shop(root / "demo", n_users=40, n_products=40)
-    settings = _settings(root / "data")
-    ingest_demo(settings, root / "demo", progress=False)
-    get_shop_index(settings).refresh(progress=False)
+    settings = small_shop_factory("forget")
     from valuation.service import get_value_service
 
     get_value_service(settings).train(with_profile=False)  # saves per-user model tables under models_dir

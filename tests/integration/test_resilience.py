@@ -4,7 +4,6 @@ while the turn in flight gets a polite fallback."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import sqlite3
 from collections.abc import AsyncIterator
@@ -15,35 +14,22 @@ import pytest
 
 from domain.privacy.access import Principal
 from domain.settings import Settings
+from ui.live_server import shop_settings
 
 pytestmark = pytest.mark.slow
 
 
 def _settings(data_dir: Path, **extra: object) -> Settings:
-    values: dict[str, object] = {
-        "data_dir": data_dir, "llm": "none", "agent_mode": "guided", "database_url": "", "chroma_url": "",
-        "chroma_path": None, "encryption_key": "", "encryption_key_file": None,
-    }  # fmt: skip
-    values.update(extra)
-    return Settings(**values)  # type: ignore[arg-type]
+    return shop_settings(data_dir, agent_mode="guided", **extra)
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def built(small_shop_factory) -> Path:  # type: ignore[no-untyped-def]
     """A small real shop, ingested and indexed once; tests work on copies."""
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    from domain.demo import generate_demo_shop
-    from domain.ingest import ingest_demo
-    from vectorstore.index import get_shop_index
-
-    root = tmp_path_factory.mktemp("resilience")
-    generate_demo_shop(root / "demo", n_users=30, n_products=40)
-    settings = _settings(root / "data")
-    ingest_demo(settings, root / "demo", progress=False)
-    get_shop_index(settings).refresh(progress=False)
-    with sqlite3.connect(root / "data" / "shopguide.db") as conn:
+    settings = small_shop_factory("resilience", n_users=30, agent_mode="guided")
+    with sqlite3.connect(settings.data_dir / "shopguide.db") as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    return root / "data"
+    return settings.data_dir
 
 
 @pytest.fixture
