@@ -64,6 +64,7 @@ def test_guided_without_llm_passes_the_suite(suite_store):
 
 @pytest.mark.llm
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # ~200 s alone; more when the machine is shared
 def test_guided_with_the_local_model_passes_the_suite(suite_store):
     settings, personas = suite_store
     settings = local_settings(settings, port=free_port())

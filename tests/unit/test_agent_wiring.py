@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from agent.memory import forget_user_threads
 from agent.service import ChatService, resolve_mode
+from agent.testing import free_port
 from domain.privacy.access import Principal
 from domain.store.db import get_engine
 from domain.store.schema import orders
@@ -112,7 +113,10 @@ async def test_a_shopper_cannot_ask_about_another_user(service, shopper):
 
 
 async def test_guided_falls_back_to_templates_when_the_llm_is_down(shop, shopper, tmp_path):
-    broken = shop.model_copy(update={"llm": "local", "local_model_path": tmp_path / "missing.gguf"})
+    # A free port: a llama server another test left on the default port must not stand in for the missing one.
+    broken = shop.model_copy(
+        update={"llm": "local", "local_model_path": tmp_path / "missing.gguf", "local_port": free_port()}
+    )
     svc = ChatService(broken)
     try:
         result = await svc.respond("t-down", "给我推荐几款耳机", Principal.shopper(shopper))
@@ -184,7 +188,10 @@ async def test_forgetting_a_user_deletes_their_conversations(shop, shopper):
 
 
 async def test_react_turn_falls_back_to_guided_when_the_model_is_down(shop, shopper, tmp_path):
-    broken = shop.model_copy(update={"llm": "local", "local_model_path": tmp_path / "missing.gguf"})
+    # A free port: a llama server another test left on the default port must not stand in for the missing one.
+    broken = shop.model_copy(
+        update={"llm": "local", "local_model_path": tmp_path / "missing.gguf", "local_port": free_port()}
+    )
     svc = ChatService(broken)
     try:
         result = await svc.respond(
