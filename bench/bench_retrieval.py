@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from bench import result
+
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 BENCH = "retrieval"
@@ -135,16 +137,9 @@ def _row(
     baseline_value: float | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
-    return {
-        "bench": BENCH,
-        "case": case,
-        "metric": metric,
-        "value": round(float(value), 3),
-        "unit": unit,
-        "baseline": baseline,
-        "baseline_value": None if baseline_value is None else round(baseline_value, 3),
-        **extra,
-    }
+    """The harness's result row, rounded to microseconds-as-ms precision (noise beyond that is meaningless)."""
+    rounded_baseline = None if baseline_value is None else round(baseline_value, 3)
+    return result(BENCH, case, metric, round(float(value), 3), unit, baseline, rounded_baseline, **extra)
 
 
 def _percentiles(samples_ms: list[float]) -> tuple[float, float]:
