@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from pydantic import BaseModel, Field
 
@@ -123,22 +123,23 @@ def mask_output(text: str) -> str:
     return mask_text(text)
 
 
+def iter_dicts(node: object) -> Iterator[dict]:
+    """Every dict nested anywhere in a tool output (dicts and lists), outermost first."""
+    if isinstance(node, dict):
+        yield node
+        for child in node.values():
+            yield from iter_dicts(child)
+    elif isinstance(node, list):
+        for child in node:
+            yield from iter_dicts(child)
+
+
 def refs_in_outputs(outputs: Iterable[dict | None]) -> set[str]:
     """User and order ids that tools returned to this session (they may be named in the reply)."""
-    refs: set[str] = set()
-
-    def walk(node: object) -> None:
-        if isinstance(node, dict):
-            for key in ("user_id", "order_id"):
-                value = node.get(key)
-                if isinstance(value, str):
-                    refs.add(value.lower())
-            for child in node.values():
-                walk(child)
-        elif isinstance(node, list):
-            for child in node:
-                walk(child)
-
-    for output in outputs:
-        walk(output)
-    return refs
+    return {
+        value.lower()
+        for output in outputs
+        for node in iter_dicts(output)
+        for key in ("user_id", "order_id")
+        if isinstance(value := node.get(key), str)
+    }

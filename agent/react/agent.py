@@ -20,6 +20,7 @@ from agent.guided.replies import card_of, say
 from agent.guided.slots import detect_language
 from agent.llm import get_chat_model
 from agent.llm.masking import new_masker
+from agent.middleware.guards import iter_dicts
 from agent.middleware.react import (
     GroundingMiddleware,
     MaskPromptMiddleware,
@@ -127,19 +128,10 @@ def run_react_turn(
 def _cards_for(reply: str, outputs: list[dict[str, Any]]) -> list[ProductCard]:
     """Cards for the products of this turn's tools that the reply talks about (by id or title)."""
     items: dict[str, dict[str, Any]] = {}
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
+    for output in outputs:
+        for node in iter_dicts(output):
             if isinstance(node.get("product_id"), str) and "price" in node and "title" in node:
                 items.setdefault(node["product_id"], node)
-            for child in node.values():
-                walk(child)
-        elif isinstance(node, list):
-            for child in node:
-                walk(child)
-
-    for output in outputs:
-        walk(output)
     low = reply.lower()
     mentioned = [
         card_of(item)
