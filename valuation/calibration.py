@@ -84,9 +84,14 @@ class FinalEngine:
     def _cols(self, X: pd.DataFrame) -> list[str]:
         return [c for c in X.columns if c not in ENGINE_EXCLUDED]
 
-    def fit_frames(self, frames: list[EngineFrame]) -> FinalEngine:
-        """Fit the correction on labelled frames and set the scale so their predicted total matches actual."""
-        if not frames or any(f.y is None for f in frames):
+    def fit_frames(
+        self, frames: list[EngineFrame], *, scale_frames: list[EngineFrame] | None = None
+    ) -> FinalEngine:
+        """Fit the correction on labelled frames and set the scale so that the predicted total of
+        ``scale_frames`` (default: all of ``frames``) matches their actual total. Pass the frames whose window is
+        the one to forecast: rolling-origin windows inside the calibration period teach the ranking well but
+        their level (a young cohort's decay) is not the holdout's."""
+        if not frames or any(f.y is None for f in frames + (scale_frames or [])):
             raise ValueError("fit_frames needs frames with targets")
         X = pd.concat([f.X for f in frames])
         y = pd.concat([f.y for f in frames])  # type: ignore[misc]
@@ -97,11 +102,14 @@ class FinalEngine:
         self.model.fit(
             X[self.columns], y["spend"], y["purchases"], base_margin=s_margin, purchases_margin=p_margin
         )
-        fitted = self.model.predict(X[self.columns], base_margin=s_margin, purchases_margin=p_margin)
-        actual_total, btyd_total = float(y["spend"].sum()), float(X["btyd_spend_h"].sum())
-        self.model.spend_scale = actual_total / max(float(fitted["pred_spend"].sum()), 1e-9)
+        scaled = scale_frames or frames
+        fitted = sum(float(self.predict(f)["pred_spend"].sum()) for f in scaled)
+        actual_total = float(sum(f.y["spend"].sum() for f in scaled))  # type: ignore[index]
+        btyd_total = float(sum(f.X["btyd_spend_h"].sum() for f in scaled))
+        self.model.spend_scale = actual_total / max(fitted, 1e-9)
         self.calibration = {
             "train_rows": float(len(X)),
+            "scale_rows": float(sum(len(f.X) for f in scaled)),
             "train_actual_total": actual_total,
             "train_scale": self.model.spend_scale,
             "btyd_bias": actual_total / max(btyd_total, 1e-9),  # actual / BTYD on the training windows
@@ -121,16 +129,16 @@ class FinalEngine:
         return contrib
 
 
-def fit_temporal_engine(
+def rolling_frames(
     tx: pd.DataFrame,
     calibration_end: pd.Timestamp,
     horizon_days: int,
     *,
     unit: str = "W",
     n_origins: int = 3,
-) -> tuple[FinalEngine, list[TimeSplit]]:
-    """Train on rolling origins inside the calibration period (windows of 1/3, 1/2 and 2/3 of the horizon
-    ending on ``calibration_end`` when the history is shorter than the horizon), never past it."""
+) -> tuple[list[EngineFrame], list[TimeSplit]]:
+    """Labelled frames on rolling origins inside the calibration period, never past it (windows of 1/3, 1/2
+    and 2/3 of the horizon ending on ``calibration_end`` when the history is shorter than the horizon)."""
     first = pd.to_datetime(tx["date"]).min()
     origins = rolling_origins(first, calibration_end, horizon_days, n_origins=n_origins)
     if origins and origins[0].holdout_end == calibration_end and origins[0].holdout_days < horizon_days:
@@ -145,4 +153,17 @@ def fit_temporal_engine(
         engine_frame(tx, o.calibration_end, o.holdout_days, unit=unit, window_end=o.holdout_end)
         for o in origins
     ]
+    return frames, origins
+
+
+def fit_temporal_engine(
+    tx: pd.DataFrame,
+    calibration_end: pd.Timestamp,
+    horizon_days: int,
+    *,
+    unit: str = "W",
+    n_origins: int = 3,
+) -> tuple[FinalEngine, list[TimeSplit]]:
+    """The engine trained on rolling origins only (no holdout target of anyone)."""
+    frames, origins = rolling_frames(tx, calibration_end, horizon_days, unit=unit, n_origins=n_origins)
     return FinalEngine().fit_frames(frames), origins

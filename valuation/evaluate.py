@@ -6,6 +6,8 @@ engine (``valuation.calibration.FinalEngine``). Targets: holdout purchases (dist
 
 Leakage rules: features and BTYD fits only see rows up to the calibration end; learned models see holdout targets
 only of training customers (random/stratified) or no holdout target at all (temporal: rolling origins).
+Random/stratified splits also train on the rolling origins (windows inside the calibration period, so no holdout
+data) and run over ``folds`` disjoint evaluation sets, so every customer is scored out of fold.
 """
 
 from __future__ import annotations
@@ -18,11 +20,11 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
 
-from valuation.calibration import EngineFrame, FinalEngine, engine_frame, fit_temporal_engine
+from valuation.calibration import EngineFrame, FinalEngine, engine_frame, rolling_frames
 from valuation.datasets import Dataset
 from valuation.learned import ValueModel
 from valuation.metrics import evaluate_predictions
-from valuation.splits import TimeSplit, customer_split
+from valuation.splits import TimeSplit, customer_folds
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,8 @@ class ValueEvalReport(BaseModel):
     scores: list[ModelScore]
     llm: dict[str, Any] = Field(default_factory=dict)
     acceptance: Acceptance | None = None
+    # Per evaluation fold (random/stratified): the same gains on that fold's customers alone, to show the spread.
+    fold_gains: list[dict[str, float]] = Field(default_factory=list)
     seconds: float = 0.0
 
     def table(self, target: str) -> list[ModelScore]:
@@ -97,17 +101,18 @@ def _transaction_only(X: pd.DataFrame) -> list[str]:
     return [c for c in X.columns if not c.startswith(BTYD_COLUMNS_PREFIXES)]
 
 
-def _fit_learned(frames: list[EngineFrame]) -> ValueModel:
+def _fit_learned(frames: list[EngineFrame], scale_frames: list[EngineFrame] | None = None) -> ValueModel:
     """LightGBM on transaction features only, target = spend (purchases) per unit of window length, so that
-    windows of different lengths pool; the spend level is calibrated on the training rows."""
+    windows of different lengths pool; the spend level is calibrated on ``scale_frames`` (default: all)."""
     X = pd.concat([f.X for f in frames])
     y = pd.concat([f.y for f in frames])  # type: ignore[misc]
     horizon = np.concatenate([np.full(len(f.X), f.horizon) for f in frames])
     cols = _transaction_only(X)
     model = ValueModel(num_boost_round=200)
     model.fit(X[cols], y["spend"].to_numpy() / horizon, y["purchases"].to_numpy() / horizon)
-    fitted = model.predict(X[cols])["pred_spend"].to_numpy() * horizon
-    model.spend_scale = float(y["spend"].sum()) / max(float(fitted.sum()), 1e-9)
+    scaled = scale_frames or frames
+    fitted = sum(float(_predict_learned(model, f)["pred_spend"].sum()) for f in scaled)
+    model.spend_scale = float(sum(f.y["spend"].sum() for f in scaled)) / max(fitted, 1e-9)  # type: ignore[index]
     return model
 
 
@@ -165,6 +170,41 @@ def _llm_row(
     return rows, info
 
 
+def _fold_predictions(
+    ev_frame: EngineFrame, horizon: float, engine: FinalEngine, learned: ValueModel
+) -> dict[str, pd.DataFrame]:
+    """Every model's predictions for one evaluation set."""
+    X = ev_frame.X
+    return {
+        "predict-zero": pd.DataFrame({"pred_purchases": 0.0, "pred_spend": 0.0}, index=X.index),
+        "repeat-calibration-spend": pd.DataFrame(
+            {"pred_purchases": X["frequency"], "pred_spend": X["frequency"] * X["monetary"]}
+        ),
+        "rfm-heuristic": _rfm_heuristic(X, horizon),
+        "bgnbd-gg": pd.DataFrame({"pred_purchases": X["bg_purchases_h"], "pred_spend": X["btyd_spend_h"]}),
+        "learned": _predict_learned(learned, ev_frame),
+        "final-engine": engine.predict(ev_frame),
+    }
+
+
+def _acceptance(final: dict[str, float], base: dict[str, float]) -> Acceptance:
+    gains = {
+        "spearman_gain": final["spearman"] - base["spearman"],
+        "gini_gain": final["gini"] - base["gini"],
+        "rmse_ratio": final["rmse"] / base["rmse"],
+        "total_ratio": final["total_ratio"],
+    }
+    return Acceptance(
+        **gains,
+        passed={
+            "spearman >= +0.03": gains["spearman_gain"] >= 0.03,
+            "gini >= +0.03": gains["gini_gain"] >= 0.03,
+            "rmse <= 1.02x": gains["rmse_ratio"] <= 1.02,
+            "total within 10%": abs(gains["total_ratio"] - 1.0) <= 0.10,
+        },
+    )
+
+
 def run_value_eval(
     dataset: Dataset,
     *,
@@ -174,8 +214,10 @@ def run_value_eval(
     llm_sample: int = 0,
     settings: Any = None,
     seed: int = 7,
+    n_folds: int = 5,
 ) -> tuple[ValueEvalReport, pd.DataFrame]:
-    """Evaluate every model; returns the report and per-customer predictions (evaluated customers only)."""
+    """Evaluate every model; returns the report and per-customer predictions (evaluated customers only, with
+    the ``fold`` whose model scored them). ``n_folds`` applies to random/stratified (1 = a single 80/20)."""
     started = time.perf_counter()
     times = TimeSplit(
         pd.Timestamp(calibration_end or dataset.calibration_end).normalize(),
@@ -189,42 +231,39 @@ def run_value_eval(
         # External truth (demo): the holdout lies beyond the transactions, so its targets come from the truth.
         main.y = dataset.holdout_targets.reindex(main.X.index, fill_value=0.0)[["purchases", "spend"]]
     assert main.y is not None
-    users = customer_split(main.X, split, seed=seed)
-    evaluate = users.evaluate
-    ev_frame = _subset(main, evaluate)
-
+    folds = customer_folds(main.X, split, folds=n_folds, seed=seed)
+    try:
+        rolling, origins = rolling_frames(tx, times.calibration_end, times.holdout_days, unit=unit)
+    except ValueError:
+        if split == "temporal":  # the only training data there is
+            raise
+        rolling, origins = [], []  # too short a calibration period: the holdout of the other folds alone
+    origin_text = ", ".join(f"{o.calibration_end.date()}->{o.holdout_end.date()}" for o in origins)
+    fitted: list[tuple[pd.Index, FinalEngine, ValueModel]] = []
     if split == "temporal":
-        engine, origins = fit_temporal_engine(tx, times.calibration_end, times.holdout_days, unit=unit)
-        train_frames = [
-            engine_frame(tx, o.calibration_end, o.holdout_days, unit=unit, window_end=o.holdout_end)
-            for o in origins
-        ]
-        training = "rolling origins: " + ", ".join(
-            f"{o.calibration_end.date()}->{o.holdout_end.date()}" for o in origins
-        )
+        fitted.append((folds[0].evaluate, FinalEngine().fit_frames(rolling), _fit_learned(rolling)))
+        training = f"rolling origins: {origin_text}"
+        n_train_rows = sum(len(f.X) for f in rolling)
     else:
-        train_frames = [_subset(main, users.train)]
-        engine = FinalEngine().fit_frames(train_frames)
+        for fold in folds:
+            target = [_subset(main, fold.train)]
+            frames = target + rolling
+            engine = FinalEngine().fit_frames(frames, scale_frames=target)
+            fitted.append((fold.evaluate, engine, _fit_learned(frames, scale_frames=target)))
+        n_train_rows = len(folds[0].train) + sum(len(f.X) for f in rolling)
         training = (
-            f"{len(users.train)} customers' holdout ({split} split), evaluated on the other {len(evaluate)}"
+            f"{split} split, {len(folds)} fold(s): each model trains on the other customers' holdout "
+            f"({len(folds[0].train)} in fold 1) plus rolling origins ({origin_text}), and is evaluated on its "
+            f"own customers only"
         )
-    learned = _fit_learned(train_frames)
 
-    preds: dict[str, pd.DataFrame] = {
-        "predict-zero": pd.DataFrame({"pred_purchases": 0.0, "pred_spend": 0.0}, index=evaluate),
-        "repeat-calibration-spend": pd.DataFrame(
-            {
-                "pred_purchases": ev_frame.X["frequency"],
-                "pred_spend": ev_frame.X["frequency"] * ev_frame.X["monetary"],
-            }
-        ),
-        "rfm-heuristic": _rfm_heuristic(ev_frame.X, main.horizon),
-        "bgnbd-gg": pd.DataFrame(
-            {"pred_purchases": ev_frame.X["bg_purchases_h"], "pred_spend": ev_frame.X["btyd_spend_h"]}
-        ),
-        "learned": _predict_learned(learned, ev_frame),
-        "final-engine": engine.predict(ev_frame),
-    }
+    parts: dict[str, list[pd.DataFrame]] = {}
+    for evaluate, engine, learned in fitted:
+        for name, pred in _fold_predictions(_subset(main, evaluate), main.horizon, engine, learned).items():
+            parts.setdefault(name, []).append(pred)
+    preds = {name: pd.concat(p) for name, p in parts.items()}
+    evaluate = preds["final-engine"].index
+    ev_frame = _subset(main, evaluate)
     actual = ev_frame.y
     assert actual is not None
     scores: list[ModelScore] = []
@@ -237,22 +276,16 @@ def run_value_eval(
     scores.extend(llm_scores)
 
     by_name = {s.model: s.metrics for s in scores if s.target == "spend"}
-    final, base = by_name["final-engine"], by_name["bgnbd-gg"]
-    gains = {
-        "spearman_gain": final["spearman"] - base["spearman"],
-        "gini_gain": final["gini"] - base["gini"],
-        "rmse_ratio": final["rmse"] / base["rmse"],
-        "total_ratio": final["total_ratio"],
-    }
-    acc = Acceptance(
-        **gains,
-        passed={
-            "spearman >= +0.03": gains["spearman_gain"] >= 0.03,
-            "gini >= +0.03": gains["gini_gain"] >= 0.03,
-            "rmse <= 1.02x": gains["rmse_ratio"] <= 1.02,
-            "total within 10%": abs(gains["total_ratio"] - 1.0) <= 0.10,
-        },
-    )
+    acc = _acceptance(by_name["final-engine"], by_name["bgnbd-gg"])
+    fold_gains = []
+    if len(fitted) > 1:
+        for users, _, _ in fitted:
+            a = actual.loc[users, "spend"].to_numpy()
+            fold_acc = _acceptance(
+                evaluate_predictions(a, preds["final-engine"].loc[users, "pred_spend"].to_numpy()),
+                evaluate_predictions(a, preds["bgnbd-gg"].loc[users, "pred_spend"].to_numpy()),
+            )
+            fold_gains.append({"n": float(len(users)), **fold_acc.model_dump(exclude={"passed"})})
     bg, gg = main.btyd.bgnbd, main.btyd.gamma_gamma
     report = ValueEvalReport(
         dataset=dataset.name,
@@ -262,16 +295,18 @@ def run_value_eval(
         time_unit=unit,
         n_customers=len(main.X),
         n_evaluated=len(evaluate),
-        n_train_rows=int(sum(len(f.X) for f in train_frames)),
+        n_train_rows=int(n_train_rows),
         training=training,
         btyd={"r": bg.r, "alpha": bg.alpha, "a": bg.a, "b": bg.b, "p": gg.p, "q": gg.q, "v": gg.v},
-        engine_calibration=engine.calibration,
+        engine_calibration=fitted[0][1].calibration,
         scores=scores,
         llm=llm_info,
         acceptance=acc,
+        fold_gains=fold_gains,
         seconds=round(time.perf_counter() - started, 2),
     )
     table = actual.add_prefix("actual_")
+    table["fold"] = pd.concat([pd.Series(k, index=users) for k, (users, _, _) in enumerate(fitted)])
     for name, p in preds.items():
         table = table.join(p.add_prefix(f"{name}:"))
     return report, table

@@ -5,7 +5,9 @@
   earlier "rolling origins" inside the calibration period (features to an earlier cut-off, targets over the
   following window, which still ends by ``calibration_end``).
 - ``random``: customers are split 80/20; the learned model trains on the 80%'s holdout targets and is evaluated on
-  the 20% only.
+  the 20% only. With ``folds=5`` (the default of ``eval value``) this is done five times over disjoint 20%s, so
+  every customer is evaluated once, by a model that never saw their holdout: the same protocol with a fifth of
+  the sampling noise (on the 2,357-customer CDNOW sample one 20% holds only 471 customers).
 - ``stratified``: like random, but the 80/20 split is drawn within each decile of calibration-period spend, so both
   sides have the same value mix (the deciles use calibration data only).
 """
@@ -79,13 +81,46 @@ def customer_split(
         n_test = round(len(users) * test_size)
         is_test[rng.permutation(len(users))[:n_test]] = True
     else:
-        ranks = calibration_features[value_col].rank(method="first").to_numpy()
-        deciles = np.minimum(((ranks - 1) / len(users) * 10).astype(int), 9)
+        deciles = _deciles(calibration_features, value_col)
         for d in range(10):
             members = np.flatnonzero(deciles == d)
             n_test = round(len(members) * test_size)
             is_test[rng.permutation(members)[:n_test]] = True
     return CustomerSplit(kind, users[~is_test], users[is_test])
+
+
+def _deciles(calibration_features: pd.DataFrame, value_col: str) -> np.ndarray:
+    ranks = calibration_features[value_col].rank(method="first").to_numpy()
+    return np.minimum(((ranks - 1) / len(calibration_features) * 10).astype(int), 9)
+
+
+def customer_folds(
+    calibration_features: pd.DataFrame,
+    kind: str,
+    *,
+    folds: int = 5,
+    seed: int = 7,
+    value_col: str = "total_spend",
+) -> list[CustomerSplit]:
+    """``folds`` disjoint evaluation sets covering every customer (each one trained on the others); with
+    ``folds=1``, or for ``temporal``, the single split of ``customer_split``."""
+    if kind == "temporal" or folds <= 1:
+        return [customer_split(calibration_features, kind, seed=seed, value_col=value_col)]
+    if kind not in SPLIT_KINDS:
+        raise ValueError(f"split must be one of {SPLIT_KINDS}, got {kind!r}")
+    users = calibration_features.index
+    if len(users) < folds:
+        raise ValueError(f"{len(users)} customers cannot make {folds} folds")
+    rng = np.random.default_rng(seed)
+    fold = np.empty(len(users), dtype=int)
+    if kind == "random":
+        fold[rng.permutation(len(users))] = np.arange(len(users)) % folds
+    else:  # stratified: deal each value decile's customers round-robin over the folds
+        deciles = _deciles(calibration_features, value_col)
+        for d in range(10):
+            members = rng.permutation(np.flatnonzero(deciles == d))
+            fold[members] = (np.arange(len(members)) + d) % folds
+    return [CustomerSplit(kind, users[fold != k], users[fold == k]) for k in range(folds)]
 
 
 def rolling_origins(

@@ -88,15 +88,13 @@ KNOWN_MISSES = {
         "temporal",
         "total within 10%",
     ): "measured 0.85 (holdout has Q4; rolling origins cannot see it)",
-    ("sample", "random", "spearman >= +0.03"): "measured +0.016 on 471 evaluated customers",
-    ("sample", "random", "gini >= +0.03"): "measured +0.020 on 471 evaluated customers",
+    ("sample", "random", "spearman >= +0.03"): "measured +0.017 over 5 folds (fold spread -0.006..+0.036)",
     (
         "master",
         "temporal",
         "total within 10%",
     ): "measured 0.79 (holdout has Q4; rolling origins cannot see it)",
-    ("master", "random", "spearman >= +0.03"): "measured +0.023",
-    ("master", "random", "rmse <= 1.02x"): "measured 1.047x",
+    ("master", "random", "spearman >= +0.03"): "measured +0.028 over 5 folds",
 }
 
 
@@ -138,7 +136,8 @@ def test_eval_value_cli_writes_json_and_plot(tmp_path: Path, monkeypatch: pytest
     )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
-    assert payload["split"] == "stratified" and payload["n_evaluated"] == 470
+    assert payload["split"] == "stratified" and payload["n_evaluated"] == 2357  # 5 folds: everyone once
+    assert len(payload["fold_gains"]) == 5
     models = {s["model"] for s in payload["scores"]}
     assert {
         "predict-zero",

@@ -9,7 +9,7 @@ import pytest
 from valuation.datasets import Dataset
 from valuation.evaluate import run_value_eval
 from valuation.features import transaction_features
-from valuation.splits import TimeSplit, customer_split, rolling_origins
+from valuation.splits import TimeSplit, customer_folds, customer_split, rolling_origins
 
 CAL_END, HOLD_END = pd.Timestamp("2021-06-30"), pd.Timestamp("2021-12-31")
 
@@ -57,7 +57,7 @@ def _perturb_holdout(tx: pd.DataFrame, users: pd.Index | None = None) -> pd.Data
 
 
 def _prediction_columns(table: pd.DataFrame) -> pd.DataFrame:
-    return table[[c for c in table.columns if not c.startswith("actual_")]]
+    return table[[c for c in table.columns if not c.startswith("actual_") and c != "fold"]]
 
 
 def test_time_split_parts_are_disjoint_and_ordered(shop: pd.DataFrame) -> None:
@@ -107,13 +107,42 @@ def test_temporal_eval_never_sees_the_holdout(shop: pd.DataFrame) -> None:
 
 
 def test_random_split_never_sees_evaluated_customers_holdout(shop: pd.DataFrame) -> None:
-    report, table = run_value_eval(_dataset(shop), split="random")
+    report, table = run_value_eval(_dataset(shop), split="random", n_folds=1)
     evaluated = table.index
-    _, changed = run_value_eval(_dataset(_perturb_holdout(shop, evaluated)), split="random")
+    _, changed = run_value_eval(_dataset(_perturb_holdout(shop, evaluated)), split="random", n_folds=1)
     pd.testing.assert_frame_equal(_prediction_columns(table), _prediction_columns(changed))
     # Control: the same perturbation on the training customers does move the learned predictions.
     feats = transaction_features(shop, CAL_END)
     trained_on = feats.index.difference(evaluated)
-    _, moved = run_value_eval(_dataset(_perturb_holdout(shop, trained_on)), split="random")
+    _, moved = run_value_eval(_dataset(_perturb_holdout(shop, trained_on)), split="random", n_folds=1)
     assert not np.allclose(table["final-engine:pred_spend"], moved["final-engine:pred_spend"])
-    assert report.n_evaluated == len(evaluated)
+    assert report.n_evaluated == len(evaluated) and not report.fold_gains
+
+
+def test_folds_score_every_customer_out_of_fold(shop: pd.DataFrame) -> None:
+    report, table = run_value_eval(_dataset(shop), split="random", n_folds=5)
+    assert report.n_evaluated == report.n_customers and len(report.fold_gains) == 5
+    assert sorted(table["fold"].value_counts().tolist()) == [table.index.size // 5] * 5
+    fold0 = table.index[table["fold"] == 0]
+    _, changed = run_value_eval(_dataset(_perturb_holdout(shop, fold0)), split="random", n_folds=5)
+    # Fold 0's own holdout never reaches the model that scores fold 0; it does train the other four.
+    same = _prediction_columns(table).loc[fold0]
+    pd.testing.assert_frame_equal(same, _prediction_columns(changed).loc[fold0])
+    others = table.index.difference(fold0)
+    assert not np.allclose(
+        table.loc[others, "final-engine:pred_spend"], changed.loc[others, "final-engine:pred_spend"]
+    )
+
+
+def test_customer_folds_partition_the_customers(shop: pd.DataFrame) -> None:
+    feats = transaction_features(shop, CAL_END)
+    for kind in ("random", "stratified"):
+        folds = customer_folds(feats, kind, folds=5, seed=3)
+        evaluated = pd.Index([]).append([f.evaluate for f in folds])
+        assert evaluated.sort_values().equals(feats.index.sort_values())  # each customer exactly once
+        assert all(f.train.intersection(f.evaluate).empty for f in folds)
+    strat = customer_folds(feats, "stratified", folds=5, seed=3)
+    top = feats["total_spend"] >= feats["total_spend"].quantile(0.9)
+    shares = [top.loc[f.evaluate].mean() for f in strat]
+    assert max(shares) - min(shares) < 0.03  # every fold gets its tenth of the top decile
+    assert len(customer_folds(feats, "temporal", folds=5)) == 1

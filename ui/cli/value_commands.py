@@ -35,6 +35,12 @@ def eval_value(
     amount_col: str = typer.Option("amount", "--amount-col", help="CSV: amount column."),
     date_format: str | None = typer.Option(None, "--date-format", help="CSV: strftime format of the dates."),
     seed: int = typer.Option(7, "--seed", help="Seed of the customer split and the LLM sample."),
+    folds: int = typer.Option(
+        5,
+        "--folds",
+        min=1,
+        help="random/stratified: evaluate out of fold over N disjoint 20%s (1 = one split).",
+    ),
 ) -> None:
     """Evaluate every value model side by side on real data (holdout purchases and spend).
 
@@ -72,6 +78,7 @@ def eval_value(
                 llm_sample=llm_sample,
                 settings=settings,
                 seed=seed,
+                n_folds=folds,
             )
     except (FileNotFoundError, ValueError) as exc:
         console.print(f"[red]error / 错误:[/red] {exc}")
@@ -110,6 +117,11 @@ def eval_value(
                 table.add_row(row.model, *(f"{row.metrics[m]:.4g}" for m in metrics))
             console.print(table)
     console.print(f"LLM scorer / LLM 评分: {report.llm.get('status')}")
+    if report.fold_gains:
+        spread = [g["spearman_gain"] for g in report.fold_gains]
+        console.print(
+            f"per fold (n≈{report.fold_gains[0]['n']:.0f}): Spearman gain {min(spread):+.3f} .. {max(spread):+.3f}"
+        )
     if report.acceptance is not None:
         acc = report.acceptance
         marks = "  ".join(f"{'✔' if ok else '✘'} {name}" for name, ok in acc.passed.items())
