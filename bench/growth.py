@@ -1,9 +1,12 @@
-"""Growth curves: ingestion (and batch scoring) time and peak memory at 10k, 100k, 1M (and 10M) synthetic users.
+"""Growth curves: ingestion and batch scoring time and peak memory at 10k, 100k, 1M and 10M synthetic users.
 
 Each point runs in a fresh child process, so its peak RSS (``resource.getrusage``) belongs to that point alone.
-Ingestion point: N users (PII encrypted), N orders and their ~1.9N order lines, written as CSV in streamed
-chunks and ingested with the real ``ingest_path`` into a fresh SQLite store. Scoring point: the valuation
-engineer's ``bench.bench_scoring.growth_point(n_users)`` when that module exists (reported as not run otherwise).
+- ``ingest``: N users (PII encrypted), N orders and their ~1.9N order lines, written as CSV in streamed chunks and
+  ingested with the real ``ingest_path`` into a fresh SQLite store.
+- ``score-all``: ``shopguide score --all`` on that store, i.e. ``ValueService.train()`` (on a sample of
+  ``value_train_users``) then the streamed ``assess_all`` to a Parquet file and the ``value_assessments`` table.
+- ``scoring``: the engine alone on in-memory synthetic transactions (``bench.bench_scoring.growth_point``): the
+  model's own cost, without the store.
 
 Run: ``python -m bench.growth [--sizes 10000,100000,1000000] [--json]`` or ``shopguide bench-growth``.
 """
@@ -26,20 +29,27 @@ from bench import RESULTS_DIR, write_results
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
 
 
-def ingest_point(n_users: int) -> dict[str, Any]:
-    """One growth point, in this process: generate files, ingest users, orders and lines, report time and RSS."""
+def _store_settings(root: Path) -> Any:
+    from domain.settings import Settings
+
+    return Settings(data_dir=root / "store", llm="none", database_url="", encryption_key="", chroma_url="")
+
+
+def ingest_point(n_users: int, root: Path | None = None) -> dict[str, Any]:
+    """One growth point, in this process: generate files, ingest users, orders and lines, report time and RSS.
+    The store is left in ``root`` when given (for the ``score-all`` point), else deleted."""
     import resource
 
     from bench.bench_ingest import write_synthetic
     from domain.ingest import ingest_path
-    from domain.settings import Settings
 
-    root = Path(tempfile.mkdtemp(prefix=f"shopguide-growth-{n_users}-"))
+    keep = root is not None
+    root = root or Path(tempfile.mkdtemp(prefix=f"shopguide-growth-{n_users}-"))
     try:
         started = time.perf_counter()
         files = write_synthetic(root / "files", n_users=n_users, n_orders=n_users, n_products=500)
         generate_s = time.perf_counter() - started
-        settings = Settings(data_dir=root / "store", llm="none", database_url="", encryption_key="")
+        settings = _store_settings(root)
         seconds: dict[str, float] = {}
         rows: dict[str, int] = {}
         for kind in ("products", "users", "orders", "order_lines"):
@@ -63,16 +73,51 @@ def ingest_point(n_users: int) -> dict[str, Any]:
             "cpu_seconds": (lambda u: u.ru_utime + u.ru_stime)(resource.getrusage(resource.RUSAGE_SELF)),
         }
     finally:
-        shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(root / "files", ignore_errors=True)
+        if not keep:
+            shutil.rmtree(root, ignore_errors=True)
 
 
-def _child(what: str, n_users: int, timeout_s: float) -> dict[str, Any]:
+def score_all_point(n_users: int, root: Path) -> dict[str, Any]:
+    """``shopguide score --all --out scores.parquet`` on the store in ``root``, in this process."""
+    import resource
+
+    from domain.store.db import get_engine
+    from valuation.service import ValueService
+
+    settings = _store_settings(root)
+    service = ValueService(settings)
+    started = time.perf_counter()
+    meta = service.train()
+    train_s = time.perf_counter() - started
+    summary = service.assess_all(out=root / "scores.parquet", progress=False)
+    get_engine(settings).dispose()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {
+        "what": "score-all",
+        "n_users": n_users,
+        "seconds": summary.seconds,
+        "users_per_s": summary.users_per_s,
+        "scored": summary.users,
+        "train_seconds": train_s,
+        "train_population": meta.get("population_users"),
+        "out_mb": (root / "scores.parquet").stat().st_size / 2**20,
+        "peak_rss_mb": usage.ru_maxrss / 1024,
+        "cpu_seconds": usage.ru_utime + usage.ru_stime,
+    }
+
+
+def run_point(what: str, n_users: int, timeout_s: float, root: Path | None = None) -> dict[str, Any]:
     code = (
         "import json, sys\n"
-        "from bench.growth import ingest_point\n"
+        "from pathlib import Path\n"
+        "from bench.growth import ingest_point, score_all_point\n"
         "n = int(sys.argv[2])\n"
+        "root = Path(sys.argv[3]) if sys.argv[3] else None\n"
         "if sys.argv[1] == 'ingest':\n"
-        "    point = ingest_point(n)\n"
+        "    point = ingest_point(n, root)\n"
+        "elif sys.argv[1] == 'score-all':\n"
+        "    point = score_all_point(n, root)\n"
         "else:\n"
         "    import resource\n"
         "    from bench.bench_scoring import growth_point\n"
@@ -84,7 +129,7 @@ def _child(what: str, n_users: int, timeout_s: float) -> dict[str, Any]:
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
     try:
         done = subprocess.run(
-            [sys.executable, "-c", code, what, str(n_users)],
+            [sys.executable, "-c", code, what, str(n_users), str(root or "")],
             cwd=Path(__file__).resolve().parents[1],
             env=env,
             capture_output=True,
@@ -116,7 +161,7 @@ def plot(points: list[dict[str, Any]], path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     fig, (ax_time, ax_mem) = plt.subplots(1, 2, figsize=(11, 4.2))
-    for what, marker in (("ingest", "o"), ("scoring", "s")):
+    for what, marker in (("ingest", "o"), ("score-all", "D"), ("scoring", "s")):
         good = sorted(
             (p for p in points if p.get("what") == what and "error" not in p), key=lambda p: p["n_users"]
         )
@@ -144,13 +189,21 @@ def run_growth(sizes: list[int], *, timeout_s: float = 4 * 3600) -> list[dict[st
     points = []
     with_scoring = scoring_available()
     for n in sizes:
-        points.append(_child("ingest", n, timeout_s))
+        root = Path(tempfile.mkdtemp(prefix=f"shopguide-growth-{n}-"))
+        try:
+            points.append(run_point("ingest", n, timeout_s, root))
+            if "error" not in points[-1]:
+                points.append(run_point("score-all", n, timeout_s, root))
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
         if with_scoring:
-            points.append(_child("scoring", n, timeout_s))
+            points.append(run_point("scoring", n, timeout_s))
         else:
             points.append(
                 {"what": "scoring", "n_users": n, "error": "bench.bench_scoring.growth_point not available"}
             )
+        log_point = {k: points[-1].get(k) for k in ("what", "n_users", "seconds", "peak_rss_mb", "error")}
+        print(f"growth: {log_point}", file=sys.stderr, flush=True)
     return points
 
 

@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     max_message_chars: int = 2000
     rate_limit_per_minute: int = 30
 
+    # Value engine: training (and the in-memory population behind per-user percentiles) reads at most this many
+    # users, a systematic sample of a bigger store; `score --all` still streams every user through the model.
+    value_train_users: int = 200_000
+
     log_level: str = "INFO"
 
     @model_validator(mode="after")

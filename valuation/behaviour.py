@@ -14,6 +14,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from domain.store.repository import UserScope, read_frame, scoped
 from domain.store.schema import events, reviews
 
 # Words that mark a review or search as a complaint (quality, delivery, refund). Chinese needs no word breaks.
@@ -124,29 +125,23 @@ def _cut(as_of: pd.Timestamp | str) -> pd.Timestamp:
     return ts.normalize() + pd.Timedelta(days=1)  # exclusive upper bound: the whole as_of day counts
 
 
-def load_events(engine: Engine, user_id: str | None = None) -> pd.DataFrame:
-    """Events as a frame (user_id, kind, ts, session_id, product_id, query); one user's when ``user_id``."""
+def load_events(engine: Engine, user_id: str | None = None, *, scope: UserScope = None) -> pd.DataFrame:
+    """Events as a frame (user_id, kind, ts, session_id, product_id, query): one user's when ``user_id``, the
+    users of ``scope`` when given, else everyone's."""
     stmt = select(
         events.c.user_id, events.c.kind, events.c.ts, events.c.session_id, events.c.product_id, events.c.query
     )
-    if user_id is not None:
-        stmt = stmt.where(events.c.user_id == user_id)
-    with engine.connect() as conn:
-        frame = pd.DataFrame(conn.execute(stmt).fetchall(), columns=[c.name for c in stmt.selected_columns])
-    frame["ts"] = pd.to_datetime(frame["ts"])
-    return frame
+    return read_frame(
+        engine, scoped(stmt, events.c.user_id, [user_id] if user_id is not None else scope), ["ts"]
+    )
 
 
-def load_reviews(engine: Engine, user_id: str | None = None) -> pd.DataFrame:
-    """Reviews as a frame (user_id, product_id, rating, text, language, created_at)."""
+def load_reviews(engine: Engine, user_id: str | None = None, *, scope: UserScope = None) -> pd.DataFrame:
+    """Reviews as a frame (user_id, product_id, rating, text, language, created_at); scoped like ``load_events``."""
     cols = (reviews.c.user_id, reviews.c.product_id, reviews.c.rating, reviews.c.text, reviews.c.language)
     stmt = select(*cols, reviews.c.created_at)
-    if user_id is not None:
-        stmt = stmt.where(reviews.c.user_id == user_id)
-    with engine.connect() as conn:
-        frame = pd.DataFrame(conn.execute(stmt).fetchall(), columns=[c.name for c in stmt.selected_columns])
-    frame["created_at"] = pd.to_datetime(frame["created_at"])
-    return frame
+    scope = [user_id] if user_id is not None else scope
+    return read_frame(engine, scoped(stmt, reviews.c.user_id, scope), ["created_at"])
 
 
 def _ratio(num: pd.Series, den: pd.Series) -> pd.Series:

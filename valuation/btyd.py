@@ -30,16 +30,21 @@ def _unique_weighted(*cols: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
 
 
 def _fit_log_params(nll: Any, n_params: int, starts: list[np.ndarray]) -> np.ndarray:
-    """Minimise a negative log-likelihood over log-parameters from several starts; keep the best."""
+    """Minimise a negative log-likelihood over log-parameters from several starts; keep the best.
+
+    L-BFGS-B first (bounded log-parameters: a flat likelihood, e.g. customers with almost no repeat purchases,
+    cannot send a parameter to infinity); Nelder-Mead only to rescue a start where it fails. An unbounded,
+    tight-tolerance Nelder-Mead from every start made a 20k-user fit take 30 s where this takes under one."""
+    bounds = [(-18.0, 18.0)] * len(starts[0])
     best: Any = None
     for x0 in starts:
-        res = minimize(
-            nll, x0, method="Nelder-Mead", options={"maxiter": 20_000, "xatol": 1e-9, "fatol": 1e-10}
-        )
-        res = minimize(nll, res.x, method="L-BFGS-B")
+        res = minimize(nll, x0, method="L-BFGS-B", bounds=bounds, options={"maxiter": 1_000})
+        if not (res.success and np.isfinite(res.fun)):
+            rescue = minimize(nll, x0, method="Nelder-Mead", options={"maxiter": 2_000 * len(x0)})
+            res = minimize(nll, np.clip(rescue.x, -18.0, 18.0), method="L-BFGS-B", bounds=bounds)
         if best is None or res.fun < best.fun:
             best = res
-    if best is None or not np.isfinite(best.fun):
+    if best is None or not np.isfinite(best.fun) or best.fun >= 1e300:
         raise RuntimeError("BTYD fit did not converge")
     return np.exp(best.x[:n_params])
 

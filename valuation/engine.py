@@ -14,10 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from domain.store.schema import order_lines, orders, products, users
+from domain.store.repository import UserScope, read_frame, scoped, transactions_frame
+from domain.store.schema import events, orders, products, users
 from valuation.behaviour import behaviour_features, load_events, load_reviews, prepare_events
 from valuation.btyd import BtydModels, btyd_features
 from valuation.features import normalise_transactions, transaction_features
@@ -52,51 +53,24 @@ class ShopData:
         return pd.Timestamp(self.tx["date"].min()).normalize()
 
 
-def _own_transactions_frame(engine: Engine, user_id: str | None = None) -> pd.DataFrame:
-    """The rows of ``domain.store.repository.transactions_frame`` (one per order line), optionally one user's:
-    the service's per-user path reads one user's lines through the (user_id, created_at) index."""
-    stmt = select(
-        orders.c.user_id,
-        orders.c.order_id,
-        orders.c.created_at,
-        order_lines.c.amount,
-        order_lines.c.product_id,
-        products.c.category,
-        products.c.price_tier,
-        order_lines.c.discount,
-        order_lines.c.quantity,
-        orders.c.status,
-    ).select_from(orders.join(order_lines).join(products))
-    if user_id is not None:
-        stmt = stmt.where(orders.c.user_id == user_id)
-    with engine.connect() as conn:
-        return pd.DataFrame(conn.execute(stmt).fetchall(), columns=[c.name for c in stmt.selected_columns])
-
-
-def _empty_transactions(tx: pd.DataFrame) -> pd.DataFrame:
+def _transactions(engine: Engine, user_id: str | None = None, *, scope: UserScope = None) -> pd.DataFrame:
+    """Order lines (``date`` column) of one user, of the users of ``scope``, or of everyone."""
+    tx = transactions_frame(engine, scope=[user_id] if user_id is not None else scope)
+    if len(tx):
+        return normalise_transactions(tx)
     out = tx.rename(columns={"created_at": "date"})
     out["date"] = pd.to_datetime(out["date"])
     return out
 
 
-def _transactions(engine: Engine, user_id: str | None = None) -> pd.DataFrame:
-    if user_id is not None:
-        tx = _own_transactions_frame(engine, user_id)
-        return normalise_transactions(tx) if len(tx) else _empty_transactions(tx)
-    try:
-        from domain.store.repository import transactions_frame
-    except ImportError:
-        log.warning("domain.store.repository is missing: reading transactions with the valuation's own query")
-        transactions_frame = _own_transactions_frame
-
-    tx = transactions_frame(engine)
-    return normalise_transactions(tx) if len(tx) else _empty_transactions(tx)
-
-
-def load_shop_data(engine: Engine) -> ShopData:
-    """Everything at once (the batch and training path)."""
+def load_shop_data(engine: Engine, scope: UserScope = None) -> ShopData:
+    """Everything at once (training, and the demo-sized batch), or the slice of the users of ``scope`` (the
+    streamed batch reads one id range at a time; training on a big store reads a sample)."""
+    user_stmt = select(users.c.user_id, users.c.signup_at, users.c.language)
+    user_frame = read_frame(engine, scoped(user_stmt, users.c.user_id, scope), ["signup_at"]).set_index(
+        "user_id"
+    )
     with engine.connect() as conn:
-        user_rows = conn.execute(select(users.c.user_id, users.c.signup_at, users.c.language)).fetchall()
         product_rows = conn.execute(
             select(
                 products.c.product_id,
@@ -107,18 +81,27 @@ def load_shop_data(engine: Engine) -> ShopData:
                 products.c.title_zh,
             )
         ).fetchall()
-    user_frame = pd.DataFrame(user_rows, columns=["user_id", "signup_at", "language"]).set_index("user_id")
-    user_frame["signup_at"] = pd.to_datetime(user_frame["signup_at"])
     product_frame = pd.DataFrame(
         product_rows, columns=["product_id", "category", "brand", "price_tier", "title_en", "title_zh"]
     ).set_index("product_id")
     return ShopData(
-        tx=_transactions(engine),
-        events=prepare_events(load_events(engine)),
-        reviews=load_reviews(engine),
+        tx=_transactions(engine, scope=scope),
+        events=prepare_events(load_events(engine, scope=scope)),
+        reviews=load_reviews(engine, scope=scope),
         users=user_frame,
         products=product_frame,
     )
+
+
+def last_activity_day(engine: Engine) -> pd.Timestamp | None:
+    """The day of the store's last order or event (the as-of date of a training run), from two index lookups."""
+    with engine.connect() as conn:
+        last = [
+            conn.execute(select(func.max(orders.c.created_at))).scalar(),
+            conn.execute(select(func.max(events.c.ts))).scalar(),
+        ]
+    days = [pd.Timestamp(d) for d in last if d is not None]
+    return max(days).normalize() if days else None
 
 
 def _rate_features(feats: pd.DataFrame) -> pd.DataFrame:

@@ -11,6 +11,8 @@ import json
 import logging
 import math
 import re
+from collections.abc import Sequence
+from typing import Protocol
 
 from domain.models import Language, Reason, Segment, UserProfile
 from domain.settings import Settings
@@ -125,8 +127,25 @@ def _fmt(value: float | None) -> str:
     return f"{value:.2f}"
 
 
+class ReasonLike(Protocol):
+    """What an explanation reads from a reason: a ``Reason``, or the batch's lighter named tuple."""
+
+    @property
+    def value(self) -> float | None: ...
+    @property
+    def contribution(self) -> float: ...
+    @property
+    def label_en(self) -> str: ...
+    @property
+    def label_zh(self) -> str: ...
+
+
 def template_explanation(
-    language: Language, score: float, segment: Segment, predicted_spend: float, reasons: list[Reason]
+    language: Language,
+    score: float,
+    segment: Segment,
+    predicted_spend: float,
+    reasons: Sequence[ReasonLike],
 ) -> str:
     """Two sentences from the numbers, no LLM."""
     seg_en, seg_zh = SEGMENT_LABELS[segment]

@@ -5,8 +5,10 @@
 * ``assess(user_id)`` reads the precomputed population row (percentile, segment, predictions), computes that
   user's signed contributions, builds the profile (LLM when ``with_llm`` and a provider is set, else rules) and
   an explanation in the user's language. Cheap: no population work per call.
-* ``assess_all(out=...)`` writes every assessment to the ``value_assessments`` table and optionally to a
-  Parquet or CSV file. Nothing trains until first use; a saved engine is reused across processes.
+* ``assess_all(out=...)`` streams every user of the store through the engine in chunks (``valuation.batch``),
+  upserting ``value_assessments`` and writing a Parquet or CSV file. Nothing trains until first use; a saved
+  engine is reused across processes. A store with more than ``settings.value_train_users`` users trains on a
+  systematic sample of them, which is also the reference population of the percentile scores.
 """
 
 from __future__ import annotations
@@ -20,19 +22,28 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from domain.models import Language, UserProfile, ValueAssessment
 from domain.settings import Settings
 from domain.store.db import get_engine
 from domain.store.schema import products, reviews, users
+from valuation.batch import BatchSummary
 from valuation.behaviour import load_events
 from valuation.btyd import BtydModels
+from valuation.engine import ShopData
 from valuation.explain import llm_explanation, template_explanation, top_reasons
 from valuation.profile import llm_profile, profile_prompt_text, rule_profile
 from valuation.segments import assign_segment, assign_segments
-from valuation.training import ENGINE_NAME, TrainedEngine, score_frame, score_population, train_engine
+from valuation.training import (
+    ENGINE_NAME,
+    TrainedEngine,
+    reference_percentiles,
+    score_frame,
+    score_population,
+    train_engine,
+)
 
 log = logging.getLogger(__name__)
 
@@ -64,17 +75,32 @@ class ValueService:
         return self.settings.models_dir / ENGINE_DIR
 
     def train(self, *, with_profile: bool = True) -> dict[str, Any]:
-        """Fit on the store's data, score everyone, save; returns the training metadata."""
-        from valuation.engine import load_shop_data
+        """Fit on the store's data (a systematic sample of ``settings.value_train_users`` users when the store
+        has more), score that population, save; returns the training metadata. The population is the reference
+        ranking every score is a percentile of."""
+        from valuation.engine import last_activity_day
 
         with self._lock:
-            data = load_shop_data(self.engine)
-            trained = train_engine(data, with_profile=with_profile)
-            population, features, btyd = score_population(trained, data)
+            data = self._population_data()
+            as_of = last_activity_day(self.engine)
+            trained = train_engine(data, as_of, with_profile=with_profile)
+            trained.meta["population_users"] = len(data.users)
+            population, features, btyd = score_population(trained, data, trained.as_of)
             self._set(trained, population, features, btyd)
             self._save()
             log.info("value engine %s trained: %s", trained.version, trained.meta.get("backtest"))
             return {"version": trained.version, "as_of": str(trained.as_of.date()), **trained.meta}
+
+    def _population_data(self) -> ShopData:
+        """The store's data for training and the reference population: everyone, or a systematic sample of
+        ``settings.value_train_users`` users when the store has more."""
+        from domain.store.repository import sample_user_ids
+        from valuation.engine import load_shop_data
+
+        sample = sample_user_ids(self.engine, self.settings.value_train_users)
+        with self.engine.connect() as conn:
+            n_users = int(conn.execute(select(func.count()).select_from(users)).scalar_one())
+        return load_shop_data(self.engine, scope=sample if len(sample) < n_users else None)
 
     def _set(
         self, trained: TrainedEngine, population: pd.DataFrame, features: pd.DataFrame, btyd: BtydModels
@@ -83,14 +109,13 @@ class ValueService:
         self._sorted_raw = np.sort(population["raw_pred"].to_numpy())
 
     def refresh(self) -> int:
-        """Rescore everyone on the store's current data with the trained engine (no retraining); returns the
-        number of users scored. Use after an ingest; ``train()`` when the data has moved on a lot."""
-        from valuation.engine import load_shop_data
-
+        """Rescore the reference population on the store's current data with the trained engine (no
+        retraining); returns the number of users scored. Use after an ingest; ``train()`` when the data has
+        moved on a lot."""
         with self._lock:
             self.ensure_ready()
             assert self._trained is not None
-            population, features, btyd = score_population(self._trained, load_shop_data(self.engine))
+            population, features, btyd = score_population(self._trained, self._population_data())
             self._set(self._trained, population, features, btyd)
             self._save()
             return len(population)
@@ -234,10 +259,8 @@ class ValueService:
             X, _ = feature_matrix(data, as_of, btyd=self._btyd, user_ids=pd.Index([user_id], name="user_id"))
             X = X.reindex(columns=self._features.columns)
             out = score_frame(self._trained, X)
-            raw, ranked = out["raw_pred"].to_numpy(), self._sorted_raw
-            assert ranked is not None
-            mid = (np.searchsorted(ranked, raw, "left") + np.searchsorted(ranked, raw, "right")) / 2.0
-            out["score"] = np.round(np.clip(100.0 * mid / max(len(ranked), 1), 0.0, 100.0), 2)
+            assert self._sorted_raw is not None
+            out["score"] = reference_percentiles(self._sorted_raw, out["raw_pred"].to_numpy())
             out["segment"] = assign_segments(out)
             cats = likely_categories(data, as_of)
             out["likely_categories"] = [list(cats.get(user_id, []))]
@@ -255,7 +278,8 @@ class ValueService:
             from valuation.engine import drop_profile
 
             X = drop_profile(X)
-        contrib = self._trained.value_model.contributions(X).iloc[0].to_dict()
+        # Path attribution, as in the batch: the reasons a user is shown equal the ones stored by `score --all`.
+        contrib = self._trained.value_model.contributions(X, method="path").iloc[0].to_dict()
         reasons = top_reasons(contrib, X.iloc[0].to_dict(), N_REASONS)
         profile = self.profile(user_id, with_llm=with_llm)
         sensitivity = float(profile.price_sensitivity)
@@ -299,33 +323,34 @@ class ValueService:
 
     # ---- everyone -------------------------------------------------------------------------------------------
     def assess_all(
-        self, out: Path | str | None = None, progress: bool = True, *, with_reasons: bool = True
-    ) -> pd.DataFrame:
-        """Every user's assessment without the LLM (rule profile, templated reasons): stored in
-        ``value_assessments`` and written to ``out`` (.parquet or .csv) when given. Returns the table."""
-        from valuation.batch import assess_population
+        self,
+        out: Path | str | None = None,
+        progress: bool = True,
+        *,
+        with_reasons: bool = True,
+        chunk_users: int | None = None,
+        workers: int | None = None,
+    ) -> BatchSummary:
+        """Every user's assessment without the LLM (rule profile, templated reasons), streamed through the store
+        in chunks (:mod:`valuation.batch`): upserted into ``value_assessments`` and written to ``out`` (.parquet
+        or .csv) when given. Returns counts and timing, not the rows: at millions of users they stay on disk."""
+        from valuation.batch import CHUNK_USERS, stream_assessments
 
         self.ensure_ready()
-        assert self._trained is not None and self._population is not None and self._features is not None
-        table = assess_population(
-            self.engine,
+        assert self._trained is not None and self._btyd is not None and self._features is not None
+        assert self._sorted_raw is not None
+        return stream_assessments(
+            self.settings,
             self._trained,
-            self._population,
-            self._features,
+            self._btyd,
+            self._sorted_raw,
+            self._features.columns,
+            out=out,
             progress=progress,
             with_reasons=with_reasons,
+            chunk_users=chunk_users or CHUNK_USERS,
+            workers=workers,
         )
-        if out is not None:
-            path = Path(out)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            flat = table.drop(columns=["payload"])
-            if path.suffix == ".csv":
-                flat.to_csv(path)
-            elif path.suffix in (".parquet", ".pq"):
-                flat.to_parquet(path)
-            else:
-                raise ValueError(f"--out must end in .parquet or .csv, got {path.name}")
-        return table
 
 
 _services: dict[str, ValueService] = {}

@@ -149,6 +149,16 @@ def percentile_scores(values: np.ndarray) -> np.ndarray:
     return np.round(100.0 * (order - 0.5) / max(len(values), 1), 2)
 
 
+def reference_percentiles(reference: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Mid-rank percentile of each value within the sorted ``reference`` (the trained population's raw
+    predictions): equal to ``percentile_scores`` for the population itself, and the same scale for anyone else
+    (a new user, a chunk of a streamed batch)."""
+    left = np.searchsorted(reference, values, "left")
+    right = np.searchsorted(reference, values, "right")
+    mid = (left + right) / 2.0
+    return np.round(np.clip(100.0 * mid / max(len(reference), 1), 0.0, 100.0), 2)
+
+
 def score_frame(trained: TrainedEngine, X: pd.DataFrame) -> pd.DataFrame:
     """Every model output for the rows of ``X`` (no score: percentiles need the population)."""
     Xm = X if trained.with_profile else drop_profile(X)

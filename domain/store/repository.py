@@ -6,12 +6,12 @@ a ``PiiCipher`` to ``get_user`` (decrypting is an explicit, auditable choice of 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Select, String, cast, func, select
+from sqlalchemy import ColumnElement, Select, String, cast, func, select
 from sqlalchemy.engine import Engine
 
 from domain.models import BehaviorEvent, EventKind, Order, OrderLine, PriceTier, Product, Review, User
@@ -19,6 +19,10 @@ from domain.privacy.crypto import PiiCipher
 from domain.store.schema import ENTITY_TABLES, events, order_lines, orders, products, reviews, users
 
 CHUNK = 900
+# Which users a bulk read covers: everyone (None), an inclusive id range (streamed batch jobs walk the users in id
+# order), or an explicit list such as a training sample, read in batches under SQLite's bound-parameter limit.
+UserScope = tuple[str, str] | Sequence[str] | None
+SCOPE_BATCH = 20_000
 
 
 class UserRecord(User):
@@ -184,43 +188,86 @@ def list_events(
         return [BehaviorEvent.model_validate(dict(r)) for r in conn.execute(stmt).mappings()]
 
 
-def _frame(engine: Engine, stmt: Select[Any], datetime_cols: Sequence[str]) -> pd.DataFrame:
-    """Run ``stmt`` into a frame; datetime columns travel as text and are parsed by pandas in one vectorised
-    pass (per-row datetime objects made large frames several times slower)."""
-    if datetime_cols:
-        stmt = stmt.with_only_columns(
-            *[cast(c, String).label(c.name) if c.name in datetime_cols else c for c in stmt.selected_columns],
-            maintain_column_froms=True,
-        )
+def scoped(stmt: Select[Any], user_col: ColumnElement[Any], scope: UserScope) -> list[Select[Any]]:
+    """``stmt`` restricted to the users of ``scope`` (one statement per batch of an explicit list)."""
+    if scope is None:
+        return [stmt]
+    if isinstance(scope, tuple):
+        low, high = scope
+        return [stmt.where(user_col.between(low, high))]
+    ids = list(scope)
+    return [
+        stmt.where(user_col.in_(ids[i : i + SCOPE_BATCH])) for i in range(0, max(len(ids), 1), SCOPE_BATCH)
+    ]
+
+
+def read_frame(
+    engine: Engine, stmt: Select[Any] | list[Select[Any]], datetime_cols: Sequence[str]
+) -> pd.DataFrame:
+    """Run ``stmt`` (or each of a list, concatenated) into a frame; datetime columns travel as text and are parsed
+    by pandas in one vectorised pass (per-row datetime objects made large frames several times slower)."""
+    stmts = stmt if isinstance(stmt, list) else [stmt]
+    rows: list[Any] = []
+    columns: list[str] = []
     with engine.connect() as conn:
-        result = conn.execute(stmt)
-        frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+        for one in stmts:
+            if datetime_cols:
+                one = one.with_only_columns(
+                    *[
+                        cast(c, String).label(c.name) if c.name in datetime_cols else c
+                        for c in one.selected_columns
+                    ],
+                    maintain_column_froms=True,
+                )
+            result = conn.execute(one)
+            columns = list(result.keys())
+            rows.extend(result.fetchall())
+    frame = pd.DataFrame(rows, columns=columns)
     for col in datetime_cols:
         frame[col] = pd.to_datetime(frame[col], format="ISO8601")
     return frame
 
 
-TRANSACTION_COLUMNS = (
-    "user_id",
-    "order_id",
-    "created_at",
-    "status",
-    "product_id",
-    "category",
-    "price_tier",
-    "brand",
-    "quantity",
-    "unit_price",
-    "discount",
-    "amount",
-)
+def iter_user_id_chunks(engine: Engine, size: int) -> Iterator[list[str]]:
+    """Every user id in id order, ``size`` at a time (keyset pagination: each page is one index range scan, and
+    memory holds one page whatever the number of users)."""
+    last: str | None = None
+    while True:
+        stmt = select(users.c.user_id).order_by(users.c.user_id).limit(size)
+        if last is not None:
+            stmt = stmt.where(users.c.user_id > last)
+        with engine.connect() as conn:
+            ids = [row[0] for row in conn.execute(stmt)]
+        if not ids:
+            return
+        yield ids
+        last = ids[-1]
 
 
-def transactions_frame(engine: Engine, as_of: date | datetime | None = None) -> pd.DataFrame:
+def sample_user_ids(engine: Engine, k: int) -> list[str]:
+    """A systematic sample of ``k`` user ids (every n/k-th in id order), or every id when there are at most k."""
+    with engine.connect() as conn:
+        n = int(conn.execute(select(func.count()).select_from(users)).scalar_one())
+    wanted = iter(sorted({i * n // k for i in range(k)}) if n > k else range(n))
+    picked: list[str] = []
+    want = next(wanted, None)
+    position = 0
+    for ids in iter_user_id_chunks(engine, 100_000):
+        while want is not None and want < position + len(ids):
+            picked.append(ids[want - position])
+            want = next(wanted, None)
+        position += len(ids)
+    return picked
+
+
+def transactions_frame(
+    engine: Engine, as_of: date | datetime | None = None, *, scope: UserScope = None
+) -> pd.DataFrame:
     """One row per order line joined with its order and product (all statuses; filter cancelled/returned yourself).
 
     Columns: user_id, order_id, created_at, status, product_id, category, price_tier, brand, quantity,
-    unit_price, discount, amount. ``as_of`` (inclusive) keeps orders created up to that moment or day.
+    unit_price, discount, amount. ``as_of`` (inclusive) keeps orders created up to that moment or day; ``scope``
+    keeps the lines of some users only.
     """
     stmt = select(
         orders.c.user_id,
@@ -243,7 +290,10 @@ def transactions_frame(engine: Engine, as_of: date | datetime | None = None) -> 
     if (bound := _as_of_bound(as_of)) is not None:
         stmt = stmt.where(orders.c.created_at < bound)
     stmt = stmt.order_by(orders.c.created_at, orders.c.order_id, order_lines.c.line_no)
-    return _frame(engine, stmt, ["created_at"])
+    frame = read_frame(engine, scoped(stmt, orders.c.user_id, scope), ["created_at"])
+    if scope is not None and not isinstance(scope, tuple) and len(scope) > SCOPE_BATCH:
+        frame = frame.sort_values(["created_at", "order_id"], kind="stable", ignore_index=True)
+    return frame
 
 
 def events_frame(
@@ -255,7 +305,7 @@ def events_frame(
         stmt = stmt.where(events.c.ts < bound)
     if kinds is not None:
         stmt = stmt.where(events.c.kind.in_([str(EventKind(k)) for k in kinds]))
-    return _frame(engine, stmt.order_by(events.c.ts, events.c.event_id), ["ts"])
+    return read_frame(engine, stmt.order_by(events.c.ts, events.c.event_id), ["ts"])
 
 
 def reviews_frame(engine: Engine, as_of: date | datetime | None = None) -> pd.DataFrame:
@@ -263,7 +313,7 @@ def reviews_frame(engine: Engine, as_of: date | datetime | None = None) -> pd.Da
     stmt = select(reviews)
     if (bound := _as_of_bound(as_of)) is not None:
         stmt = stmt.where(reviews.c.created_at < bound)
-    return _frame(engine, stmt.order_by(reviews.c.created_at, reviews.c.review_id), ["created_at"])
+    return read_frame(engine, stmt.order_by(reviews.c.created_at, reviews.c.review_id), ["created_at"])
 
 
 def users_frame(engine: Engine) -> pd.DataFrame:
@@ -271,11 +321,11 @@ def users_frame(engine: Engine) -> pd.DataFrame:
     stmt = select(users.c.user_id, users.c.signup_at, users.c.language, users.c.city).order_by(
         users.c.user_id
     )
-    return _frame(engine, stmt, ["signup_at"])
+    return read_frame(engine, stmt, ["signup_at"])
 
 
 def products_frame(engine: Engine) -> pd.DataFrame:
-    return _frame(engine, select(products).order_by(products.c.product_id), [])
+    return read_frame(engine, select(products).order_by(products.c.product_id), [])
 
 
 def table_counts(engine: Engine) -> dict[str, int]:

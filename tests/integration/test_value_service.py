@@ -82,21 +82,26 @@ def test_a_new_service_instance_loads_the_saved_engine(service, demo_settings):
 
 
 def test_assess_all_stores_and_exports(service, demo_settings, tmp_path):
-    table = service.assess_all(out=tmp_path / "scores.parquet", progress=False)
-    assert len(table) == len(service.population)
+    summary = service.assess_all(out=tmp_path / "scores.parquet", progress=False, chunk_users=700)
+    assert summary.users == len(service.population) and summary.chunks == 5  # 3,000 users, 700 a chunk
+    assert sum(summary.segments.values()) == summary.users
     with get_engine(demo_settings).connect() as conn:
-        assert conn.execute(select(func.count()).select_from(value_assessments)).scalar() == len(table)
+        assert conn.execute(select(func.count()).select_from(value_assessments)).scalar() == summary.users
         stored = conn.execute(select(value_assessments.c.payload).limit(20)).scalars().all()
     for payload in stored:  # what marketing and the recommender read back
         a = ValueAssessment.model_validate(payload)
         assert a.reasons and a.explanation and a.model_version == service.model_version
-    back = pd.read_parquet(tmp_path / "scores.parquet")
+    back = pd.read_parquet(tmp_path / "scores.parquet").set_index("user_id")
     assert {"score", "segment", "predicted_spend_12m", "churn_risk", "explanation"} <= set(back.columns)
-    one = back.index[0]
-    single = service.assess(one, with_llm=False)
-    assert back.loc[one, "score"] == single.score and back.loc[one, "segment"] == single.segment.value
+    # Streamed chunk by chunk, every score is still the user's percentile in the whole population.
+    pd.testing.assert_series_equal(
+        back["score"].sort_index(), service.population["score"].sort_index(), check_names=False
+    )
+    for one in back.index[[0, 1234, -1]]:
+        single = service.assess(one, with_llm=False)
+        assert back.loc[one, "score"] == single.score and back.loc[one, "segment"] == single.segment.value
     service.assess_all(out=tmp_path / "scores.csv", progress=False)
-    assert len(pd.read_csv(tmp_path / "scores.csv")) == len(table)
+    assert len(pd.read_csv(tmp_path / "scores.csv")) == summary.users
     with pytest.raises(ValueError):
         service.assess_all(out=tmp_path / "scores.xlsx", progress=False)
 
@@ -170,3 +175,33 @@ def test_small_shop_trains_and_new_users_are_scored_on_demand(small_shop):
     service._features = service._features.drop(index=uid)
     again = service.assess(uid, with_llm=False)
     assert again.score == pytest.approx(batch, abs=100 / 150), has_orders
+
+
+def test_a_big_store_trains_on_a_sample_and_still_scores_everyone(small_shop, tmp_path):
+    """With more users than ``value_train_users``, training and the reference population use a systematic
+    sample; the streamed batch still scores every user, on the sample's percentile scale."""
+    settings = small_shop.model_copy(update={"value_train_users": 60})
+    service = ValueService(settings)
+    meta = service.train()
+    assert len(service.population) == 60 and meta["population_users"] == 60
+    from domain.store.schema import users
+
+    with get_engine(settings).connect() as conn:  # 150, plus any user an earlier test registered
+        n_users = conn.execute(select(func.count()).select_from(users)).scalar()
+    summary = service.assess_all(out=tmp_path / "all.parquet", progress=False, chunk_users=40)
+    assert summary.users == n_users and summary.chunks == -(-n_users // 40)
+    back = pd.read_parquet(tmp_path / "all.parquet").set_index("user_id")
+    assert len(back) == n_users and back["score"].between(0, 100).all()
+    # The sampled users keep exactly their reference score; the others are placed in that ranking.
+    sampled = service.population.index
+    pd.testing.assert_series_equal(
+        back.loc[sampled, "score"].sort_index(), service.population["score"].sort_index(), check_names=False
+    )
+    assert back["score"].std() > 15  # spread over the scale, not piled at one end
+    with get_engine(settings).connect() as conn:
+        stored = conn.execute(select(func.count()).select_from(value_assessments)).scalar()
+    assert stored == n_users
+    # The same run over two worker processes gives the same file, row for row, in id order.
+    again = service.assess_all(out=tmp_path / "two.parquet", progress=False, chunk_users=40, workers=2)
+    assert again.users == n_users and again.chunks == summary.chunks
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "two.parquet").set_index("user_id"), back)

@@ -10,7 +10,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
-eval_app = typer.Typer(help="Evaluate retrieval, value scoring, recommendations, the agent and security.", no_args_is_help=True)
+eval_app = typer.Typer(
+    help="Evaluate retrieval, value scoring, recommendations, the agent and security.", no_args_is_help=True
+)
 export_app = typer.Typer(help="Export data for other tools.", no_args_is_help=True)
 keys_app = typer.Typer(help="Manage the PII encryption keys.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")

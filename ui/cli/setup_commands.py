@@ -82,8 +82,8 @@ def setup(
             n_scored = conn.execute(select(func.count()).select_from(value_assessments)).scalar() or 0
         if n_scored >= n_users:
             return f"{n_scored} users already scored by {service.model_version}"
-        frame = service.assess_all(progress=True)
-        return f"{len(frame)} users scored by {service.model_version}"
+        summary = service.assess_all(progress=True)
+        return f"{summary.users} users scored by {service.model_version} ({summary.users_per_s:,.0f} users/s)"
 
     _step("Training the value model and scoring every user", score_users)
 

@@ -150,6 +150,10 @@ def score(
         bool, typer.Option("--retrain", help="Retrain the engine on the store first.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON only.")] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", min=1, help="With --all: scoring processes (default: the cores, up to 4)."),
+    ] = None,
 ) -> None:
     """Score one user's value (0-100, segment, predictions, reasons), or every user with --all.
 
@@ -176,13 +180,15 @@ def score(
             with console.status("first use: training the value engine / 首次使用，训练价值模型…"):
                 service.ensure_ready()
         if all_users:
-            table = service.assess_all(out=out, progress=not as_json)
+            batch = service.assess_all(out=out, progress=not as_json, workers=workers)
             summary = {
-                "users": len(table),
+                "users": batch.users,
                 "model_version": service.model_version,
                 "out": str(out) if out else None,
-                "segments": table["segment"].value_counts().to_dict(),
-                "mean_score": round(float(table["score"].mean()), 2) if len(table) else None,
+                "segments": dict(sorted(batch.segments.items(), key=lambda kv: -kv[1])),
+                "mean_score": batch.mean_score,
+                "seconds": round(batch.seconds, 2),
+                "users_per_s": round(batch.users_per_s, 1),
             }
             if as_json:
                 typer.echo(_json.dumps(summary, ensure_ascii=False, indent=2))
