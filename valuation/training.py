@@ -145,8 +145,7 @@ def train_engine(
 
 def percentile_scores(values: np.ndarray) -> np.ndarray:
     """Mid-rank percentile in [0, 100]: the share of the population predicted below, ties split evenly."""
-    order = pd.Series(values).rank(method="average").to_numpy()
-    return np.round(100.0 * (order - 0.5) / max(len(values), 1), 2)
+    return reference_percentiles(np.sort(values), values)
 
 
 def reference_percentiles(reference: np.ndarray, values: np.ndarray) -> np.ndarray:
