@@ -29,11 +29,15 @@ class KeyCache:
 
     def ensure(self, engine: Engine, table: Table, column: str, wanted: Iterable[Any]) -> None:
         known = self._known.setdefault(table.name, set())
+        wanted = list(wanted)
         missing = [v for v in wanted if v not in known]
         if not missing:
             return
         if len(known) + len(missing) > MAX_CACHED_KEYS:  # bounded memory on huge reference tables
+            # Start again from this batch's keys: every wanted key must be known afterwards, including the ones
+            # that were cached (dropping them with the rest rejected valid rows past 2M users).
             known.clear()
+            missing = wanted
         col = table.c[column]
         with engine.connect() as conn:
             for start in range(0, len(missing), CHUNK):

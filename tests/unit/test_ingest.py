@@ -314,3 +314,25 @@ def test_cli_ingest_exit_codes_and_summary(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "unknown kind 'widgets'" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_foreign_key_cache_overflow_keeps_every_valid_row(
+    shop: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the key-cache bound (2M users in production, 3 here) the cache restarts from the batch's keys; a key
+    cached before the restart must still count as known (it once was dropped, and valid orders were rejected)."""
+    import domain.ingest.writer as writer
+
+    monkeypatch.setattr(writer, "MAX_CACHED_KEYS", 3)
+    users = "".join(f"u{i},2025-01-0{i}T10:00:00,en,Shanghai,,,,\n" for i in range(3, 8))
+    (tmp_path / "more_users.csv").write_text(
+        "user_id,signup_at,language,city,name,phone,email,address\n" + users
+    )
+    ingest_path(shop, tmp_path / "more_users.csv", progress=False)
+    # Batches of two: {u1,u2} {u1,u3} fill the cache to 3; {u1,u4} overflows it while u1 is cached.
+    buyers = ["u1", "u2", "u1", "u3", "u1", "u4", "u5", "u1", "u6", "u7"]
+    rows = "".join(f"x{i},{u},2025-04-0{1 + i % 9}T09:00:00,paid\n" for i, u in enumerate(buyers))
+    (tmp_path / "orders2.csv").write_text("order_id,user_id,created_at,status\n" + rows, encoding="utf-8")
+    summary = ingest_path(shop, tmp_path / "orders2.csv", progress=False, batch_size=2)
+    assert summary.rejected == 0, rejects_of(summary)
+    assert summary.stored == len(buyers) and count(shop, "orders") == 2 + len(buyers)
