@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import RESULTS_DIR, write_results
+from bench import RESULTS_DIR, TreeRssSampler, write_results
 
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
 
@@ -83,6 +83,7 @@ def score_all_point(n_users: int, root: Path) -> dict[str, Any]:
     import resource
 
     from domain.store.db import get_engine
+    from valuation.batch import default_workers
     from valuation.service import ValueService
 
     settings = _store_settings(root)
@@ -90,9 +91,13 @@ def score_all_point(n_users: int, root: Path) -> dict[str, Any]:
     started = time.perf_counter()
     meta = service.train()
     train_s = time.perf_counter() - started
-    summary = service.assess_all(out=root / "scores.parquet", progress=False)
+    train_peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # The scoring workers are separate processes: sample the whole process tree's RSS while they run.
+    with TreeRssSampler() as tree:
+        summary = service.assess_all(out=root / "scores.parquet", progress=False)
     get_engine(settings).dispose()
     usage = resource.getrusage(resource.RUSAGE_SELF)
+    workers = default_workers() if summary.chunks > 1 else 0
     return {
         "what": "score-all",
         "n_users": n_users,
@@ -102,7 +107,10 @@ def score_all_point(n_users: int, root: Path) -> dict[str, Any]:
         "train_seconds": train_s,
         "train_population": meta.get("population_users"),
         "out_mb": (root / "scores.parquet").stat().st_size / 2**20,
-        "peak_rss_mb": usage.ru_maxrss / 1024,
+        "peak_rss_mb": max(train_peak_mb, tree.peak_mb),  # training alone, or scoring with its workers
+        "train_peak_rss_mb": train_peak_mb,
+        "scoring_tree_peak_rss_mb": tree.peak_mb,
+        "workers": workers,
         "cpu_seconds": usage.ru_utime + usage.ru_stime,
     }
 
