@@ -83,7 +83,6 @@ def score_all_point(n_users: int, root: Path) -> dict[str, Any]:
     import resource
 
     from domain.store.db import get_engine
-    from valuation.batch import default_workers
     from valuation.service import ValueService
 
     settings = _store_settings(root)
@@ -97,7 +96,6 @@ def score_all_point(n_users: int, root: Path) -> dict[str, Any]:
         summary = service.assess_all(out=root / "scores.parquet", progress=False)
     get_engine(settings).dispose()
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    workers = default_workers() if summary.chunks > 1 else 0
     return {
         "what": "score-all",
         "n_users": n_users,
@@ -110,7 +108,7 @@ def score_all_point(n_users: int, root: Path) -> dict[str, Any]:
         "peak_rss_mb": max(train_peak_mb, tree.peak_mb),  # training alone, or scoring with its workers
         "train_peak_rss_mb": train_peak_mb,
         "scoring_tree_peak_rss_mb": tree.peak_mb,
-        "workers": workers,
+        "workers": summary.workers,
         "cpu_seconds": usage.ru_utime + usage.ru_stime,
     }
 

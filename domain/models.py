@@ -69,7 +69,9 @@ class User(ShopModel):
 
 
 PII_FIELDS: tuple[str, ...] = tuple(
-    name for name, f in User.model_fields.items() if (f.json_schema_extra or {}).get("pii")  # type: ignore[union-attr]
+    name
+    for name, f in User.model_fields.items()
+    if (f.json_schema_extra or {}).get("pii")  # type: ignore[union-attr]
 )
 
 

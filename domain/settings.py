@@ -47,7 +47,9 @@ class Settings(BaseSettings):
     encryption_key: SecretStr = SecretStr("")
     encryption_key_file: Path | None = None
     token_secret: SecretStr = SecretStr("")
-    staff_users: str = "staff:staff-demo-password"  # "name:password,..." for the console; change in production
+    staff_users: str = (
+        "staff:staff-demo-password"  # "name:password,..." for the console; change in production
+    )
 
     # Serving.
     host: str = "127.0.0.1"

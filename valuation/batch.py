@@ -79,6 +79,7 @@ class BatchSummary:
     out: Path | None
     segments: dict[str, int] = field(default_factory=dict)
     score_sum: float = 0.0
+    workers: int = 0  # processes that scored chunks (0: all in this process)
 
     @property
     def users_per_s(self) -> float:
@@ -90,13 +91,21 @@ class BatchSummary:
 
 
 def score_chunk(
-    trained: TrainedEngine, data: ShopData, btyd: BtydModels, reference: np.ndarray, columns: pd.Index
+    trained: TrainedEngine,
+    data: ShopData,
+    btyd: BtydModels,
+    reference: np.ndarray,
+    columns: pd.Index,
+    *,
+    user_ids: pd.Index | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(outputs with score, segment and likely categories; features) for the users of ``data`` registered by the
-    engine's as-of date. ``columns`` are the training population's feature columns (a chunk may lack some)."""
+    """(outputs with score, segment and likely categories; features) for ``user_ids``, by default the users of
+    ``data`` registered by the engine's as-of date. ``columns`` are the training population's feature columns
+    (a chunk may lack some); ``reference`` is its sorted raw predictions, the scale of every score."""
     as_of = trained.as_of
-    registered = data.users.index[data.users["signup_at"] < as_of + pd.Timedelta(days=1)]
-    X, _ = feature_matrix(data, as_of, btyd=btyd, user_ids=pd.Index(registered, name="user_id"))
+    if user_ids is None:
+        user_ids = data.users.index[data.users["signup_at"] < as_of + pd.Timedelta(days=1)]
+    X, _ = feature_matrix(data, as_of, btyd=btyd, user_ids=pd.Index(user_ids, name="user_id"))
     X = X.reindex(columns=columns)
     out = score_frame(trained, X)
     out["score"] = reference_percentiles(reference, out["raw_pred"].to_numpy())
@@ -311,9 +320,11 @@ def stream_assessments(
 
     ranges = ((ids[0], ids[-1]) for ids in iter_user_id_chunks(engine, chunk_users))
     if workers == 1 or total <= chunk_users:
+        summary.workers = 0
         for scope in ranges:
             consume(_score_range(scope, job))
     else:
+        summary.workers = workers
         # spawn, not fork: a forked child would share the parent's pooled database connections.
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(

@@ -125,22 +125,19 @@ def _cut(as_of: pd.Timestamp | str) -> pd.Timestamp:
     return ts.normalize() + pd.Timedelta(days=1)  # exclusive upper bound: the whole as_of day counts
 
 
-def load_events(engine: Engine, user_id: str | None = None, *, scope: UserScope = None) -> pd.DataFrame:
-    """Events as a frame (user_id, kind, ts, session_id, product_id, query): one user's when ``user_id``, the
-    users of ``scope`` when given, else everyone's."""
+def load_events(engine: Engine, scope: UserScope = None) -> pd.DataFrame:
+    """Events as a frame (user_id, kind, ts, session_id, product_id, query) of the users of ``scope``
+    (default: everyone)."""
     stmt = select(
         events.c.user_id, events.c.kind, events.c.ts, events.c.session_id, events.c.product_id, events.c.query
     )
-    return read_frame(
-        engine, scoped(stmt, events.c.user_id, [user_id] if user_id is not None else scope), ["ts"]
-    )
+    return read_frame(engine, scoped(stmt, events.c.user_id, scope), ["ts"])
 
 
-def load_reviews(engine: Engine, user_id: str | None = None, *, scope: UserScope = None) -> pd.DataFrame:
+def load_reviews(engine: Engine, scope: UserScope = None) -> pd.DataFrame:
     """Reviews as a frame (user_id, product_id, rating, text, language, created_at); scoped like ``load_events``."""
     cols = (reviews.c.user_id, reviews.c.product_id, reviews.c.rating, reviews.c.text, reviews.c.language)
     stmt = select(*cols, reviews.c.created_at)
-    scope = [user_id] if user_id is not None else scope
     return read_frame(engine, scoped(stmt, reviews.c.user_id, scope), ["created_at"])
 
 

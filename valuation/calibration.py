@@ -154,16 +154,3 @@ def rolling_frames(
         for o in origins
     ]
     return frames, origins
-
-
-def fit_temporal_engine(
-    tx: pd.DataFrame,
-    calibration_end: pd.Timestamp,
-    horizon_days: int,
-    *,
-    unit: str = "W",
-    n_origins: int = 3,
-) -> tuple[FinalEngine, list[TimeSplit]]:
-    """The engine trained on rolling origins only (no holdout target of anyone)."""
-    frames, origins = rolling_frames(tx, calibration_end, horizon_days, unit=unit, n_origins=n_origins)
-    return FinalEngine().fit_frames(frames), origins

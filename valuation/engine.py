@@ -53,9 +53,9 @@ class ShopData:
         return pd.Timestamp(self.tx["date"].min()).normalize()
 
 
-def _transactions(engine: Engine, user_id: str | None = None, *, scope: UserScope = None) -> pd.DataFrame:
-    """Order lines (``date`` column) of one user, of the users of ``scope``, or of everyone."""
-    tx = transactions_frame(engine, scope=[user_id] if user_id is not None else scope)
+def _transactions(engine: Engine, scope: UserScope = None) -> pd.DataFrame:
+    """Order lines (``date`` column) of the users of ``scope`` (default: everyone)."""
+    tx = transactions_frame(engine, scope=scope)
     if len(tx):
         return normalise_transactions(tx)
     out = tx.rename(columns={"created_at": "date"})
@@ -85,9 +85,9 @@ def load_shop_data(engine: Engine, scope: UserScope = None) -> ShopData:
         product_rows, columns=["product_id", "category", "brand", "price_tier", "title_en", "title_zh"]
     ).set_index("product_id")
     return ShopData(
-        tx=_transactions(engine, scope=scope),
-        events=prepare_events(load_events(engine, scope=scope)),
-        reviews=load_reviews(engine, scope=scope),
+        tx=_transactions(engine, scope),
+        events=prepare_events(load_events(engine, scope)),
+        reviews=load_reviews(engine, scope),
         users=user_frame,
         products=product_frame,
     )
@@ -176,9 +176,9 @@ def one_user_data(engine: Engine, user_id: str) -> ShopData | None:
     user_frame["signup_at"] = pd.to_datetime(user_frame["signup_at"])
     product_frame = pd.DataFrame(product_rows, columns=["product_id", "category"]).set_index("product_id")
     return ShopData(
-        tx=_transactions(engine, user_id),
-        events=prepare_events(load_events(engine, user_id)),
-        reviews=load_reviews(engine, user_id),
+        tx=_transactions(engine, [user_id]),
+        events=prepare_events(load_events(engine, [user_id])),
+        reviews=load_reviews(engine, [user_id]),
         users=user_frame,
         products=product_frame,
     )

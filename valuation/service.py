@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from domain.models import Language, UserProfile, ValueAssessment
@@ -35,12 +35,10 @@ from valuation.btyd import BtydModels
 from valuation.engine import ShopData
 from valuation.explain import llm_explanation, template_explanation, top_reasons
 from valuation.profile import llm_profile, profile_prompt_text, rule_profile
-from valuation.segments import assign_segment, assign_segments
+from valuation.segments import assign_segment
 from valuation.training import (
     ENGINE_NAME,
     TrainedEngine,
-    reference_percentiles,
-    score_frame,
     score_population,
     train_engine,
 )
@@ -97,10 +95,9 @@ class ValueService:
         from domain.store.repository import sample_user_ids
         from valuation.engine import load_shop_data
 
-        sample = sample_user_ids(self.engine, self.settings.value_train_users)
-        with self.engine.connect() as conn:
-            n_users = int(conn.execute(select(func.count()).select_from(users)).scalar_one())
-        return load_shop_data(self.engine, scope=sample if len(sample) < n_users else None)
+        return load_shop_data(
+            self.engine, scope=sample_user_ids(self.engine, self.settings.value_train_users)
+        )
 
     def _set(
         self, trained: TrainedEngine, population: pd.DataFrame, features: pd.DataFrame, btyd: BtydModels
@@ -112,10 +109,13 @@ class ValueService:
         """Rescore the reference population on the store's current data with the trained engine (no
         retraining); returns the number of users scored. Use after an ingest; ``train()`` when the data has
         moved on a lot."""
+        from valuation.engine import last_activity_day
+
         with self._lock:
             self.ensure_ready()
             assert self._trained is not None
-            population, features, btyd = score_population(self._trained, self._population_data())
+            data, as_of = self._population_data(), last_activity_day(self.engine)
+            population, features, btyd = score_population(self._trained, data, as_of)
             self._set(self._trained, population, features, btyd)
             self._save()
             return len(population)
@@ -193,8 +193,8 @@ class ValueService:
         """The user's weighted category/brand activity (for the rule profile) and their texts (for the LLM)."""
         from valuation.engine import _transactions
 
-        tx = _transactions(self.engine, user_id)
-        ev = load_events(self.engine, user_id).sort_values("ts", ascending=False)
+        tx = _transactions(self.engine, [user_id])
+        ev = load_events(self.engine, [user_id]).sort_values("ts", ascending=False)
         with self.engine.connect() as conn:
             rv = conn.execute(
                 select(reviews.c.text, reviews.c.rating)
@@ -245,7 +245,8 @@ class ValueService:
     def _ensure_scored(self, user_id: str) -> None:
         """Score a user missing from the population (registered or first seen after the last run) on demand:
         their features with the population's BTYD fit, placed in the population's predicted-value ranking."""
-        from valuation.engine import feature_matrix, likely_categories, one_user_data
+        from valuation.batch import score_chunk
+        from valuation.engine import one_user_data
 
         self.ensure_ready()
         with self._lock:
@@ -255,15 +256,15 @@ class ValueService:
             data = one_user_data(self.engine, user_id)
             if data is None:
                 raise UnknownUser(user_id)
-            as_of = self._trained.as_of
-            X, _ = feature_matrix(data, as_of, btyd=self._btyd, user_ids=pd.Index([user_id], name="user_id"))
-            X = X.reindex(columns=self._features.columns)
-            out = score_frame(self._trained, X)
-            assert self._sorted_raw is not None
-            out["score"] = reference_percentiles(self._sorted_raw, out["raw_pred"].to_numpy())
-            out["segment"] = assign_segments(out)
-            cats = likely_categories(data, as_of)
-            out["likely_categories"] = [list(cats.get(user_id, []))]
+            assert self._btyd is not None and self._sorted_raw is not None
+            out, X = score_chunk(
+                self._trained,
+                data,
+                self._btyd,
+                self._sorted_raw,
+                self._features.columns,
+                user_ids=pd.Index([user_id], name="user_id"),
+            )
             self._population = pd.concat([self._population, out[self._population.columns]])
             self._features = pd.concat([self._features, X])
 

@@ -244,11 +244,14 @@ def iter_user_id_chunks(engine: Engine, size: int) -> Iterator[list[str]]:
         last = ids[-1]
 
 
-def sample_user_ids(engine: Engine, k: int) -> list[str]:
-    """A systematic sample of ``k`` user ids (every n/k-th in id order), or every id when there are at most k."""
+def sample_user_ids(engine: Engine, k: int) -> list[str] | None:
+    """A systematic sample of ``k`` user ids (every n/k-th in id order); None when there are at most ``k`` users,
+    so that callers read everyone without listing them."""
     with engine.connect() as conn:
         n = int(conn.execute(select(func.count()).select_from(users)).scalar_one())
-    wanted = iter(sorted({i * n // k for i in range(k)}) if n > k else range(n))
+    if n <= k:
+        return None
+    wanted = iter(sorted({i * n // k for i in range(k)}))
     picked: list[str] = []
     want = next(wanted, None)
     position = 0

@@ -93,7 +93,9 @@ reviews = Table(
     "reviews",
     metadata,
     Column("review_id", String(64), primary_key=True),
-    Column("user_id", String(64), ForeignKey("users.user_id", ondelete="CASCADE"), nullable=False, index=True),
+    Column(
+        "user_id", String(64), ForeignKey("users.user_id", ondelete="CASCADE"), nullable=False, index=True
+    ),
     Column("product_id", String(64), ForeignKey("products.product_id"), nullable=False, index=True),
     Column("order_id", String(64)),
     Column("rating", Integer, nullable=False),
