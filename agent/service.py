@@ -19,7 +19,7 @@ from langchain_core.messages import HumanMessage
 from pydantic import BaseModel, Field
 
 from agent.events import ChatEvent, ProductCard
-from agent.guided.replies import say
+from agent.guided.templates import say
 from agent.guided.slots import detect_language
 from agent.memory import ConversationMemory
 from domain.privacy.access import AccessDenied, Principal
@@ -77,7 +77,7 @@ class ChatService:
         self._guided: Any = None
         self._lock = threading.Lock()
         if settings.llm == "local":
-            from agent.llm.local_server import install_sigterm_exit
+            from llm.local_server import install_sigterm_exit
 
             install_sigterm_exit()  # turns run in worker threads: set it up here, on the caller's thread
 
@@ -175,8 +175,8 @@ class ChatService:
         """When the react agent cannot run or fails mid-turn (provider down, connection lost, server error), the
         turn is served by the guided mode (templates if need be): a useful answer instead of an apology. Tool
         events already streamed stay valid; the guided turn streams its own reply."""
-        from agent.llm import LlmUnavailable, recover_provider
-        from agent.llm.local_server import LocalLlmUnavailable
+        from llm import LlmUnavailable, recover_provider
+        from llm.local_server import LocalLlmUnavailable
         from agent.react.agent import run_react_turn
 
         try:

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from agent.guided.catalog import get_catalog
+from agent.guided.vocabulary import get_catalog
 from domain.privacy.access import AccessDenied, Principal
 from domain.settings import Settings
 from tools.context import ShopContext

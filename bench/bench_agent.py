@@ -76,14 +76,14 @@ def _measure(settings: Any, mode: str, user: str, rounds: int) -> dict[str, Any]
 
 def run(quick: bool) -> list[dict[str, Any]]:
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    from agent.llm.local_server import get_local_server
-    from agent.testing import local_settings
+    from llm.local_server import get_local_server
+    from evals.local_model import local_settings
     from bench.bench_recs import _store
 
     base = _store()
     user = _shopper(base)
     rounds = 1 if quick else 2
-    from agent.testing import free_port
+    from evals.local_model import free_port
 
     local = local_settings(base, port=PORT or free_port())
     cases = [("guided", base), ("guided", local)] + ([] if quick else [("react", local)])

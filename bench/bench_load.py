@@ -134,7 +134,7 @@ class Server:
         raise RuntimeError("shopguide serve did not come up in time")
 
     def llm_pid(self) -> int | None:
-        from agent.llm.local_server import ServerState
+        from llm.local_server import ServerState
 
         path = self.data_dir / "run" / f"server-{self.llm_port}.json"
         with contextlib.suppress(OSError, ValueError):

@@ -54,7 +54,7 @@ class Scorer:
     """A trained engine plus the reference distribution that turns predicted spend into a 0-100 percentile."""
 
     def __init__(self, seed: int = 1) -> None:
-        from valuation.calibration import FinalEngine, engine_frame
+        from valuation.final_engine import FinalEngine, engine_frame
 
         train_tx = synthetic_transactions(TRAIN_USERS, seed=seed, span_days=730 + HORIZON_DAYS)
         cutoff = AS_OF
@@ -72,7 +72,7 @@ class Scorer:
 
     def _frame(self, tx: pd.DataFrame) -> Any:
         from valuation.btyd import btyd_features
-        from valuation.calibration import EngineFrame
+        from valuation.final_engine import EngineFrame
         from valuation.features import transaction_features
 
         feats = transaction_features(tx, AS_OF, freq="D")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from recommend.catalog import CatalogSnapshot
+from recommend.snapshot import CatalogSnapshot
 from recommend.config import RecommenderConfig
 from recommend.models import UserSignals
 

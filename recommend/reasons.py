@@ -7,7 +7,7 @@ to the item's score. At most two reasons per item.
 
 from __future__ import annotations
 
-from recommend.catalog import CatalogSnapshot
+from recommend.snapshot import CatalogSnapshot
 from recommend.models import UserSignals
 from recommend.rerank import Scored
 

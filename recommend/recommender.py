@@ -22,7 +22,7 @@ from domain.models import ValueAssessment
 from domain.settings import Settings
 from domain.store.db import get_engine
 from recommend.candidates import Filters, SearchFn, generate
-from recommend.catalog import CatalogSnapshot, SnapshotCache, build_snapshot, load_products
+from recommend.snapshot import CatalogSnapshot, SnapshotCache, build_snapshot, load_products
 from recommend.config import RecommenderConfig
 from recommend.models import Recommendation, UserSignals
 from recommend.reasons import explain

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 
 from recommend.candidates import Candidate
-from recommend.catalog import CatalogSnapshot
+from recommend.snapshot import CatalogSnapshot
 from recommend.config import RecommenderConfig
 from recommend.models import UserSignals
 

@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ui.live_server import LiveServer, cached_demo_data, copy_data_dir  # noqa: E402
+from evals.live_server import LiveServer, cached_demo_data, copy_data_dir  # noqa: E402
 
 CHROMIUM_ARGS = [
     "--headless",

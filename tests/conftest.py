@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from domain.settings import Settings
-from ui.live_server import shop_settings
+from evals.live_server import shop_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_SOURCES = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from domain.models import Language
-from recommend.catalog import load_products
+from recommend.snapshot import load_products
 from tools.context import ShopContext
 from tools.schemas import ProductBrief
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, Field
 
 from domain.models import Language
-from recommend.catalog import load_products
+from recommend.snapshot import load_products
 from tools.context import ShopContext
 from tools.sanitize import as_data, neutralise, quote_review
 from tools.schemas import ReviewSnippet

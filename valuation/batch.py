@@ -38,7 +38,7 @@ from domain.store.db import get_engine
 from domain.store.repository import iter_user_id_chunks
 from domain.store.schema import users, value_assessments
 from valuation.btyd import BtydModels
-from valuation.engine import ShopData, drop_profile, feature_matrix, likely_categories, load_shop_data
+from valuation.feature_matrix import ShopData, drop_profile, feature_matrix, likely_categories, load_shop_data
 from valuation.explain import feature_label, template_explanation
 from valuation.segments import assign_segments
 from valuation.training import TrainedEngine, reference_percentiles, score_frame

@@ -2,7 +2,7 @@
 
 Models: predict-zero, repeat-calibration-spend, RFM heuristic, BG/NBD (x Gamma-Gamma for spend), learned model
 (LightGBM on transaction features only), LLM-as-scorer (on a sample, when an LLM is configured) and the final
-engine (``valuation.calibration.FinalEngine``). Targets: holdout purchases (distinct purchase days) and spend.
+engine (``valuation.final_engine.FinalEngine``). Targets: holdout purchases (distinct purchase days) and spend.
 
 Leakage rules: features and BTYD fits only see rows up to the calibration end; learned models see holdout targets
 only of training customers (random/stratified) or no holdout target at all (temporal: rolling origins).
@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
 
-from valuation.calibration import EngineFrame, FinalEngine, engine_frame, rolling_frames
+from valuation.final_engine import EngineFrame, FinalEngine, engine_frame, rolling_frames
 from valuation.datasets import Dataset
 from valuation.learned import ValueModel
 from valuation.metrics import evaluate_predictions

@@ -205,9 +205,9 @@ def llm_explanation(
     """The LLM's phrasing, or None (no LLM, failure, or a number that is not in the input)."""
     if settings.llm == "none":
         return None
-    from agent.llm import get_chat_model
-    from agent.llm.masking import new_masker
-    from agent.llm.structured import mask_messages
+    from llm import get_chat_model
+    from llm.masking import new_masker
+    from llm.structured import mask_messages
 
     facts = {
         "score": round(score),

@@ -20,7 +20,7 @@ def finetune_examples(
     population: pd.DataFrame, features: pd.DataFrame, limit: int | None = None
 ) -> list[dict]:
     """One chat example per user (in index order, up to ``limit``)."""
-    from agent.llm.masking import new_masker
+    from llm.masking import new_masker
 
     examples = []
     ids = population.index if limit is None else population.index[:limit]

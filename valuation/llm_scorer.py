@@ -98,8 +98,8 @@ def score_users(settings: Settings, summaries: Mapping[str, str]) -> dict[str, f
     """Rubric scores for the given ``{user_id: summary}``; None per user when the LLM gives no valid answer."""
     if settings.llm == "none":
         return dict.fromkeys(summaries)
-    from agent.llm.masking import new_masker
-    from agent.llm.structured import invoke_structured
+    from llm.masking import new_masker
+    from llm.structured import invoke_structured
 
     engine = get_engine(settings)
     out: dict[str, float | None] = {}

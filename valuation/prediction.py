@@ -1,7 +1,7 @@
 """Behaviour prediction: probability of a purchase in the next 30 days and churn risk (no purchase in the next
 12 months), each a small gradient-boosted classifier with isotonic calibration, trained on the store's own earlier
 windows (features to an earlier cut-off, labels from what happened after it). Likely next categories come from
-``valuation.engine.likely_categories`` (recency-weighted purchases, carts and views).
+``valuation.feature_matrix.likely_categories`` (recency-weighted purchases, carts and views).
 
 The classifiers read a fixed, small set of columns: P(alive) and BG/NBD's purchase probability, recency and
 frequency, recent spend and activity; a missing column (e.g. no BTYD for a non-buyer) is NaN, which the trees handle.

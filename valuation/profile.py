@@ -4,7 +4,7 @@
   the price tiers and discounts bought and deal-seeking searches; satisfaction from ratings and complaint words;
   intent from recent carts, searches and complaints; interests and brands from what was bought and viewed.
 * LLM (``llm_profile``): masked review, search and browsing text -> a bounded JSON profile through
-  ``agent.llm.structured.invoke_structured`` (JSON mode, pydantic-validated, retried, None on failure), cached
+  ``llm.structured.invoke_structured`` (JSON mode, pydantic-validated, retried, None on failure), cached
   by a hash of the exact prompt in the ``llm_cache`` table so the same text is never sent twice.
 """
 
@@ -217,8 +217,8 @@ def llm_profile(
     provider is off, down, or keeps returning invalid JSON."""
     if settings.llm == "none":
         return fallback
-    from agent.llm.masking import new_masker
-    from agent.llm.structured import invoke_structured
+    from llm.masking import new_masker
+    from llm.structured import invoke_structured
 
     masker = new_masker(names)
     masked_text = masker.mask(text)

@@ -32,7 +32,7 @@ from domain.store.schema import products, reviews, users
 from valuation.batch import BatchSummary
 from valuation.behaviour import load_events
 from valuation.btyd import BtydModels
-from valuation.engine import ShopData
+from valuation.feature_matrix import ShopData
 from valuation.explain import llm_explanation, template_explanation, top_reasons
 from valuation.profile import llm_profile, profile_prompt_text, rule_profile
 from valuation.segments import assign_segment
@@ -76,7 +76,7 @@ class ValueService:
         """Fit on the store's data (a systematic sample of ``settings.value_train_users`` users when the store
         has more), score that population, save; returns the training metadata. The population is the reference
         ranking every score is a percentile of."""
-        from valuation.engine import last_activity_day
+        from valuation.feature_matrix import last_activity_day
 
         with self._lock:
             data = self._population_data()
@@ -93,7 +93,7 @@ class ValueService:
         """The store's data for training and the reference population: everyone, or a systematic sample of
         ``settings.value_train_users`` users when the store has more."""
         from domain.store.repository import sample_user_ids
-        from valuation.engine import load_shop_data
+        from valuation.feature_matrix import load_shop_data
 
         return load_shop_data(
             self.engine, scope=sample_user_ids(self.engine, self.settings.value_train_users)
@@ -109,7 +109,7 @@ class ValueService:
         """Rescore the reference population on the store's current data with the trained engine (no
         retraining); returns the number of users scored. Use after an ingest; ``train()`` when the data has
         moved on a lot."""
-        from valuation.engine import last_activity_day
+        from valuation.feature_matrix import last_activity_day
 
         with self._lock:
             self.ensure_ready()
@@ -191,7 +191,7 @@ class ValueService:
 
     def _activity(self, user_id: str) -> tuple[pd.DataFrame, dict[str, list[str]]]:
         """The user's weighted category/brand activity (for the rule profile) and their texts (for the LLM)."""
-        from valuation.engine import _transactions
+        from valuation.feature_matrix import _transactions
 
         tx = _transactions(self.engine, [user_id])
         ev = load_events(self.engine, [user_id]).sort_values("ts", ascending=False)
@@ -246,7 +246,7 @@ class ValueService:
         """Score a user missing from the population (registered or first seen after the last run) on demand:
         their features with the population's BTYD fit, placed in the population's predicted-value ranking."""
         from valuation.batch import score_chunk
-        from valuation.engine import one_user_data
+        from valuation.feature_matrix import one_user_data
 
         self.ensure_ready()
         with self._lock:
@@ -276,7 +276,7 @@ class ValueService:
         assert self._trained is not None and self._features is not None
         X = self._features.loc[[user_id]]
         if not self._trained.with_profile:
-            from valuation.engine import drop_profile
+            from valuation.feature_matrix import drop_profile
 
             X = drop_profile(X)
         # Path attribution, as in the batch: the reasons a user is shown equal the ones stored by `score --all`.

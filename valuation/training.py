@@ -23,7 +23,7 @@ from scipy.stats import spearmanr
 from sklearn.isotonic import IsotonicRegression
 
 from valuation.btyd import BtydModels
-from valuation.engine import ShopData, drop_profile, feature_matrix, likely_categories
+from valuation.feature_matrix import ShopData, drop_profile, feature_matrix, likely_categories
 from valuation.features import holdout_targets
 from valuation.learned import ValueModel
 from valuation.prediction import BehaviourClassifier, label_purchase_within

@@ -15,13 +15,13 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
 from agent.events import ChatEvent
-from agent.guided.catalog import get_catalog
+from agent.guided.vocabulary import get_catalog
 from agent.guided.planner import PRODUCT_INTENTS, act, understand
 from agent.guided.prompts import SUMMARY_SYSTEM
-from agent.guided.replies import say
-from agent.guided.respond import LEAD_INTENTS, compose_body, llm_lead
+from agent.guided.templates import say
+from agent.guided.reply import LEAD_INTENTS, compose_body, llm_lead
 from agent.guided.state import GuidedContext, GuidedState
-from agent.llm.masking import new_masker
+from llm.masking import new_masker
 from agent.middleware.guards import mask_output, refs_in_outputs
 from agent.toolbox import Toolbox, ToolRun
 from domain.settings import Settings
@@ -163,8 +163,8 @@ def summarise(settings: Settings, previous: str, messages: list[Any], masker: An
     """Fold old turns into a short summary: by the LLM when there is one, else the last user requests."""
     transcript = "\n".join(f"{m.type}: {str(m.content)[:200]}" for m in messages)
     if settings.llm != "none":
-        from agent.llm import get_chat_model
-        from agent.llm.structured import mask_messages
+        from llm import get_chat_model
+        from llm.structured import mask_messages
 
         try:
             model = get_chat_model(settings, temperature=0.0, max_tokens=120)

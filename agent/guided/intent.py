@@ -11,7 +11,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, Field
 
-from agent.guided.catalog import Catalog
+from agent.guided.vocabulary import Catalog
 from agent.guided.exemplars import INTENT_EXEMPLARS
 from agent.guided.slots import Slots, extract_slots
 from domain.settings import Settings
@@ -138,7 +138,7 @@ def llm_intent(
     settings: Settings, text: str, catalog: Catalog, history_hint: str, masker: object
 ) -> LlmIntent | None:
     from agent.guided.prompts import intent_messages
-    from agent.llm.structured import invoke_structured
+    from llm.structured import invoke_structured
 
     messages = intent_messages(text, sorted(catalog.categories), history_hint)
     return invoke_structured(settings, messages, LlmIntent, masker=masker, retries=1, max_tokens=60)  # type: ignore[arg-type]

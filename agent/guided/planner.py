@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from agent.guided.catalog import Catalog
+from agent.guided.vocabulary import Catalog
 from agent.guided.intent import IntentResult, classify
 from agent.guided.slots import Slots, detect_language
 from agent.toolbox import Toolbox

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 
 from pydantic import BaseModel, Field
 
-from agent.guided.catalog import Catalog
+from agent.guided.vocabulary import Catalog
 
 _SENTENCE_RE = re.compile(r"(?<=[.!?。！？；;\n])\s*")
 _USER_ID_RE = re.compile(r"(?<![A-Za-z0-9_-])u\d{4,}(?![A-Za-z0-9_])", re.I)
@@ -117,7 +117,7 @@ def mask_output(text: str) -> str:
     try:
         from domain.privacy.masking import mask_text
     except ImportError:
-        from agent.llm.masking import new_masker
+        from llm.masking import new_masker
 
         return new_masker().mask(text)
     return mask_text(text)

@@ -15,11 +15,11 @@ from langchain.agents.middleware import ModelCallLimitMiddleware, SummarizationM
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
 from agent.events import ChatEvent, ProductCard
-from agent.guided.catalog import get_catalog
-from agent.guided.replies import card_of, say
+from agent.guided.vocabulary import get_catalog
+from agent.guided.templates import card_of, say
 from agent.guided.slots import detect_language
-from agent.llm import get_chat_model
-from agent.llm.masking import new_masker
+from llm import get_chat_model
+from llm.masking import new_masker
 from agent.middleware.guards import iter_dicts
 from agent.middleware.react import (
     GroundingMiddleware,

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from domain.demo.catalog import DemoProduct
+from domain.demo.products import DemoProduct
 from domain.demo.people import DAYS_PER_MONTH, DemoUser
 from domain.demo.vocab import (
     CATEGORIES,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from domain.settings import Settings
-from ui.live_server import LiveServer, cached_demo_data, copy_data_dir, shop_settings
+from evals.live_server import LiveServer, cached_demo_data, copy_data_dir, shop_settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

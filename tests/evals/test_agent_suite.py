@@ -10,12 +10,12 @@ import os
 
 import pytest
 
-from agent.evals.fixtures import cleanup, eval_settings, find_personas
-from agent.evals.pii_audit import leaked_pii, stored_pii
-from agent.evals.runner import load_scenarios, run_suite
-from agent.llm.local_server import get_local_server
-from agent.llm.spy import recording
-from agent.testing import free_port, local_settings
+from evals.fixtures import cleanup, eval_settings, find_personas
+from evals.pii_audit import leaked_pii, stored_pii
+from evals.runner import load_scenarios, run_suite
+from llm.local_server import get_local_server
+from llm.spy import recording
+from evals.local_model import free_port, local_settings
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 

@@ -1,4 +1,4 @@
-"""PII spy: prompts sent to the local LLM are recorded through the spy hook (``agent.llm.spy``) and contain no PII
+"""PII spy: prompts sent to the local LLM are recorded through the spy hook (``llm.spy``) and contain no PII
 the shopper typed. The same spy over the whole agent evaluation suite (no demo user's PII in any prompt) runs in
 ``tests/evals/test_agent_suite.py``, so the suite runs against the model once."""
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from agent.evals.pii_audit import leaked_pii, stored_pii
+from evals.pii_audit import leaked_pii, stored_pii
 from domain.privacy.access import Principal
 from domain.settings import Settings
 from domain.store.db import get_engine
@@ -37,7 +37,7 @@ def shop(small_shop_factory) -> Settings:  # type: ignore[no-untyped-def]
     """A small real shop with the local model on a private port (other sessions' servers cannot interfere)."""
     settings = small_shop_factory("pii_spy", llm="local", agent_mode="guided", local_port=_free_port())
     yield settings
-    from agent.llm.local_server import get_local_server
+    from llm.local_server import get_local_server
 
     get_local_server(settings).stop_if_owner()
 
@@ -45,7 +45,7 @@ def shop(small_shop_factory) -> Settings:  # type: ignore[no-untyped-def]
 @pytest.mark.llm
 @pytest.mark.slow
 def test_pii_typed_by_the_shopper_is_masked_before_the_model_sees_it(shop: Settings) -> None:
-    from agent.llm.spy import recording
+    from llm.spy import recording
     from agent.service import ChatService
 
     with get_engine(shop).connect() as conn:
@@ -73,7 +73,7 @@ def test_the_leak_check_catches_raw_pii_in_a_recorded_prompt() -> None:
     """Guard against a vacuous pass: a listener registered on the hook receives each prompt as sent."""
     from langchain_core.messages import HumanMessage
 
-    from agent.llm.spy import emit, recording
+    from llm.spy import emit, recording
 
     with recording() as prompts:
         emit("local", "test", [HumanMessage("raw 13800000000")])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from domain.settings import Settings
-from vectorstore.evaluation import build_eval_index, demo_catalog, evaluate, load_queries, resolve
+from evals.retrieval import build_eval_index, demo_catalog, evaluate, load_queries, resolve
 
 pytestmark = pytest.mark.slow
 

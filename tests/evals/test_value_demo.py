@@ -16,7 +16,7 @@ import pytest
 from scipy.stats import spearmanr
 from sklearn.metrics import roc_auc_score
 
-from valuation.profile_arms import measure_profile_arms
+from evals.profile_arms import measure_profile_arms
 from valuation.service import get_value_service
 
 pytestmark = pytest.mark.slow

@@ -8,12 +8,12 @@ import os
 import pytest
 from sqlalchemy import func, select
 
-from agent.guided.catalog import get_catalog
-from agent.llm.local_server import get_local_server
-from agent.llm.spy import recording
+from agent.guided.vocabulary import get_catalog
+from llm.local_server import get_local_server
+from llm.spy import recording
 from agent.middleware.guards import check_text
 from agent.service import ChatService
-from agent.testing import free_port, local_settings
+from evals.local_model import free_port, local_settings
 from domain.privacy.access import Principal
 from domain.store.db import get_engine
 from domain.store.schema import orders

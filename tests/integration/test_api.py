@@ -13,7 +13,7 @@ import pytest
 
 from domain.privacy.tokens import issue_widget_token
 from domain.settings import Settings
-from ui.live_server import LiveServer, cached_demo_data, copy_data_dir, shop_settings
+from evals.live_server import LiveServer, cached_demo_data, copy_data_dir, shop_settings
 
 pytestmark = [pytest.mark.slow]
 

@@ -8,7 +8,7 @@ from domain.settings import Settings
 from domain.store.db import get_engine
 from vectorstore.client import get_chroma_client
 from vectorstore.index import ShopIndex
-from vectorstore.sample import seed_store
+from evals.sample_shop import seed_store
 from vectorstore.server import chroma_server
 
 pytestmark = pytest.mark.server

@@ -16,7 +16,7 @@ from domain.privacy.erasure import ERASURE_ACTION, count_user_rows, forget_user,
 from domain.settings import Settings, get_settings
 from domain.store import schema
 from domain.store.db import get_engine
-from ui.live_server import shop_settings
+from evals.live_server import shop_settings
 
 TARGET, OTHER, CLI_TARGET = "u000003", "u000005", "u000007"
 

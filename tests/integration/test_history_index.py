@@ -11,7 +11,7 @@ from domain.settings import Settings
 from domain.store import schema
 from domain.store.db import get_engine
 from vectorstore.index import ShopIndex, get_shop_index
-from vectorstore.sample import T0, seed_store
+from evals.sample_shop import T0, seed_store
 
 
 @pytest.fixture()

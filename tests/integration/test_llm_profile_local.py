@@ -10,7 +10,7 @@ import re
 import pandas as pd
 import pytest
 
-from agent.llm.spy import recording
+from llm.spy import recording
 from valuation.explain import numbers_are_grounded
 from valuation.llm_scorer import history_summary, score_users
 from valuation.service import ValueService

@@ -14,11 +14,11 @@ import httpx
 import pytest
 from pydantic import BaseModel, Field
 
-from agent.llm import get_chat_model
-from agent.llm.local_server import QWEN_05B_SHA256, get_local_server, resolve_model_path, verify_model
-from agent.llm.spy import recording
-from agent.llm.structured import invoke_structured
-from agent.testing import free_port, local_settings
+from llm import get_chat_model
+from llm.local_server import QWEN_05B_SHA256, get_local_server, resolve_model_path, verify_model
+from llm.spy import recording
+from llm.structured import invoke_structured
+from evals.local_model import free_port, local_settings
 from domain.settings import Settings
 
 pytestmark = [pytest.mark.llm, pytest.mark.slow]
@@ -80,7 +80,7 @@ def test_a_second_process_reuses_the_running_server(llm_settings):
         import json
         from pathlib import Path
         from domain.settings import Settings
-        from agent.llm.local_server import ensure_local_server, get_local_server
+        from llm.local_server import ensure_local_server, get_local_server
         s = Settings(data_dir=Path({str(llm_settings.data_dir)!r}), llm="local", local_port={PORT},
                      local_model_path={str(resolve_model_path(llm_settings))!r})
         ensure_local_server(s)
@@ -110,14 +110,14 @@ def test_the_server_does_not_outlive_a_killed_owner(llm_settings, tmp_path):
     import signal
     import time
 
-    from agent.llm.local_server import _pid_alive
+    from llm.local_server import _pid_alive
 
     script = textwrap.dedent(
         f"""
         import time
         from pathlib import Path
         from domain.settings import Settings
-        from agent.llm.local_server import ensure_local_server, get_local_server
+        from llm.local_server import ensure_local_server, get_local_server
         s = Settings(data_dir=Path({str(tmp_path / "owner")!r}), llm="local", local_port={free_port()},
                      local_model_path={str(resolve_model_path(llm_settings))!r})
         ensure_local_server(s)

@@ -42,7 +42,7 @@ socket.getaddrinfo = guarded_getaddrinfo
 from domain.settings import Settings
 from domain.store.db import get_engine
 from vectorstore.index import get_shop_index
-from vectorstore.sample import seed_store
+from evals.sample_shop import seed_store
 
 settings = Settings(data_dir=sys.argv[1], llm="none")
 seed_store(get_engine(settings))

@@ -16,7 +16,7 @@ from domain.settings import Settings
 from domain.store import schema
 from domain.store.db import get_engine
 from vectorstore.index import ShopIndex, get_shop_index
-from vectorstore.sample import SAMPLE_PRODUCTS, seed_store
+from evals.sample_shop import SAMPLE_PRODUCTS, seed_store
 from vectorstore.server import chroma_server
 
 PRICES = {p["product_id"]: p["price"] for p in SAMPLE_PRODUCTS}

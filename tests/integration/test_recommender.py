@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from domain.settings import Settings
 from domain.store.db import get_engine
 from domain.store.schema import orders, products
-from recommend.catalog import load_products
+from recommend.snapshot import load_products
 from recommend.config import RecommenderConfig
 from recommend.recommender import Recommender, recommend
 

@@ -14,7 +14,7 @@ import pytest
 
 from domain.privacy.access import Principal
 from domain.settings import Settings
-from ui.live_server import shop_settings
+from evals.live_server import shop_settings
 
 pytestmark = pytest.mark.slow
 
@@ -163,8 +163,8 @@ def _free_port() -> int:
 
 @pytest.mark.llm
 def test_llm_server_killed_mid_turn_gets_a_fallback_and_is_restarted(shop: Settings) -> None:
-    from agent.llm.local_server import get_local_server
-    from agent.llm.spy import add_listener, remove_listener
+    from llm.local_server import get_local_server
+    from llm.spy import add_listener, remove_listener
     from agent.service import ChatService
 
     settings = shop.model_copy(update={"llm": "local", "local_port": _free_port(), "llm_max_retries": 0})

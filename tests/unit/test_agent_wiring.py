@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from agent.memory import forget_user_threads
 from agent.service import ChatService, resolve_mode
-from agent.testing import free_port
+from evals.local_model import free_port
 from domain.privacy.access import Principal
 from domain.store.db import get_engine
 from domain.store.schema import orders

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
-from agent.guided.catalog import build_catalog
+from agent.guided.vocabulary import build_catalog
 from agent.middleware.guards import check_text, clean_markup, drop_ungrounded, mask_output, refs_in_outputs
 from agent.middleware.react import GroundingMiddleware, TextToolCallMiddleware
 

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from agent.guided.catalog import build_catalog
+from agent.guided.vocabulary import build_catalog
 from agent.guided.intent import classify, rule_intent
 from agent.guided.slots import detect_language, extract_slots, parse_budget, parse_ordinals
 from domain.settings import Settings

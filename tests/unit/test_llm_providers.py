@@ -14,10 +14,10 @@ from typing import Literal
 import pytest
 from pydantic import BaseModel, Field, SecretStr
 
-from agent.llm import LlmUnavailable, get_chat_model
-from agent.llm.local_server import LocalLlmUnavailable, _assemble, resolve_model_path
-from agent.llm.spy import recording
-from agent.llm.structured import invoke_structured, parse_json_reply, response_format_for
+from llm import LlmUnavailable, get_chat_model
+from llm.local_server import LocalLlmUnavailable, _assemble, resolve_model_path
+from llm.spy import recording
+from llm.structured import invoke_structured, parse_json_reply, response_format_for
 from domain.settings import Settings
 
 

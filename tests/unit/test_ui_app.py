@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ui.app import PAGE_MAX_BODY_BYTES, create_app
-from ui.live_server import shop_settings
+from evals.live_server import shop_settings
 
 
 @pytest.fixture(scope="module")

@@ -112,8 +112,8 @@ def eval_agent(
     from rich.console import Console
     from rich.table import Table
 
-    from agent.evals.fixtures import cleanup, eval_settings, find_personas
-    from agent.evals.runner import dump, load_scenarios, run_suite
+    from evals.fixtures import cleanup, eval_settings, find_personas
+    from evals.runner import dump, load_scenarios, run_suite
 
     settings = _settings(llm, mode)
     console = Console(stderr=True)

@@ -66,7 +66,7 @@ def eval_retrieval(
     from rich.table import Table
 
     from domain.settings import get_settings
-    from vectorstore.evaluation import build_eval_index, demo_catalog, evaluate
+    from evals.retrieval import build_eval_index, demo_catalog, evaluate
 
     settings = get_settings()
     settings.ensure_dirs()

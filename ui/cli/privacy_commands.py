@@ -163,7 +163,7 @@ def eval_security(
     from rich.console import Console
     from rich.table import Table
 
-    from agent.evals.security.runner import run_security_suite
+    from evals.security.runner import run_security_suite
 
     if llm not in ("none", "local", "openai"):
         raise typer.BadParameter("--llm must be none, local or openai")

@@ -90,7 +90,7 @@ def setup(
     if prepare_llm and settings.llm == "local":
 
         def prepare_model() -> str:
-            from agent.llm.local_server import resolve_model_path
+            from llm.local_server import resolve_model_path
 
             return f"model ready at {resolve_model_path(settings)}"
 

@@ -20,8 +20,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from agent.evals.security.detectors import Detectors, Leak, crash_leaks
-from agent.evals.security.world import World, build_world, cleanup_workspace, make_workspace
+from evals.security.detectors import Detectors, Leak, crash_leaks
+from evals.security.world import World, build_world, cleanup_workspace, make_workspace
 from domain.privacy.access import Principal, Role
 from domain.settings import Settings
 
@@ -84,7 +84,7 @@ class SecurityReport(BaseModel):
 
 
 def load_attacks() -> list[Attack]:
-    text = resources.files("agent.evals.security").joinpath("attacks.jsonl").read_text(encoding="utf-8")
+    text = resources.files("evals.security").joinpath("attacks.jsonl").read_text(encoding="utf-8")
     return [Attack.model_validate_json(line) for line in text.splitlines() if line.strip()]
 
 
@@ -161,7 +161,7 @@ class SuiteRun:
         )
 
     def _chat(self, attack: Attack) -> tuple[str, str, list[dict], str]:
-        from agent.llm.spy import recording
+        from llm.spy import recording
 
         thread = f"sec-{attack.id}-{uuid.uuid4().hex[:6]}"
         typed, shown, calls, handled = [], [], [], []
@@ -181,7 +181,7 @@ class SuiteRun:
         kind = spec.get("kind")
         if str(kind).startswith("http_"):
             if self.http is None:
-                from agent.evals.security.http_attacks import HttpProbe
+                from evals.security.http_attacks import HttpProbe
 
                 self.http = HttpProbe(self.world)
             return self.http.run(spec)
@@ -315,7 +315,7 @@ def run_security_suite(
         if (
             llm == "local"
         ):  # its state file lives in the workspace: stop a server we started before deleting it
-            from agent.llm.local_server import get_local_server
+            from llm.local_server import get_local_server
 
             get_local_server(workspace).stop_if_owner()
         if not keep_workspace:

@@ -159,7 +159,7 @@ def build_eval_index(settings: Any, catalog: list[dict[str, Any]]) -> Any:
     from domain.settings import Settings
     from domain.store.db import get_engine
     from vectorstore.index import get_shop_index
-    from vectorstore.sample import seed_store
+    from evals.sample_shop import seed_store
 
     eval_settings = Settings(
         data_dir=settings.cache_dir / "eval_retrieval",

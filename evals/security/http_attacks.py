@@ -9,7 +9,7 @@ import base64
 import json
 from typing import Any
 
-from agent.evals.security.world import World
+from evals.security.world import World
 
 
 def _forge(token: str, subject: str) -> str:

@@ -20,8 +20,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from agent.evals.fixtures import Personas
-from agent.guided.catalog import Catalog, get_catalog
+from evals.fixtures import Personas
+from agent.guided.vocabulary import Catalog, get_catalog
 from agent.guided.slots import detect_language
 from agent.middleware.guards import check_text
 from agent.service import ChatResult, ChatService
@@ -83,7 +83,7 @@ class ScenarioRun(BaseModel):
 
 def load_scenarios(path: Path | None = None) -> list[Scenario]:
     text = path.read_text(encoding="utf-8") if path else (
-        resources.files("agent.evals").joinpath("scenarios.jsonl").read_text(encoding="utf-8")
+        resources.files("evals").joinpath("scenarios.jsonl").read_text(encoding="utf-8")
     )  # fmt: skip
     return [Scenario.model_validate_json(line) for line in text.splitlines() if line.strip()]
 

@@ -1,5 +1,5 @@
 """LLM providers behind one settings switch: ``local`` (managed llama.cpp server), ``openai`` (any
-OpenAI-compatible endpoint) or ``none``. Every model built here reports its prompts to :mod:`agent.llm.spy`."""
+OpenAI-compatible endpoint) or ``none``. Every model built here reports its prompts to :mod:`llm.spy`."""
 
 from __future__ import annotations
 
@@ -30,16 +30,16 @@ def get_chat_model(
 
     ``local`` starts (or reuses) the shared llama.cpp server first, so the returned model is ready to call.
     Timeouts and retries with exponential backoff come from the openai client (``llm_timeout_s``,
-    ``llm_max_retries``); callers catch provider errors and fall back (see :mod:`agent.llm.structured`).
+    ``llm_max_retries``); callers catch provider errors and fall back (see :mod:`llm.structured`).
     """
     from langchain_openai import ChatOpenAI
 
-    from agent.llm.spy import PromptSpyHandler
+    from llm.spy import PromptSpyHandler
 
     if settings.llm == "none":
         return None
     if settings.llm == "local":
-        from agent.llm.local_server import LocalLlmUnavailable, ensure_local_server
+        from llm.local_server import LocalLlmUnavailable, ensure_local_server
 
         key = f"local:{settings.local_port}"
         if time.monotonic() < _down_until.get(key, 0.0):
@@ -85,7 +85,7 @@ def recover_provider(settings: Settings) -> bool:
     """After a connection failure: restart the local server if it died. True when a retry makes sense."""
     if settings.llm != "local":
         return False
-    from agent.llm.local_server import LocalLlmUnavailable, ensure_local_server
+    from llm.local_server import LocalLlmUnavailable, ensure_local_server
 
     try:
         ensure_local_server(settings)

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import select
 
-from agent.llm.spy import PromptRecord
+from llm.spy import PromptRecord
 from domain.privacy.crypto import PiiCipher
 from domain.settings import Settings
 from domain.store.db import get_engine

@@ -1,4 +1,4 @@
-"""Entry point of the managed llama.cpp server process: ``python -m agent.llm.server_child OWNER_PID ARGS...``.
+"""Entry point of the managed llama.cpp server process: ``python -m llm.server_child OWNER_PID ARGS...``.
 
 It runs ``llama_cpp.server`` unchanged, plus a watchdog thread that exits when the owner process is gone, so a
 server never outlives the app that started it — even when the app is killed by SIGKILL or dies before its

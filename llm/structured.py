@@ -17,8 +17,8 @@ import openai
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, ValidationError
 
-from agent.llm import LlmUnavailable, get_chat_model, recover_provider
-from agent.llm.masking import Masker, new_masker
+from llm import LlmUnavailable, get_chat_model, recover_provider
+from llm.masking import Masker, new_masker
 from domain.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -62,7 +62,7 @@ def eval_settings(settings: Settings, workdir: Path | None = None) -> Settings:
 def cleanup(settings: Settings) -> None:
     """Stop a local LLM server this process started for the copy (its state file lives there), then delete it."""
     if settings.llm == "local":
-        from agent.llm.local_server import get_local_server
+        from llm.local_server import get_local_server
 
         get_local_server(settings).stop_if_owner()
     if settings.data_dir.name.startswith("shopguide-eval-"):

@@ -20,7 +20,7 @@ from scipy.stats import spearmanr
 
 from domain.settings import Settings
 from domain.store.db import get_engine
-from valuation.engine import drop_profile, feature_matrix, load_shop_data
+from valuation.feature_matrix import drop_profile, feature_matrix, load_shop_data
 from valuation.profile import PROFILE_FEATURES, profile_to_features
 from valuation.training import train_engine
 

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from typing import Any
 
 from agent.events import ProductCard
-from agent.guided import replies
-from agent.guided.catalog import Catalog
+from agent.guided import templates
+from agent.guided.vocabulary import Catalog
 from agent.guided.prompts import reply_messages
 from agent.guided.slots import detect_language
 from agent.middleware.guards import (
@@ -40,25 +40,25 @@ def compose_body(turn: dict[str, Any], catalog: Catalog) -> tuple[str, str, list
     lang, intent = turn["language"], turn["intent"]
     if turn.get("clarify"):
         key = turn["clarify"]
-        return replies.say(key, lang, examples=_examples(catalog, lang)), "", []
+        return templates.say(key, lang, examples=_examples(catalog, lang)), "", []
     if turn.get("direct"):
-        return replies.say(turn["direct"], lang), "", []
+        return templates.say(turn["direct"], lang), "", []
     runs = turn.get("tool_runs") or []
     if not runs:
-        return replies.say("clarify", lang, examples=_examples(catalog, lang)), "", []
+        return templates.say("clarify", lang, examples=_examples(catalog, lang)), "", []
     run = runs[-1]
     if run.get("error_code"):
-        return replies.say(run["error_code"], lang), "", []
+        return templates.say(run["error_code"], lang), "", []
     output = run["output"] or {}
     slots = turn["slots"]
     if intent in ("recommend", "search"):
-        cards = [replies.card_of(p) for p in output.get("products", [])]
+        cards = [templates.card_of(p) for p in output.get("products", [])]
         if not cards:
             return (
-                replies.say(
+                templates.say(
                     "no_results",
                     lang,
-                    budget=replies.budget_text(lang, slots["budget_min"], slots["budget_max"]),
+                    budget=templates.budget_text(lang, slots["budget_min"], slots["budget_max"]),
                 ),
                 "",
                 [],
@@ -67,23 +67,23 @@ def compose_body(turn: dict[str, Any], catalog: Catalog) -> tuple[str, str, list
         if slots.get("category") and slots["category"] in catalog.categories:
             words, zh = catalog.categories[slots["category"]]
             category = zh if lang == "zh" and zh else words
-        header = replies.list_header(lang, len(cards), category, slots["budget_min"], slots["budget_max"])
-        body = "\n".join(replies.product_line(lang, i, c) for i, c in enumerate(cards, 1))
+        header = templates.list_header(lang, len(cards), category, slots["budget_min"], slots["budget_max"])
+        body = "\n".join(templates.product_line(lang, i, c) for i, c in enumerate(cards, 1))
         return header, body, cards
     if intent == "compare":
-        cards = [replies.card_of(p) for p in output.get("products", [])]
+        cards = [templates.card_of(p) for p in output.get("products", [])]
         header = "对比结果：" if lang == "zh" else "Here is how they compare:"
-        return header, replies.compare_body(lang, output), cards
+        return header, templates.compare_body(lang, output), cards
     if intent == "product_details":
-        return "", replies.details_body(lang, output), [replies.card_of(output["product"])]
+        return "", templates.details_body(lang, output), [templates.card_of(output["product"])]
     if intent == "order_status":
         header = "您的订单状态：" if lang == "zh" else "Your order status:"
-        return header, replies.orders_body(lang, output), []
+        return header, templates.orders_body(lang, output), []
     if intent == "my_history":
-        return "", replies.history_body(lang, output), []
+        return "", templates.history_body(lang, output), []
     if intent == "value_explain":
-        return "", replies.value_body(lang, output), []
-    return replies.say("fallback", lang), "", []
+        return "", templates.value_body(lang, output), []
+    return templates.say("fallback", lang), "", []
 
 
 def lead_facts(turn: dict[str, Any], cards: list[ProductCard]) -> dict[str, Any]:
@@ -103,7 +103,7 @@ def lead_facts(turn: dict[str, Any], cards: list[ProductCard]) -> dict[str, Any]
         facts["budget_max"] = slots["budget_max"]
     if turn["intent"] == "compare":
         facts["facts"] = [
-            replies.plain(s) for s in (turn["tool_runs"][-1]["output"] or {}).get("summary", [])
+            templates.plain(s) for s in (turn["tool_runs"][-1]["output"] or {}).get("summary", [])
         ][:3]
     return facts
 
@@ -120,8 +120,8 @@ def llm_lead(
     summary: str = "",
 ) -> str | None:
     """Stream a grounded lead-in from the LLM; None when the model is unavailable or wrote nothing usable."""
-    from agent.llm import get_chat_model
-    from agent.llm.structured import mask_messages
+    from llm import get_chat_model
+    from llm.structured import mask_messages
 
     lang = turn["language"]
     prompt = reply_messages(lang, turn["text"], lead_facts(turn, cards), summary)

@@ -2,7 +2,7 @@
 
 Listeners are plain callables receiving a :class:`PromptRecord`. The privacy test registers one to prove no PII
 reaches a model; a debugging session can register one to print prompts. The hook is fed by a LangChain callback
-handler attached to every chat model built by :func:`agent.llm.get_chat_model`, so no code path can bypass it.
+handler attached to every chat model built by :func:`llm.get_chat_model`, so no code path can bypass it.
 """
 
 from __future__ import annotations

@@ -75,7 +75,7 @@ def build_demo_data_in_subprocess(
     """``build_demo_data`` in a child process: every store and Chroma handle is closed when it returns, so the
     directory can be copied safely (and the embedder's memory goes with the child)."""
     code = (
-        "import sys; from pathlib import Path; from ui.live_server import build_demo_data, checkpoint_sqlite; "
+        "import sys; from pathlib import Path; from evals.live_server import build_demo_data, checkpoint_sqlite; "
         f"d = Path({str(data_dir)!r}); build_demo_data(d, n_users={n_users}, n_products={n_products}, seed={seed}); "
         "checkpoint_sqlite(d)"
     )
@@ -96,7 +96,7 @@ BUILD_SOURCES = (
     "domain/store/schema.py",
     "vectorstore",
     "valuation",
-    "ui/live_server.py",
+    "evals/live_server.py",
 )
 ROOT = Path(__file__).resolve().parents[1]
 

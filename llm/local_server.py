@@ -263,7 +263,7 @@ class LocalServer:
     def _start(self, model_path: Path, alias: str) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         cmd = [
-            sys.executable, "-m", "agent.llm.server_child", str(os.getpid()),
+            sys.executable, "-m", "llm.server_child", str(os.getpid()),
             "--model", str(model_path), "--model_alias", alias,
             "--host", "127.0.0.1", "--port", str(self.port),
             "--n_ctx", str(self.settings.local_ctx), "--n_threads", str(self.settings.local_threads),

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel
 
-from agent.evals.security.world import CANARIES, PLANTED_TEXTS, World
+from evals.security.world import CANARIES, PLANTED_TEXTS, World
 
 _USER_ID_RE = re.compile(r"(?<![A-Za-z0-9])u\d{4,}(?![0-9])", re.I)
 _ORDER_ID_RE = re.compile(r"(?<![A-Za-z0-9])o\d{5,}(?![0-9])", re.I)
