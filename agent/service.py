@@ -19,8 +19,8 @@ from langchain_core.messages import HumanMessage
 from pydantic import BaseModel, Field
 
 from agent.events import ChatEvent, ProductCard
-from agent.guided.templates import say
 from agent.guided.slots import detect_language
+from agent.guided.templates import say
 from agent.memory import ConversationMemory
 from domain.privacy.access import AccessDenied, Principal
 from domain.settings import Settings
@@ -175,9 +175,9 @@ class ChatService:
         """When the react agent cannot run or fails mid-turn (provider down, connection lost, server error), the
         turn is served by the guided mode (templates if need be): a useful answer instead of an apology. Tool
         events already streamed stay valid; the guided turn streams its own reply."""
+        from agent.react.agent import run_react_turn
         from llm import LlmUnavailable, recover_provider
         from llm.local_server import LocalLlmUnavailable
-        from agent.react.agent import run_react_turn
 
         try:
             return run_react_turn(self.settings, self.memory.checkpointer, key, text, principal, emit)

@@ -76,9 +76,9 @@ def _measure(settings: Any, mode: str, user: str, rounds: int) -> dict[str, Any]
 
 def run(quick: bool) -> list[dict[str, Any]]:
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    from llm.local_server import get_local_server
-    from evals.local_model import local_settings
     from bench.bench_recs import _store
+    from evals.local_model import local_settings
+    from llm.local_server import get_local_server
 
     base = _store()
     user = _shopper(base)

@@ -72,8 +72,8 @@ class Scorer:
 
     def _frame(self, tx: pd.DataFrame) -> Any:
         from valuation.btyd import btyd_features
-        from valuation.final_engine import EngineFrame
         from valuation.features import transaction_features
+        from valuation.final_engine import EngineFrame
 
         feats = transaction_features(tx, AS_OF, freq="D")
         X = feats.join(btyd_features(feats, self.btyd, {"h": float(HORIZON_DAYS)}))

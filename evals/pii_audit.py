@@ -7,11 +7,11 @@ from collections.abc import Iterable
 
 from sqlalchemy import select
 
-from llm.spy import PromptRecord
 from domain.privacy.crypto import PiiCipher
 from domain.settings import Settings
 from domain.store.db import get_engine
 from domain.store.schema import users
+from llm.spy import PromptRecord
 
 # The street-and-number core of an address identifies a person even when the rest is reworded.
 _STREET_CORE = re.compile(r"[\u4e00-\u9fff]{2}(?:路|街|大道)\d+号|\d+ [A-Z][a-z]+ [A-Z][a-z]+")

@@ -158,8 +158,8 @@ def build_eval_index(settings: Any, catalog: list[dict[str, Any]]) -> Any:
     """A ShopIndex over exactly ``catalog``, in its own data dir (never the user's store)."""
     from domain.settings import Settings
     from domain.store.db import get_engine
-    from vectorstore.index import get_shop_index
     from evals.sample_shop import seed_store
+    from vectorstore.index import get_shop_index
 
     eval_settings = Settings(
         data_dir=settings.cache_dir / "eval_retrieval",

@@ -20,15 +20,15 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from evals.fixtures import Personas
-from agent.guided.vocabulary import Catalog, get_catalog
 from agent.guided.slots import detect_language
+from agent.guided.vocabulary import Catalog, get_catalog
 from agent.middleware.guards import check_text
 from agent.service import ChatResult, ChatService
 from domain.privacy.access import Principal
 from domain.settings import Settings
 from domain.store.db import get_engine
 from domain.store.schema import orders
+from evals.fixtures import Personas
 
 
 class TurnExpect(BaseModel):

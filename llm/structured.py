@@ -17,9 +17,9 @@ import openai
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, ValidationError
 
+from domain.settings import Settings
 from llm import LlmUnavailable, get_chat_model, recover_provider
 from llm.masking import Masker, new_masker
-from domain.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from recommend.snapshot import CatalogSnapshot
 from recommend.config import RecommenderConfig
 from recommend.models import UserSignals
+from recommend.snapshot import CatalogSnapshot
 
 log = logging.getLogger(__name__)
 

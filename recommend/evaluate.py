@@ -30,11 +30,11 @@ import pandas as pd
 from pydantic import BaseModel, Field
 
 from domain.settings import Settings
-from recommend.snapshot import CatalogSnapshot, build_snapshot, purchase_lines
 from recommend.config import RecommenderConfig
 from recommend.metrics import PairedDiff, auc, ndcg_at_k, paired_diff
 from recommend.recommender import Recommender, index_search, service_value_provider
 from recommend.signals import build_signals
+from recommend.snapshot import CatalogSnapshot, build_snapshot, purchase_lines
 
 log = logging.getLogger(__name__)
 

@@ -7,9 +7,9 @@ to the item's score. At most two reasons per item.
 
 from __future__ import annotations
 
-from recommend.snapshot import CatalogSnapshot
 from recommend.models import UserSignals
 from recommend.rerank import Scored
+from recommend.snapshot import CatalogSnapshot
 
 
 def neutralise(text: str, n: int = 40) -> str:

@@ -22,12 +22,12 @@ from domain.models import ValueAssessment
 from domain.settings import Settings
 from domain.store.db import get_engine
 from recommend.candidates import Filters, SearchFn, generate
-from recommend.snapshot import CatalogSnapshot, SnapshotCache, build_snapshot, load_products
 from recommend.config import RecommenderConfig
 from recommend.models import Recommendation, UserSignals
 from recommend.reasons import explain
 from recommend.rerank import diversify, score_candidates
 from recommend.signals import build_signals, stored_assessment
+from recommend.snapshot import CatalogSnapshot, SnapshotCache, build_snapshot, load_products
 
 log = logging.getLogger(__name__)
 

@@ -6,9 +6,9 @@ import math
 from dataclasses import dataclass
 
 from recommend.candidates import Candidate
-from recommend.snapshot import CatalogSnapshot
 from recommend.config import RecommenderConfig
 from recommend.models import UserSignals
+from recommend.snapshot import CatalogSnapshot
 
 
 @dataclass

@@ -17,9 +17,9 @@ from sqlalchemy.engine import Engine, Row
 
 from domain.models import ValueAssessment
 from domain.store.schema import events, order_lines, orders, value_assessments
-from recommend.snapshot import CatalogSnapshot
 from recommend.config import RecommenderConfig
 from recommend.models import TIER_RANK, UserSignals
+from recommend.snapshot import CatalogSnapshot
 
 log = logging.getLogger(__name__)
 

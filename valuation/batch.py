@@ -38,8 +38,8 @@ from domain.store.db import get_engine
 from domain.store.repository import iter_user_id_chunks
 from domain.store.schema import users, value_assessments
 from valuation.btyd import BtydModels
-from valuation.feature_matrix import ShopData, drop_profile, feature_matrix, likely_categories, load_shop_data
 from valuation.explain import feature_label, template_explanation
+from valuation.feature_matrix import ShopData, drop_profile, feature_matrix, likely_categories, load_shop_data
 from valuation.segments import assign_segments
 from valuation.training import TrainedEngine, reference_percentiles, score_frame
 

@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
 
-from valuation.final_engine import EngineFrame, FinalEngine, engine_frame, rolling_frames
 from valuation.datasets import Dataset
+from valuation.final_engine import EngineFrame, FinalEngine, engine_frame, rolling_frames
 from valuation.learned import ValueModel
 from valuation.metrics import evaluate_predictions
 from valuation.splits import TimeSplit, customer_folds

@@ -32,8 +32,8 @@ from domain.store.schema import products, reviews, users
 from valuation.batch import BatchSummary
 from valuation.behaviour import load_events
 from valuation.btyd import BtydModels
-from valuation.feature_matrix import ShopData
 from valuation.explain import llm_explanation, template_explanation, top_reasons
+from valuation.feature_matrix import ShopData
 from valuation.profile import llm_profile, profile_prompt_text, rule_profile
 from valuation.segments import assign_segment
 from valuation.training import (

@@ -15,16 +15,16 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
 from agent.events import ChatEvent
-from agent.guided.vocabulary import get_catalog
 from agent.guided.planner import PRODUCT_INTENTS, act, understand
 from agent.guided.prompts import SUMMARY_SYSTEM
-from agent.guided.templates import say
 from agent.guided.reply import LEAD_INTENTS, compose_body, llm_lead
 from agent.guided.state import GuidedContext, GuidedState
-from llm.masking import new_masker
+from agent.guided.templates import say
+from agent.guided.vocabulary import get_catalog
 from agent.middleware.guards import mask_output, refs_in_outputs
 from agent.toolbox import Toolbox, ToolRun
 from domain.settings import Settings
+from llm.masking import new_masker
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, Field
 
-from agent.guided.vocabulary import Catalog
 from agent.guided.exemplars import INTENT_EXEMPLARS
 from agent.guided.slots import Slots, extract_slots
+from agent.guided.vocabulary import Catalog
 from domain.settings import Settings
 from tools.sanitize import looks_like_injection
 

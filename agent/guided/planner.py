@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from agent.guided.vocabulary import Catalog
 from agent.guided.intent import IntentResult, classify
 from agent.guided.slots import Slots, detect_language
+from agent.guided.vocabulary import Catalog
 from agent.toolbox import Toolbox
 from domain.privacy.access import Principal
 from domain.settings import Settings

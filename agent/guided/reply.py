@@ -10,9 +10,9 @@ from typing import Any
 
 from agent.events import ProductCard
 from agent.guided import templates
-from agent.guided.vocabulary import Catalog
 from agent.guided.prompts import reply_messages
 from agent.guided.slots import detect_language
+from agent.guided.vocabulary import Catalog
 from agent.middleware.guards import (
     clean_markup,
     drop_ungrounded,

@@ -18,9 +18,9 @@ from typing import Any
 from langchain.agents.middleware import AgentMiddleware, ModelRequest, ModelResponse
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 
-from agent.guided.vocabulary import Catalog
-from agent.guided.templates import say
 from agent.guided.slots import detect_language
+from agent.guided.templates import say
+from agent.guided.vocabulary import Catalog
 from agent.middleware.guards import clean_markup, drop_ungrounded, mask_output, refs_in_outputs
 from agent.toolbox import collect_product_ids
 

@@ -15,11 +15,9 @@ from langchain.agents.middleware import ModelCallLimitMiddleware, SummarizationM
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
 from agent.events import ChatEvent, ProductCard
-from agent.guided.vocabulary import get_catalog
-from agent.guided.templates import card_of, say
 from agent.guided.slots import detect_language
-from llm import get_chat_model
-from llm.masking import new_masker
+from agent.guided.templates import card_of, say
+from agent.guided.vocabulary import get_catalog
 from agent.middleware.guards import iter_dicts
 from agent.middleware.react import (
     GroundingMiddleware,
@@ -30,6 +28,8 @@ from agent.middleware.react import (
 from agent.toolbox import collect_product_ids
 from domain.privacy.access import Principal
 from domain.settings import Settings
+from llm import get_chat_model
+from llm.masking import new_masker
 from tools.context import ShopContext
 
 log = logging.getLogger(__name__)

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
-from domain.demo.products import generate_products
 from domain.demo.people import DemoUser, generate_users
+from domain.demo.products import generate_products
 from domain.demo.simulate import Counters, ProductIndex, SimulationOutput, line_amounts, simulate_user
 from domain.demo.vocab import CATEGORIES
 

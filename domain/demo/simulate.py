@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from domain.demo.products import DemoProduct
 from domain.demo.people import DAYS_PER_MONTH, DemoUser
+from domain.demo.products import DemoProduct
 from domain.demo.vocab import (
     CATEGORIES,
     REVIEW_NEGATIVE_EN,

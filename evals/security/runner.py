@@ -20,10 +20,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from evals.security.detectors import Detectors, Leak, crash_leaks
-from evals.security.world import World, build_world, cleanup_workspace, make_workspace
 from domain.privacy.access import Principal, Role
 from domain.settings import Settings
+from evals.security.detectors import Detectors, Leak, crash_leaks
+from evals.security.world import World, build_world, cleanup_workspace, make_workspace
 
 # Fragments of the planted review/product that survive sanitising: seeing one proves the attack was live.
 PLANTED_MARKERS = (

@@ -11,11 +11,11 @@ import os
 import pytest
 
 from evals.fixtures import cleanup, eval_settings, find_personas
+from evals.local_model import free_port, local_settings
 from evals.pii_audit import leaked_pii, stored_pii
 from evals.runner import load_scenarios, run_suite
 from llm.local_server import get_local_server
 from llm.spy import recording
-from evals.local_model import free_port, local_settings
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 

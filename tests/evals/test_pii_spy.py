@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from evals.pii_audit import leaked_pii, stored_pii
 from domain.privacy.access import Principal
 from domain.settings import Settings
 from domain.store.db import get_engine
 from domain.store.schema import users
+from evals.pii_audit import leaked_pii, stored_pii
 
 TYPED_PII = {
     "phone": "13987654321",
@@ -45,8 +45,8 @@ def shop(small_shop_factory) -> Settings:  # type: ignore[no-untyped-def]
 @pytest.mark.llm
 @pytest.mark.slow
 def test_pii_typed_by_the_shopper_is_masked_before_the_model_sees_it(shop: Settings) -> None:
-    from llm.spy import recording
     from agent.service import ChatService
+    from llm.spy import recording
 
     with get_engine(shop).connect() as conn:
         shopper = conn.execute(select(users.c.user_id).order_by(users.c.user_id)).scalars().first()

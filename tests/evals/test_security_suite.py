@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from domain.settings import Settings, get_settings
+from evals.live_server import shop_settings
 from evals.security.detectors import Detectors, system_prompt_texts
 from evals.security.runner import load_attacks, render, run_security_suite
 from evals.security.world import Victim, World
-from domain.settings import Settings, get_settings
-from evals.live_server import shop_settings
 
 CLASSES = {
     "prompt_injection",

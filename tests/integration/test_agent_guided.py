@@ -9,14 +9,14 @@ import pytest
 from sqlalchemy import func, select
 
 from agent.guided.vocabulary import get_catalog
-from llm.local_server import get_local_server
-from llm.spy import recording
 from agent.middleware.guards import check_text
 from agent.service import ChatService
-from evals.local_model import free_port, local_settings
 from domain.privacy.access import Principal
 from domain.store.db import get_engine
 from domain.store.schema import orders
+from evals.local_model import free_port, local_settings
+from llm.local_server import get_local_server
+from llm.spy import recording
 
 pytestmark = [pytest.mark.llm, pytest.mark.slow]
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")

@@ -6,9 +6,9 @@ import pytest
 
 from domain.settings import Settings
 from domain.store.db import get_engine
+from evals.sample_shop import seed_store
 from vectorstore.client import get_chroma_client
 from vectorstore.index import ShopIndex
-from evals.sample_shop import seed_store
 from vectorstore.server import chroma_server
 
 pytestmark = pytest.mark.server

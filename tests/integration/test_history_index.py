@@ -10,8 +10,8 @@ from sqlalchemy import insert
 from domain.settings import Settings
 from domain.store import schema
 from domain.store.db import get_engine
-from vectorstore.index import ShopIndex, get_shop_index
 from evals.sample_shop import T0, seed_store
+from vectorstore.index import ShopIndex, get_shop_index
 
 
 @pytest.fixture()

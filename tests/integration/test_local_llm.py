@@ -14,12 +14,12 @@ import httpx
 import pytest
 from pydantic import BaseModel, Field
 
+from domain.settings import Settings
+from evals.local_model import free_port, local_settings
 from llm import get_chat_model
 from llm.local_server import QWEN_05B_SHA256, get_local_server, resolve_model_path, verify_model
 from llm.spy import recording
 from llm.structured import invoke_structured
-from evals.local_model import free_port, local_settings
-from domain.settings import Settings
 
 pytestmark = [pytest.mark.llm, pytest.mark.slow]
 PORT = free_port()  # a port of its own: other suites (and other engineers) run servers too

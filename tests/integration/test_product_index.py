@@ -15,8 +15,8 @@ from sqlalchemy import delete, update
 from domain.settings import Settings
 from domain.store import schema
 from domain.store.db import get_engine
-from vectorstore.index import ShopIndex, get_shop_index
 from evals.sample_shop import SAMPLE_PRODUCTS, seed_store
+from vectorstore.index import ShopIndex, get_shop_index
 from vectorstore.server import chroma_server
 
 PRICES = {p["product_id"]: p["price"] for p in SAMPLE_PRODUCTS}

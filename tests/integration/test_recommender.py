@@ -11,9 +11,9 @@ from sqlalchemy import func, select, update
 from domain.settings import Settings
 from domain.store.db import get_engine
 from domain.store.schema import orders, products
-from recommend.snapshot import load_products
 from recommend.config import RecommenderConfig
 from recommend.recommender import Recommender, recommend
+from recommend.snapshot import load_products
 
 REQUESTS = [None, "running shoes", "耳机", "coffee", "送给妈妈的礼物", "laptop for work", "护肤品"]
 

@@ -163,9 +163,9 @@ def _free_port() -> int:
 
 @pytest.mark.llm
 def test_llm_server_killed_mid_turn_gets_a_fallback_and_is_restarted(shop: Settings) -> None:
+    from agent.service import ChatService
     from llm.local_server import get_local_server
     from llm.spy import add_listener, remove_listener
-    from agent.service import ChatService
 
     settings = shop.model_copy(update={"llm": "local", "local_port": _free_port(), "llm_max_retries": 0})
     server = get_local_server(settings)

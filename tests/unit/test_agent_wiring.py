@@ -17,10 +17,10 @@ from sqlalchemy import func, select
 
 from agent.memory import forget_user_threads
 from agent.service import ChatService, resolve_mode
-from evals.local_model import free_port
 from domain.privacy.access import Principal
 from domain.store.db import get_engine
 from domain.store.schema import orders
+from evals.local_model import free_port
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 

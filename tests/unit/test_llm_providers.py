@@ -14,11 +14,11 @@ from typing import Literal
 import pytest
 from pydantic import BaseModel, Field, SecretStr
 
+from domain.settings import Settings
 from llm import LlmUnavailable, get_chat_model
 from llm.local_server import LocalLlmUnavailable, _assemble, resolve_model_path
 from llm.spy import recording
 from llm.structured import invoke_structured, parse_json_reply, response_format_for
-from domain.settings import Settings
 
 
 class Label(BaseModel):

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from ui.app import PAGE_MAX_BODY_BYTES, create_app
 from evals.live_server import shop_settings
+from ui.app import PAGE_MAX_BODY_BYTES, create_app
 
 
 @pytest.fixture(scope="module")
