@@ -19,11 +19,15 @@ from langchain_core.messages import HumanMessage
 from pydantic import BaseModel, Field
 
 from agent.events import ChatEvent, ProductCard
+from agent.guided.graph import build_guided_graph
 from agent.guided.slots import detect_language
 from agent.guided.templates import say
 from agent.memory import ConversationMemory
+from agent.react.agent import run_react_turn
 from domain.privacy.access import AccessDenied, Principal
 from domain.settings import Settings
+from llm import LlmUnavailable, recover_provider
+from llm.local_server import LocalLlmUnavailable, install_sigterm_exit
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +81,6 @@ class ChatService:
         self._guided: Any = None
         self._lock = threading.Lock()
         if settings.llm == "local":
-            from llm.local_server import install_sigterm_exit
-
             install_sigterm_exit()  # turns run in worker threads: set it up here, on the caller's thread
 
     # ------------------------------------------------------------------------------------------- public API
@@ -175,9 +177,6 @@ class ChatService:
         """When the react agent cannot run or fails mid-turn (provider down, connection lost, server error), the
         turn is served by the guided mode (templates if need be): a useful answer instead of an apology. Tool
         events already streamed stay valid; the guided turn streams its own reply."""
-        from agent.react.agent import run_react_turn
-        from llm import LlmUnavailable, recover_provider
-        from llm.local_server import LocalLlmUnavailable
 
         try:
             return run_react_turn(self.settings, self.memory.checkpointer, key, text, principal, emit)
@@ -202,8 +201,6 @@ class ChatService:
     def _guided_graph(self) -> Any:
         with self._lock:
             if self._guided is None:
-                from agent.guided.graph import build_guided_graph
-
                 self._guided = build_guided_graph(self.settings, self.memory.checkpointer)
             return self._guided
 

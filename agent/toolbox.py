@@ -14,10 +14,18 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from agent.guided.vocabulary import get_catalog
+from agent.vocabulary import get_catalog
 from domain.privacy.access import AccessDenied, Principal
 from domain.settings import Settings
+from tools.compare_products import compare_products
 from tools.context import ShopContext
+from tools.order_status import get_order_status
+from tools.product_details import get_product_details
+from tools.product_search import search_products
+from tools.recommend_products import recommend_products
+from tools.user_history import get_user_history
+from tools.user_profile import get_user_profile
+from tools.value_assessment import assess_user_value
 
 log = logging.getLogger(__name__)
 
@@ -73,15 +81,6 @@ def enforce_filters(
 
 
 def _registry() -> dict[str, Callable[..., BaseModel]]:
-    from tools.compare_products import compare_products
-    from tools.order_status import get_order_status
-    from tools.product_details import get_product_details
-    from tools.product_search import search_products
-    from tools.recommend_products import recommend_products
-    from tools.user_history import get_user_history
-    from tools.user_profile import get_user_profile
-    from tools.value_assessment import assess_user_value
-
     return {
         "recommend_products": recommend_products,
         "search_products": search_products,

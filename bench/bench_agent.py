@@ -14,7 +14,14 @@ import statistics
 import time
 from typing import Any
 
+from agent.service import ChatService
 from bench import main_for, result
+from bench.bench_recs import _store
+from domain.privacy.access import Principal
+from domain.store.db import get_engine
+from domain.store.schema import orders
+from evals.local_model import free_port, local_settings
+from llm.local_server import get_local_server
 
 MESSAGES = (
     ("Show me headphones under 500 yuan", "Compare the first and the second one"),
@@ -35,9 +42,6 @@ def _pct(values: list[float], q: float) -> float:
 def _shopper(settings: Any) -> str:
     from sqlalchemy import func, select
 
-    from domain.store.db import get_engine
-    from domain.store.schema import orders
-
     with get_engine(settings).connect() as conn:
         return conn.execute(
             select(orders.c.user_id).group_by(orders.c.user_id).order_by(func.count().desc()).limit(1)
@@ -45,9 +49,6 @@ def _shopper(settings: Any) -> str:
 
 
 def _measure(settings: Any, mode: str, user: str, rounds: int) -> dict[str, Any]:
-    from agent.service import ChatService
-    from domain.privacy.access import Principal
-
     service = ChatService(settings)
     principal = Principal.shopper(user)
     ttft: list[float] = []
@@ -76,14 +77,10 @@ def _measure(settings: Any, mode: str, user: str, rounds: int) -> dict[str, Any]
 
 def run(quick: bool) -> list[dict[str, Any]]:
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    from bench.bench_recs import _store
-    from evals.local_model import local_settings
-    from llm.local_server import get_local_server
 
     base = _store()
     user = _shopper(base)
     rounds = 1 if quick else 2
-    from evals.local_model import free_port
 
     local = local_settings(base, port=PORT or free_port())
     cases = [("guided", base), ("guided", local)] + ([] if quick else [("react", local)])

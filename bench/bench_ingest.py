@@ -19,6 +19,13 @@ from typing import Any
 import numpy as np
 
 from bench import main_for, peak_rss_mb, result
+from domain.demo import generate_demo_shop
+from domain.ingest import ingest_path
+from domain.ingest.kinds import line_row
+from domain.models import OrderLine
+from domain.settings import Settings
+from domain.store import schema
+from domain.store.db import get_engine
 
 BENCH = "ingest"
 
@@ -29,7 +36,6 @@ def write_synthetic(
     """Stream CSVs of users, orders and order lines (1-4 per order) in chunks: memory stays flat at any size."""
     rng = np.random.default_rng(seed)
     out_dir.mkdir(parents=True, exist_ok=True)
-    from domain.demo import generate_demo_shop
 
     demo = generate_demo_shop(out_dir / "catalog", seed=seed, n_users=1, n_products=n_products)
     users, orders, lines = out_dir / "users.csv", out_dir / "orders.csv", out_dir / "order_lines.csv"
@@ -93,11 +99,6 @@ def _row_by_row(settings: Any, path: Path) -> tuple[int, float]:
     """The naive loop: parse, validate, INSERT and COMMIT one row at a time."""
     import csv
 
-    from domain.ingest.kinds import line_row
-    from domain.models import OrderLine
-    from domain.store import schema
-    from domain.store.db import get_engine
-
     engine = get_engine(settings)
     started = time.perf_counter()
     n = 0
@@ -124,10 +125,6 @@ def _to_sql(path: Path, db: Path) -> tuple[int, float]:
 
 
 def run(quick: bool) -> list[dict[str, Any]]:
-    from domain.ingest import ingest_path
-    from domain.settings import Settings
-    from domain.store.db import get_engine
-
     n_orders = 58_000 if quick else 580_000  # x ~1.73 lines per order: ~100k / ~1M order lines
     n_users = 2_000 if quick else 20_000
     slice_naive = 3_000 if quick else 10_000

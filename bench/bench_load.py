@@ -25,6 +25,15 @@ from pathlib import Path
 from typing import Any
 
 from bench import RESULTS_DIR, print_table, result, write_results
+from domain.demo import generate_demo_shop
+from domain.ingest import ingest_demo
+from domain.privacy.tokens import issue_widget_token
+from domain.process import http_answers, wait_until_healthy
+from domain.settings import Settings
+from domain.store.db import get_engine
+from domain.store.schema import orders
+from llm.local_server import ServerState
+from vectorstore.index import get_shop_index
 
 BENCH = "load"
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,8 +57,6 @@ def _free_port() -> int:
 
 
 def _shop_settings(data_dir: Path, **extra: Any) -> Any:
-    from domain.settings import Settings
-
     values: dict[str, Any] = {
         "data_dir": data_dir, "llm": "none", "agent_mode": "guided", "database_url": "", "chroma_url": "",
         "chroma_path": None, "encryption_key": "", "encryption_key_file": None,
@@ -64,9 +71,6 @@ def ensure_shop(n_users: int = 60) -> Path:
     if (data_dir / "ready").exists():
         return data_dir
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    from domain.demo import generate_demo_shop
-    from domain.ingest import ingest_demo
-    from vectorstore.index import get_shop_index
 
     demo = data_dir.parent / "demo"
     generate_demo_shop(demo, n_users=n_users, n_products=80)
@@ -79,9 +83,6 @@ def ensure_shop(n_users: int = 60) -> Path:
 
 def shoppers(data_dir: Path, n: int) -> list[str]:
     from sqlalchemy import func, select
-
-    from domain.store.db import get_engine
-    from domain.store.schema import orders
 
     with get_engine(_shop_settings(data_dir)).connect() as conn:
         rows = conn.execute(
@@ -121,21 +122,15 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def wait_ready(self, timeout_s: float = 300) -> None:
-        import httpx
-
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"shopguide serve exited with {self.proc.returncode}; see {self.log.name}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(self.url + "/healthz", timeout=5).status_code in (200, 503):
-                    return
-            time.sleep(1)
-        raise RuntimeError("shopguide serve did not come up in time")
+        wait_until_healthy(
+            self.proc,
+            lambda: http_answers(self.url + "/healthz", (200, 503), timeout_s=5.0),
+            what=f"shopguide serve ({self.log.name})",
+            timeout_s=timeout_s,
+            poll_s=1.0,
+        )
 
     def llm_pid(self) -> int | None:
-        from llm.local_server import ServerState
-
         path = self.data_dir / "run" / f"server-{self.llm_port}.json"
         with contextlib.suppress(OSError, ValueError):
             return ServerState.model_validate_json(path.read_text()).pid
@@ -238,8 +233,6 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def measure(llm: str, sessions: int, turns: int, deadline_s: float, kill: bool) -> list[dict[str, Any]]:
-    from domain.privacy.tokens import issue_widget_token
-
     data_dir = ensure_shop()
     settings = _shop_settings(data_dir)
     users = shoppers(data_dir, sessions + 2)  # two extra shoppers for the warm-up and the baseline

@@ -20,6 +20,14 @@ from typing import Any
 import numpy as np
 
 from bench import main_for, result
+from domain.demo import generate_demo_shop
+from domain.ingest import ingest_demo
+from domain.settings import Settings
+from domain.store.db import get_engine
+from domain.store.schema import orders
+from recommend.recommender import Recommender
+from valuation.service import get_value_service
+from vectorstore.index import get_shop_index
 
 QUERIES = (
     "running shoes", "跑步鞋", "noise cancelling headphones", "降噪耳机", "coffee beans", "咖啡",
@@ -30,16 +38,10 @@ CACHE = Path(os.environ.get("SHOPGUIDE_BENCH_CACHE", "/tmp/shopguide-bench")) / 
 
 def _store() -> Any:
     """Settings over a cached, fully prepared demo store (built on first use)."""
-    from domain.settings import Settings
 
     settings = Settings(data_dir=CACHE / "data", llm="none", database_url="", chroma_url="", chroma_path=None)
     ready = CACHE / "ready"
     if not ready.exists():
-        from domain.demo import generate_demo_shop
-        from domain.ingest import ingest_demo
-        from valuation.service import get_value_service
-        from vectorstore.index import get_shop_index
-
         generate_demo_shop(CACHE / "demo")
         ingest_demo(settings, CACHE / "demo", progress=False)
         get_shop_index(settings).refresh(progress=False, history=False)
@@ -55,11 +57,6 @@ def _pcts(samples: list[float]) -> tuple[float, float]:
 
 def run(quick: bool) -> list[dict[str, Any]]:
     from sqlalchemy import func, select
-
-    from domain.store.db import get_engine
-    from domain.store.schema import orders
-    from recommend.recommender import Recommender
-    from vectorstore.index import get_shop_index
 
     settings = _store()
     n = 60 if quick else 300

@@ -25,6 +25,13 @@ from typing import Any
 import numpy as np
 
 from bench import result
+from domain.demo.vocab import CATEGORIES, TIERS
+from domain.settings import Settings
+from vectorstore.documents import product_doc
+from vectorstore.embedding import get_embedding_function
+from vectorstore.hybrid import top_k
+from vectorstore.index import PRODUCTS, ShopIndex
+from vectorstore.product_table import ProductTable
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
@@ -89,7 +96,6 @@ QUERIES = [
 
 def synthetic_catalog(n: int, seed: int = 11) -> list[dict[str, Any]]:
     """n products recombined from the demo vocabulary: category, tier-priced brand, noun, attributes, use."""
-    from domain.demo.vocab import CATEGORIES, TIERS
 
     rng = np.random.default_rng(seed)
     letters = "ABCDEFGHJKLMNPRSTVXZ"
@@ -157,12 +163,6 @@ def _vectors(embedder: Any, docs: list[Any], rng: np.random.Generator) -> np.nda
 
 
 def _bench_size(n: int, root: Path, embedder: Any) -> list[dict[str, Any]]:
-    from domain.settings import Settings
-    from vectorstore.documents import product_doc
-    from vectorstore.hybrid import top_k
-    from vectorstore.index import PRODUCTS, ShopIndex
-    from vectorstore.product_table import ProductTable
-
     results: list[dict[str, Any]] = []
     case = f"{n // 1000}k"
     rng = np.random.default_rng(n)
@@ -264,10 +264,6 @@ def _bench_size(n: int, root: Path, embedder: Any) -> list[dict[str, Any]]:
 
 
 def run(quick: bool) -> list[dict[str, Any]]:
-    from domain.settings import Settings
-    from vectorstore.documents import product_doc
-    from vectorstore.embedding import get_embedding_function
-
     root = Path(os.environ.get("SHOPGUIDE_BENCH_DIR", "data/bench")).resolve() / "retrieval"
     root.mkdir(parents=True, exist_ok=True)
     embedder = get_embedding_function(Settings(data_dir=root / "shared", llm="none"))

@@ -25,6 +25,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from valuation.btyd import btyd_features
+from valuation.features import transaction_features
+from valuation.final_engine import EngineFrame, FinalEngine, engine_frame
+from valuation.training import reference_percentiles
+
 BENCH = "scoring"
 START = pd.Timestamp("2023-01-01")
 AS_OF = pd.Timestamp("2024-12-31")
@@ -54,8 +59,6 @@ class Scorer:
     """A trained engine plus the reference distribution that turns predicted spend into a 0-100 percentile."""
 
     def __init__(self, seed: int = 1) -> None:
-        from valuation.final_engine import FinalEngine, engine_frame
-
         train_tx = synthetic_transactions(TRAIN_USERS, seed=seed, span_days=730 + HORIZON_DAYS)
         cutoff = AS_OF
         frame = engine_frame(
@@ -66,15 +69,7 @@ class Scorer:
         self.reference = np.sort(self.engine.predict(frame)["pred_spend"].to_numpy())
         self.btyd_reference = np.sort(frame.X["btyd_spend_h"].to_numpy())
 
-    @staticmethod
-    def _percentile(reference: np.ndarray, values: np.ndarray) -> np.ndarray:
-        return np.searchsorted(reference, values, side="right") / len(reference) * 100.0
-
     def _frame(self, tx: pd.DataFrame) -> Any:
-        from valuation.btyd import btyd_features
-        from valuation.features import transaction_features
-        from valuation.final_engine import EngineFrame
-
         feats = transaction_features(tx, AS_OF, freq="D")
         X = feats.join(btyd_features(feats, self.btyd, {"h": float(HORIZON_DAYS)}))
         return EngineFrame(X, self.btyd, float(HORIZON_DAYS))
@@ -84,14 +79,14 @@ class Scorer:
         pred = self.engine.predict(frame)
         contrib = self.engine.contributions(frame, method=method)
         top = contrib.drop(columns=["bias", "btyd_baseline"]).abs().to_numpy().argmax(axis=1)
-        pred["score"] = self._percentile(self.reference, pred["pred_spend"].to_numpy())
+        pred["score"] = reference_percentiles(self.reference, pred["pred_spend"].to_numpy())
         pred["top_feature"] = np.asarray(self.engine.columns)[top]
         return pred
 
     def score_btyd(self, tx: pd.DataFrame) -> pd.DataFrame:
         frame = self._frame(tx)
         spend = frame.X["btyd_spend_h"].to_numpy()
-        return pd.DataFrame({"pred_spend": spend, "score": self._percentile(self.btyd_reference, spend)})
+        return pd.DataFrame({"pred_spend": spend, "score": reference_percentiles(self.btyd_reference, spend)})
 
 
 def _chunks(n_users: int, chunk: int, seed: int) -> Iterator[pd.DataFrame]:

@@ -25,13 +25,16 @@ from pathlib import Path
 from typing import Any
 
 from bench import RESULTS_DIR, TreeRssSampler, write_results
+from bench.bench_ingest import write_synthetic
+from domain.ingest import ingest_path
+from domain.settings import Settings
+from domain.store.db import get_engine
+from valuation.service import ValueService
 
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
 
 
 def _store_settings(root: Path) -> Any:
-    from domain.settings import Settings
-
     return Settings(data_dir=root / "store", llm="none", database_url="", encryption_key="", chroma_url="")
 
 
@@ -39,9 +42,6 @@ def ingest_point(n_users: int, root: Path | None = None) -> dict[str, Any]:
     """One growth point, in this process: generate files, ingest users, orders and lines, report time and RSS.
     The store is left in ``root`` when given (for the ``score-all`` point), else deleted."""
     import resource
-
-    from bench.bench_ingest import write_synthetic
-    from domain.ingest import ingest_path
 
     keep = root is not None
     root = root or Path(tempfile.mkdtemp(prefix=f"shopguide-growth-{n_users}-"))
@@ -81,9 +81,6 @@ def ingest_point(n_users: int, root: Path | None = None) -> dict[str, Any]:
 def score_all_point(n_users: int, root: Path) -> dict[str, Any]:
     """``shopguide score --all --out scores.parquet`` on the store in ``root``, in this process."""
     import resource
-
-    from domain.store.db import get_engine
-    from valuation.service import ValueService
 
     settings = _store_settings(root)
     service = ValueService(settings)

@@ -38,6 +38,15 @@ class OrderStatus(StrEnum):
     returned = "returned"
     cancelled = "cancelled"
 
+    @property
+    def counts_as_spend(self) -> bool:
+        return self not in NOT_SPEND_STATUSES
+
+
+# The one definition of spend: a cancelled order was never paid and a returned one was refunded, so neither counts
+# as a purchase (valuation features and labels, marketing revenue, recommendation popularity and signals, tools).
+NOT_SPEND_STATUSES: frozenset[str] = frozenset({OrderStatus.returned.value, OrderStatus.cancelled.value})
+
 
 class EventKind(StrEnum):
     view = "view"

@@ -11,14 +11,17 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 from types import TracebackType
 
-import httpx
-
+from domain.demo import generate_demo_shop
+from domain.ingest import ingest_demo
+from domain.privacy.tokens import token_secret
+from domain.process import ProcessExited, http_answers, wait_until_healthy
 from domain.settings import Settings
+from valuation.service import get_value_service
+from vectorstore.index import get_shop_index
 
 # The knobs a live server must not inherit from the developer's environment (it serves only data_dir).
 _INHERITED_SETTINGS = (
@@ -51,11 +54,6 @@ def shop_settings(data_dir: Path, **overrides: object) -> Settings:
 
 def build_demo_data(data_dir: Path, *, n_users: int = 120, n_products: int = 100, seed: int = 7) -> Settings:
     """Generate and ingest a demo shop, index it and score every user: everything ``serve`` needs."""
-    from domain.demo import generate_demo_shop
-    from domain.ingest import ingest_demo
-    from domain.privacy.tokens import token_secret
-    from valuation.service import get_value_service
-    from vectorstore.index import get_shop_index
 
     settings = shop_settings(data_dir)
     settings.ensure_dirs()
@@ -166,20 +164,20 @@ class LiveServer:
         command = [*_shopguide_command(), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"shopguide serve exited with {self.process.returncode}:\n{self.log_tail()}"
-                )
-            try:
-                if httpx.get(self.url + "/healthz", timeout=2.0).status_code in (200, 503):
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        self.stop()
-        raise TimeoutError(f"shopguide serve did not answer within {timeout_s:.0f} s:\n{self.log_tail()}")
+        try:
+            wait_until_healthy(
+                self.process,
+                lambda: http_answers(self.url + "/healthz", (200, 503), timeout_s=2.0),
+                what="shopguide serve",
+                timeout_s=timeout_s,
+                poll_s=0.5,
+            )
+        except ProcessExited as exc:
+            raise RuntimeError(f"{exc}:\n{self.log_tail()}") from exc
+        except TimeoutError as exc:
+            self.stop()
+            raise TimeoutError(f"{exc}:\n{self.log_tail()}") from exc
+        return self
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None

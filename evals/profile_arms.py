@@ -22,6 +22,7 @@ from domain.settings import Settings
 from domain.store.db import get_engine
 from valuation.feature_matrix import drop_profile, feature_matrix, load_shop_data
 from valuation.profile import PROFILE_FEATURES, profile_to_features
+from valuation.service import get_value_service
 from valuation.training import train_engine
 
 log = logging.getLogger(__name__)
@@ -60,8 +61,6 @@ def measure_profile_arms(
     }
     if llm_sample <= 0 or settings.llm == "none":
         return result
-
-    from valuation.service import get_value_service
 
     service = get_value_service(settings)
     rng = np.random.default_rng(seed)

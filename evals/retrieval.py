@@ -17,6 +17,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from domain.demo import generate_demo_shop
+from domain.settings import Settings
+from domain.store.db import get_engine
+from evals.sample_shop import seed_store
+from vectorstore.index import get_shop_index
+
 QUERIES_PATH = Path(__file__).with_name("eval_queries.jsonl")
 MODES: tuple[Literal["dense", "bm25", "hybrid"], ...] = ("dense", "bm25", "hybrid")
 
@@ -147,8 +153,6 @@ def demo_catalog(cache_dir: Path, seed: int = 7, n_products: int = 600) -> list[
     out = cache_dir / f"demo_catalog_s{seed}_p{n_products}"
     products = out / "products.jsonl"
     if not products.exists():
-        from domain.demo import generate_demo_shop
-
         # Users are needed by the generator's signature but not here: keep them few, the catalog is the same.
         generate_demo_shop(out, seed=seed, n_users=50, n_products=n_products)
     return [json.loads(line) for line in products.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -156,10 +160,6 @@ def demo_catalog(cache_dir: Path, seed: int = 7, n_products: int = 600) -> list[
 
 def build_eval_index(settings: Any, catalog: list[dict[str, Any]]) -> Any:
     """A ShopIndex over exactly ``catalog``, in its own data dir (never the user's store)."""
-    from domain.settings import Settings
-    from domain.store.db import get_engine
-    from evals.sample_shop import seed_store
-    from vectorstore.index import get_shop_index
 
     eval_settings = Settings(
         data_dir=settings.cache_dir / "eval_retrieval",

@@ -17,13 +17,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from agent.guided.slots import detect_language
-from agent.guided.vocabulary import Catalog, get_catalog
 from agent.middleware.guards import check_text
 from agent.service import ChatResult, ChatService
+from agent.vocabulary import Catalog, get_catalog
 from domain.privacy.access import Principal
 from domain.settings import Settings
 from domain.store.db import get_engine
@@ -281,7 +282,7 @@ def summarise(runs: list[ScenarioRun], scenarios: list[Scenario], repeats: int) 
         "turns_with_llm": sum(1 for r in runs for t in r.turns if t.llm_used),
         "turns_served_by_fallback": sum(1 for r in runs for t in r.turns if t.fallback_from),
         "turn_p50_s": round(statistics.median(turn_seconds), 3) if turn_seconds else None,
-        "turn_p95_s": round(_percentile(turn_seconds, 95), 3) if turn_seconds else None,
+        "turn_p95_s": round(float(np.percentile(turn_seconds, 95, method="nearest")), 3) if turn_seconds else None,
         "first_token_p50_s": round(statistics.median(first_tokens), 3) if first_tokens else None,
         "by_tag": {tag: round(sum(v) / len(v), 3) for tag, v in sorted(tags.items()) if v},
         "failures": [
@@ -298,12 +299,6 @@ def summarise(runs: list[ScenarioRun], scenarios: list[Scenario], repeats: int) 
             if t.failures
         ],
     }
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[index]
 
 
 def dump(summary: dict[str, Any]) -> str:

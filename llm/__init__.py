@@ -8,6 +8,8 @@ import time
 from typing import TYPE_CHECKING
 
 from domain.settings import Settings
+from llm.local_server import LocalLlmUnavailable, ensure_local_server
+from llm.spy import PromptSpyHandler
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -34,13 +36,9 @@ def get_chat_model(
     """
     from langchain_openai import ChatOpenAI
 
-    from llm.spy import PromptSpyHandler
-
     if settings.llm == "none":
         return None
     if settings.llm == "local":
-        from llm.local_server import LocalLlmUnavailable, ensure_local_server
-
         key = f"local:{settings.local_port}"
         if time.monotonic() < _down_until.get(key, 0.0):
             raise LlmUnavailable("the local LLM failed moments ago; using the no-LLM path for now")
@@ -85,7 +83,6 @@ def recover_provider(settings: Settings) -> bool:
     """After a connection failure: restart the local server if it died. True when a retry makes sense."""
     if settings.llm != "local":
         return False
-    from llm.local_server import LocalLlmUnavailable, ensure_local_server
 
     try:
         ensure_local_server(settings)

@@ -28,6 +28,8 @@ from pathlib import Path
 import httpx
 from pydantic import BaseModel
 
+from domain.cache import per_settings
+from domain.process import ProcessExited, wait_until_healthy
 from domain.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -277,17 +279,19 @@ class LocalServer:
             self._proc = subprocess.Popen(
                 cmd, stdout=log_fh, stderr=subprocess.STDOUT, start_new_session=True
             )
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if _served_alias(self.port, timeout=1.0) == alias:
-                break
-            if self._proc.poll() is not None:
-                tail = self.log_path.read_text(errors="replace")[-1500:]
-                raise LocalLlmUnavailable(f"local LLM server exited with {self._proc.returncode}:\n{tail}")
-            time.sleep(0.3)
-        else:
+        try:
+            wait_until_healthy(
+                self._proc,
+                lambda: _served_alias(self.port, timeout=1.0) == alias,
+                what="local LLM server",
+                timeout_s=START_TIMEOUT_S,
+            )
+        except ProcessExited as exc:
+            tail = self.log_path.read_text(errors="replace")[-1500:]
+            raise LocalLlmUnavailable(f"{exc}:\n{tail}") from exc
+        except TimeoutError as exc:
             self._terminate(self._proc.pid)
-            raise LocalLlmUnavailable(f"local LLM server did not become healthy in {START_TIMEOUT_S:.0f}s")
+            raise LocalLlmUnavailable(str(exc)) from exc
         state = ServerState(
             pid=self._proc.pid, port=self.port, alias=alias, model_path=str(model_path), owner_pid=os.getpid()
         )
@@ -339,14 +343,9 @@ def install_sigterm_exit() -> None:
         signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
 
-_servers: dict[int, LocalServer] = {}
-
-
+@per_settings("local_port", "data_dir")
 def get_local_server(settings: Settings) -> LocalServer:
-    server = _servers.get(settings.local_port)
-    if server is None or server.settings.data_dir != settings.data_dir:
-        server = _servers[settings.local_port] = LocalServer(settings)
-    return server
+    return LocalServer(settings)
 
 
 def ensure_local_server(settings: Settings) -> tuple[str, str]:

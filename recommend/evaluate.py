@@ -30,11 +30,13 @@ import pandas as pd
 from pydantic import BaseModel, Field
 
 from domain.settings import Settings
+from domain.store.db import get_engine
 from recommend.config import RecommenderConfig
 from recommend.metrics import PairedDiff, auc, ndcg_at_k, paired_diff
 from recommend.recommender import Recommender, index_search, service_value_provider
 from recommend.signals import build_signals
 from recommend.snapshot import CatalogSnapshot, build_snapshot, purchase_lines
+from valuation.service import get_value_service
 
 log = logging.getLogger(__name__)
 
@@ -107,8 +109,6 @@ def _targets_from_truth(truth_path: Path, snap: CatalogSnapshot) -> pd.DataFrame
 
 
 def _targets_from_split(settings: Settings, cutoff: datetime, horizon_days: int) -> pd.DataFrame:
-    from domain.store.db import get_engine
-
     lines = purchase_lines(get_engine(settings))
     after = lines[
         (lines["created_at"] > cutoff) & (lines["created_at"] <= cutoff + timedelta(days=horizon_days))
@@ -150,7 +150,6 @@ def evaluate_recs(
 ) -> RecsEvalReport:
     started = time.perf_counter()
     config = config or RecommenderConfig()
-    from domain.store.db import get_engine
 
     engine = get_engine(settings)
     protocol = "truth" if truth_path is not None else "split"
@@ -331,8 +330,6 @@ def prediction_auc(settings: Settings, targets: pd.DataFrame, max_users: int, se
     has one, else ``assess(with_llm=False)`` on a seeded sample of ``max_users``.
     """
     try:
-        from valuation.service import get_value_service
-
         service = get_value_service(settings)
         population = getattr(service, "population", None)
     except Exception as exc:

@@ -15,11 +15,14 @@ import pandas as pd
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
-from domain.models import Segment, ValueAssessment
+from domain.models import NOT_SPEND_STATUSES, Segment, ValueAssessment
 from domain.privacy.access import Principal, audit
+from domain.privacy.crypto import PiiCipher
 from domain.settings import Settings
 from domain.store.db import get_engine
 from domain.store.schema import order_lines, orders, users, value_assessments
+from recommend.recommender import get_recommender
+from valuation.service import get_value_service
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +65,6 @@ def assessments_frame(settings: Settings, *, compute_missing: bool = True) -> pd
     with engine.connect() as conn:
         n = conn.execute(select(func.count()).select_from(value_assessments)).scalar_one()
     if n == 0 and compute_missing:
-        from valuation.service import get_value_service
-
         get_value_service(settings).assess_all(progress=False)
     with engine.connect() as conn:
         rows = conn.execute(select(value_assessments.c.payload)).fetchall()
@@ -97,7 +98,7 @@ def _revenue_by_user(settings: Settings) -> pd.Series:
     q = (
         select(orders.c.user_id, func.sum(order_lines.c.amount).label("revenue"))
         .select_from(order_lines.join(orders, order_lines.c.order_id == orders.c.order_id))
-        .where(orders.c.status.not_in(("cancelled", "returned")))
+        .where(orders.c.status.not_in(NOT_SPEND_STATUSES))
         .group_by(orders.c.user_id)
     )
     with get_engine(settings).connect() as conn:
@@ -152,8 +153,6 @@ def _contacts(settings: Settings, user_ids: list[str], *, decrypt: bool) -> pd.D
     records = []
     cipher = None
     if decrypt:
-        from domain.privacy.crypto import PiiCipher
-
         cipher = PiiCipher.from_settings(settings)
     for r in rows:
         rec = {"user_id": r.user_id, "language": r.language, "phone": r.phone_masked, "email": r.email_masked}
@@ -191,8 +190,6 @@ def campaign_list(
     offer_en, offer_zh = OFFERS[segment]
     frame = frame.assign(offer_en=offer_en, offer_zh=offer_zh)
     if with_products and len(frame):
-        from recommend.recommender import get_recommender
-
         rec = get_recommender(settings)
         picks = []
         for uid in frame["user_id"]:

@@ -6,19 +6,17 @@ import math
 from collections.abc import Iterable
 
 import numpy as np
-import pandas as pd
 from pydantic import BaseModel
+from scipy.stats import bootstrap
+from sklearn.metrics import roc_auc_score
 
 
 def auc(y_true: Iterable[bool], score: Iterable[float]) -> float | None:
-    """ROC AUC by the rank-sum formula (ties get average ranks); None when only one class is present."""
+    """ROC AUC (scikit-learn); None when only one class is present, where AUC is undefined."""
     y = np.asarray(list(y_true), dtype=bool)
-    s = np.asarray(list(score), dtype=float)
-    n_pos, n_neg = int(y.sum()), int((~y).sum())
-    if n_pos == 0 or n_neg == 0:
+    if y.all() or not y.any():
         return None
-    ranks = pd.Series(s).rank(method="average").to_numpy()
-    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+    return float(roc_auc_score(y, np.asarray(list(score), dtype=float)))
 
 
 def ndcg_at_k(recommended: list[str], relevant: set[str], k: int) -> float:
@@ -39,14 +37,17 @@ class PairedDiff(BaseModel):
 def paired_diff(
     a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray], seed: int, n_boot: int = 1000
 ) -> PairedDiff:
-    rng = np.random.default_rng(seed + 3)
-    idx = rng.integers(0, len(a[0]), size=(n_boot, len(a[0])))
     out = []
     for metric in (0, 1):
-        diff = a[metric] - b[metric]
-        boots = diff[idx].mean(axis=1)
-        lo, hi = np.percentile(boots, [2.5, 97.5])
-        out.append((round(float(diff.mean()), 4), (round(float(lo), 4), round(float(hi), 4))))
+        diff = np.asarray(a[metric] - b[metric], dtype=float)
+        if np.ptp(diff) == 0:  # every resample has the same mean: the interval is that point
+            lo = hi = float(diff[0]) if len(diff) else 0.0
+        else:
+            interval = bootstrap(
+                (diff,), np.mean, n_resamples=n_boot, method="percentile", rng=np.random.default_rng(seed + 3)
+            ).confidence_interval
+            lo, hi = float(interval.low), float(interval.high)
+        out.append((round(float(diff.mean()), 4), (round(lo, 4), round(hi, 4))))
     return PairedDiff(
         hit_rate_diff=out[0][0], hit_rate_ci95=out[0][1], ndcg_diff=out[1][0], ndcg_ci95=out[1][1]
     )

@@ -18,16 +18,20 @@ from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
+from domain.cache import per_settings
 from domain.models import ValueAssessment
 from domain.settings import Settings
 from domain.store.db import get_engine
+from domain.store.repository import products_by_id
 from recommend.candidates import Filters, SearchFn, generate
 from recommend.config import RecommenderConfig
 from recommend.models import Recommendation, UserSignals
 from recommend.reasons import explain
 from recommend.rerank import diversify, score_candidates
 from recommend.signals import build_signals, stored_assessment
-from recommend.snapshot import CatalogSnapshot, SnapshotCache, build_snapshot, load_products
+from recommend.snapshot import CatalogSnapshot, SnapshotCache, build_snapshot
+from valuation.service import get_value_service
+from vectorstore.index import get_shop_index
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +41,6 @@ ValueProvider = Callable[[str], ValueAssessment | None]
 def index_search(settings: Settings, mode: str = "hybrid") -> SearchFn | None:
     """A SearchFn over the retrieval engineer's ShopIndex, or None when the index cannot be opened."""
     try:
-        from vectorstore.index import get_shop_index
-
         index = get_shop_index(settings)
     except Exception as exc:  # missing module, missing collection, Chroma down: recommend from history only
         log.warning("product index unavailable, recommending without retrieval: %s", exc)
@@ -79,8 +81,6 @@ def service_value_provider(settings: Settings, engine: Engine, ttl_s: float = 60
         if found is None:
             if "service" not in state:
                 try:
-                    from valuation.service import get_value_service
-
                     state["service"] = get_value_service(settings)
                 except Exception as exc:
                     log.warning("valuation service unavailable: %s", exc)
@@ -178,7 +178,7 @@ class Recommender:
         picked = diversify(
             scored, snap, self.config, k + 3, category_filtered=bool(category) or query is not None
         )
-        fresh = load_products(self.engine, [x.candidate.product_id for x in picked]) if check_stock else None
+        fresh = products_by_id(self.engine, [x.candidate.product_id for x in picked]) if check_stock else None
         out: list[Recommendation] = []
         for item in picked:
             pid = item.candidate.product_id
@@ -205,19 +205,10 @@ class Recommender:
         return out
 
 
-_RECOMMENDERS: dict[str, Recommender] = {}
-_REC_LOCK = threading.Lock()
-
-
+@per_settings("database_url", "chroma_path", "chroma_url")
 def get_recommender(settings: Settings) -> Recommender:
     """One live recommender per store (database URL + Chroma path), shared by tools and UI."""
-    key = f"{settings.database_url}|{settings.chroma_path}|{settings.chroma_url}"
-    with _REC_LOCK:
-        rec = _RECOMMENDERS.get(key)
-        if rec is None:
-            rec = Recommender(settings)
-            _RECOMMENDERS[key] = rec
-        return rec
+    return Recommender(settings)
 
 
 def recommend(

@@ -15,7 +15,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.engine import Engine, Row
 
-from domain.models import ValueAssessment
+from domain.models import NOT_SPEND_STATUSES, ValueAssessment
 from domain.store.schema import events, order_lines, orders, value_assessments
 from recommend.config import RecommenderConfig
 from recommend.models import TIER_RANK, UserSignals
@@ -44,7 +44,7 @@ def user_history_rows(engine: Engine, user_id: str, as_of: datetime | None) -> t
             order_lines.c.discount,
         )
         .select_from(order_lines.join(orders, order_lines.c.order_id == orders.c.order_id))
-        .where(orders.c.user_id == user_id, orders.c.status != "cancelled")
+        .where(orders.c.user_id == user_id, orders.c.status.not_in(NOT_SPEND_STATUSES))
     )
     q_events = (
         select(events.c.kind, events.c.ts, events.c.product_id, events.c.query)

@@ -18,53 +18,15 @@ from scipy import sparse
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from domain.models import Product
-from domain.store.schema import order_lines, orders, products
+from domain.models import NOT_SPEND_STATUSES, Product
+from domain.store.repository import list_products
+from domain.store.schema import order_lines, orders
 from recommend.config import RecommenderConfig
 from recommend.models import TIER_RANK
 
-_BAD_STATUSES = ("cancelled",)
-
-
-def product_from_row(row: object) -> Product:
-    m = dict(row._mapping)  # type: ignore[attr-defined]
-    return Product(
-        product_id=m["product_id"],
-        sku=m.get("sku") or "",
-        title_en=m["title_en"],
-        title_zh=m["title_zh"],
-        description_en=m.get("description_en") or "",
-        description_zh=m.get("description_zh") or "",
-        brand=m["brand"],
-        category=m["category"],
-        category_zh=m.get("category_zh") or "",
-        price=m["price"],
-        list_price=m.get("list_price"),
-        price_tier=m["price_tier"],
-        on_promotion=bool(m["on_promotion"]),
-        discount_pct=float(m.get("discount_pct") or 0.0),
-        rating=float(m.get("rating") or 0.0),
-        rating_count=int(m.get("rating_count") or 0),
-        stock=int(m.get("stock") or 0),
-    )
-
-
-def load_products(engine: Engine, ids: list[str] | None = None) -> dict[str, Product]:
-    """Products by id straight from the store (fresh stock), in the order of ``ids`` when given."""
-    query = select(products)
-    if ids is not None:
-        if not ids:
-            return {}
-        query = query.where(products.c.product_id.in_(list(ids)))
-    with engine.connect() as conn:
-        found = {p.product_id: p for p in (product_from_row(r) for r in conn.execute(query))}
-    if ids is None:
-        return found
-    return {pid: found[pid] for pid in ids if pid in found}
-
 
 def purchase_lines(engine: Engine, as_of: datetime | None = None) -> pd.DataFrame:
-    """One row per non-cancelled order line up to ``as_of``: user_id, product_id, created_at, amount, discount."""
+    """One row per order line that counts as spend up to ``as_of``: user_id, product_id, created_at, amount, discount."""
     query = (
         select(
             orders.c.user_id,
@@ -76,7 +38,7 @@ def purchase_lines(engine: Engine, as_of: datetime | None = None) -> pd.DataFram
             order_lines.c.discount,
         )
         .select_from(order_lines.join(orders, order_lines.c.order_id == orders.c.order_id))
-        .where(orders.c.status.not_in(_BAD_STATUSES))
+        .where(orders.c.status.not_in(NOT_SPEND_STATUSES))
     )
     if as_of is not None:
         query = query.where(orders.c.created_at <= as_of)
@@ -118,7 +80,7 @@ class CatalogSnapshot:
 def build_snapshot(
     engine: Engine, config: RecommenderConfig, as_of: datetime | None = None
 ) -> CatalogSnapshot:
-    catalog = load_products(engine)
+    catalog = {p.product_id: p for p in list_products(engine, limit=None)}
     ids = sorted(catalog)
     pos = {pid: i for i, pid in enumerate(ids)}
     n = len(ids)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from domain.models import Language
-from recommend.snapshot import load_products
+from domain.store.repository import products_by_id
 from tools.context import ShopContext
 from tools.product_details import ProductNotFound
 from tools.schemas import ProductBrief
@@ -27,7 +27,7 @@ def compare_products(ctx: ShopContext, product_ids: list[str], *, language: Lang
     ids = list(dict.fromkeys(p.strip() for p in product_ids if p and p.strip()))
     if not 2 <= len(ids) <= 5:
         raise ValueError("compare needs 2 to 5 distinct product ids")
-    catalog = load_products(ctx.engine, ids)
+    catalog = products_by_id(ctx.engine, ids)
     missing = [p for p in ids if p not in catalog]
     if missing:
         raise ProductNotFound(f"unknown product ids: {', '.join(missing)}")

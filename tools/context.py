@@ -14,6 +14,8 @@ from sqlalchemy.engine import Engine
 from domain.privacy.access import Principal, audit, resolve_subject
 from domain.settings import Settings
 from domain.store.db import get_engine
+from valuation.service import get_value_service
+from vectorstore.index import get_shop_index
 
 if TYPE_CHECKING:
     from valuation.service import ValueService
@@ -34,14 +36,10 @@ class ShopContext:
 
     @property
     def index(self) -> ShopIndex:
-        from vectorstore.index import get_shop_index
-
         return get_shop_index(self.settings)
 
     @property
     def values(self) -> ValueService:
-        from valuation.service import get_value_service
-
         return get_value_service(self.settings)
 
     def subject(self, requested_user_id: str | None, action: str, reason: str = "") -> str:

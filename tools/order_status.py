@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from domain.models import Language
-from recommend.snapshot import load_products
+from domain.models import Language, OrderStatus
+from domain.store.repository import get_order, list_orders, products_by_id
 from tools.context import ShopContext
 from tools.sanitize import neutralise
-from tools.store_reads import order_by_id, user_orders
 
-_STATUS_TEXT = {
-    "placed": ("placed, awaiting payment", "已下单，待付款"),
-    "paid": ("paid, preparing shipment", "已付款，待发货"),
-    "shipped": ("shipped, on its way", "已发货，运输中"),
-    "delivered": ("delivered", "已送达"),
-    "returned": ("returned", "已退货"),
-    "cancelled": ("cancelled", "已取消"),
+_STATUS_TEXT: dict[OrderStatus, tuple[str, str]] = {  # (en, zh)
+    OrderStatus.placed: ("placed, awaiting payment", "已下单，待付款"),
+    OrderStatus.paid: ("paid, preparing shipment", "已付款，待发货"),
+    OrderStatus.shipped: ("shipped, on its way", "已发货，运输中"),
+    OrderStatus.delivered: ("delivered", "已送达"),
+    OrderStatus.returned: ("returned", "已退货"),
+    OrderStatus.cancelled: ("cancelled", "已取消"),
 }
 
 
@@ -55,30 +54,30 @@ def get_order_status(
     uid = ctx.subject(user_id, "get_order_status")
     order_id = (order_id or "").strip() or None
     if order_id:
-        order = order_by_id(ctx.engine, order_id)
-        raw = [order] if order is not None and order["user_id"] == uid else []
+        order = get_order(ctx.engine, order_id)
+        raw = [order] if order is not None and order.user_id == uid else []
     else:
-        raw = user_orders(ctx.engine, uid, max(1, min(int(limit), 10)))
-    catalog = load_products(ctx.engine, sorted({li["product_id"] for o in raw for li in o["lines"]}))
+        raw = list_orders(ctx.engine, uid, limit=max(1, min(int(limit), 10)))
+    catalog = products_by_id(ctx.engine, sorted({li.product_id for o in raw for li in o.lines}))
     infos = []
     for o in raw:
-        en, zh = _STATUS_TEXT.get(o["status"], (o["status"], o["status"]))
+        en, zh = _STATUS_TEXT[o.status]
         items = [
             OrderLineBrief(
-                product_id=li["product_id"],
-                title=neutralise(catalog[li["product_id"]].title(language), 80)
-                if li["product_id"] in catalog
-                else li["product_id"],
-                quantity=li["quantity"],
-                amount=li["amount"],
+                product_id=li.product_id,
+                title=neutralise(catalog[li.product_id].title(language), 80)
+                if li.product_id in catalog
+                else li.product_id,
+                quantity=li.quantity,
+                amount=li.amount,
             )
-            for li in o["lines"]
+            for li in o.lines
         ]
         infos.append(
             OrderStatusInfo(
-                order_id=o["order_id"],
-                date=o["created_at"].date().isoformat(),
-                status=o["status"],
+                order_id=o.order_id,
+                date=o.created_at.date().isoformat(),
+                status=o.status.value,
                 status_text=zh if language == "zh" else en,
                 total=round(sum(i.amount for i in items), 2),
                 items=items,

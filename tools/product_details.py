@@ -5,11 +5,10 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from domain.models import Language
-from recommend.snapshot import load_products
+from domain.store.repository import get_product, product_reviews
 from tools.context import ShopContext
-from tools.sanitize import as_data, quote_review
+from tools.sanitize import as_data
 from tools.schemas import ProductBrief, ReviewSnippet
-from tools.store_reads import product_reviews
 
 
 class ProductNotFound(LookupError):
@@ -31,7 +30,7 @@ def get_product_details(
 ) -> ProductDetails:
     """Details of a catalog product by id (raises ProductNotFound for an unknown id)."""
     pid = (product_id or "").strip()
-    product = load_products(ctx.engine, [pid]).get(pid)
+    product = get_product(ctx.engine, pid)
     if product is None:
         raise ProductNotFound(f"no product with id {pid!r}")
     desc = product.description_zh if language == "zh" else product.description_en
@@ -41,14 +40,5 @@ def get_product_details(
         sku=product.sku,
         description=as_data(desc or product.description_en or product.description_zh, 400),
         stock=product.stock,
-        reviews=[
-            ReviewSnippet(
-                product_id=pid,
-                rating=r["rating"],
-                text=quote_review(r["text"], 200),
-                language=r["language"] if r["language"] in ("zh", "en") else "zh",
-                date=r["created_at"].date().isoformat() if r["created_at"] else "",
-            )
-            for r in reviews
-        ],
+        reviews=[ReviewSnippet.of(review) for review in reviews],
     )

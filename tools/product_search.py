@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from domain.models import Language
-from recommend.snapshot import load_products
+from domain.store.repository import products_by_id
 from tools.context import ShopContext
 from tools.schemas import ProductBrief
 
@@ -50,7 +50,7 @@ def search_products(
         in_stock_only=in_stock_only,
         mode="hybrid",
     )
-    catalog = load_products(ctx.engine, [h.product_id for h in hits])
+    catalog = products_by_id(ctx.engine, [h.product_id for h in hits])
     products = [ProductBrief.of(catalog[h.product_id], language) for h in hits if h.product_id in catalog]
     if in_stock_only:  # the index may lag the store's stock: re-check against the store
         products = [p for p in products if p.in_stock]

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from domain.privacy.masking import mask_text
+
 REMOVED_MARK = "[removed instruction]"
 
 # Phrases that try to change who the model is or what it should do. Deliberately broad: a false positive only
@@ -88,16 +90,7 @@ def as_data(text: str | None, max_chars: int = 300) -> str:
 
 
 def mask_pii(text: str) -> str:
-    """Mask personal data in free text (another shopper's review may contain a phone number).
-
-    Uses the privacy engineer's ``domain.privacy.masking.mask_text`` when present; without it, a conservative
-    local fallback masks long digit runs and e-mail addresses so nothing personal leaves unmasked.
-    """
-    try:
-        from domain.privacy.masking import mask_text
-    except ImportError:
-        text = re.sub(r"[\w.+-]+@[\w-]+\.[\w.-]+", "[EMAIL]", text)
-        return re.sub(r"(?<![\w-])\+?\d[\d \-]{9,}\d(?![\w-])", "[NUMBER]", text)
+    """Mask personal data in free text (another shopper's review may contain a phone number)."""
     return mask_text(text)
 
 

@@ -10,8 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from domain.models import Language, Product
-from tools.sanitize import as_data, neutralise
+from domain.models import Language, Product, Review
+from tools.sanitize import as_data, neutralise, quote_review
 
 
 class ProductBrief(BaseModel):
@@ -52,6 +52,16 @@ class ReviewSnippet(BaseModel):
     text: str = Field(description="quoted review text, <data>-wrapped, PII masked")
     language: Language = "zh"
     date: str = ""
+
+    @classmethod
+    def of(cls, review: Review, max_chars: int = 200) -> ReviewSnippet:
+        return cls(
+            product_id=review.product_id,
+            rating=review.rating,
+            text=quote_review(review.text, max_chars),
+            language=review.language,
+            date=review.created_at.date().isoformat(),
+        )
 
 
 class ToolError(BaseModel):

@@ -7,12 +7,11 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
 
-from domain.models import Language
-from recommend.snapshot import load_products
+from domain.models import EventKind, Language
+from domain.store.repository import list_events, list_orders, list_reviews, order_totals, products_by_id
 from tools.context import ShopContext
 from tools.sanitize import as_data, neutralise, quote_review
 from tools.schemas import ReviewSnippet
-from tools.store_reads import order_totals, user_events, user_orders, user_reviews
 
 log = logging.getLogger(__name__)
 
@@ -73,15 +72,13 @@ def get_user_history(
     uid = ctx.subject(user_id, "get_user_history")
     limit = max(1, min(int(limit), 10))
     engine = ctx.engine
-    n_orders, spend, first, last = order_totals(engine, uid)
-    orders = user_orders(engine, uid, limit)
-    reviews = user_reviews(engine, uid, limit)
-    views = user_events(engine, uid, ("view", "click", "add_to_cart"), limit * 3)
-    searches = user_events(engine, uid, ("search",), limit)
-    ids = {line["product_id"] for o in orders for line in o["lines"]} | {
-        e["product_id"] for e in views if e["product_id"]
-    }
-    catalog = load_products(engine, sorted(ids))
+    totals = order_totals(engine, uid)
+    orders = list_orders(engine, uid, limit=limit)
+    reviews = list_reviews(engine, uid, limit=limit)
+    views = list_events(engine, uid, (EventKind.view, EventKind.click, EventKind.add_to_cart), limit * 3)
+    searches = list_events(engine, uid, (EventKind.search,), limit)
+    ids = {line.product_id for o in orders for line in o.lines} | {e.product_id for e in views if e.product_id}
+    catalog = products_by_id(engine, sorted(ids))
 
     def title(pid: str) -> str:
         p = catalog.get(pid)
@@ -89,47 +86,33 @@ def get_user_history(
 
     out = UserHistory(
         user_id=uid,
-        n_orders=n_orders,
-        total_spend=round(spend, 2),
-        first_order=_day(first),
-        last_order=_day(last),
+        n_orders=totals.orders,
+        total_spend=round(totals.spend, 2),
+        first_order=_day(totals.first_order),
+        last_order=_day(totals.last_order),
     )
     for o in orders:
         items = [
-            OrderItem(
-                product_id=li["product_id"],
-                title=title(li["product_id"]),
-                quantity=li["quantity"],
-                amount=li["amount"],
-            )
-            for li in o["lines"]
+            OrderItem(product_id=li.product_id, title=title(li.product_id), quantity=li.quantity, amount=li.amount)
+            for li in o.lines
         ]
         out.recent_orders.append(
             OrderSummary(
-                order_id=o["order_id"],
-                date=_day(o["created_at"]) or "",
-                status=o["status"],
+                order_id=o.order_id,
+                date=_day(o.created_at) or "",
+                status=o.status.value,
                 total=round(sum(i.amount for i in items), 2),
                 items=items,
             )
         )
-    out.recent_reviews = [
-        ReviewSnippet(
-            product_id=r["product_id"],
-            rating=r["rating"],
-            text=quote_review(r["text"], 200),
-            language=r["language"] if r["language"] in ("zh", "en") else "zh",
-            date=_day(r["created_at"]) or "",
-        )
-        for r in reviews
-    ]
-    out.recent_searches = [as_data(s["query"], 80) for s in searches if s["query"]]
+    out.recent_reviews = [ReviewSnippet.of(review) for review in reviews]
+    out.recent_searches = [as_data(s.query, 80) for s in searches if s.query]
     seen: set[str] = set()
     for e in views:
-        pid = e["product_id"]
+        pid = e.product_id
         if pid and pid not in seen and pid in catalog:
             seen.add(pid)
-            out.recently_viewed.append(ViewedItem(product_id=pid, title=title(pid), kind=e["kind"]))
+            out.recently_viewed.append(ViewedItem(product_id=pid, title=title(pid), kind=e.kind.value))
         if len(out.recently_viewed) >= limit:
             break
     if query and query.strip():

@@ -184,10 +184,10 @@ async def post_feedback(request: Request, body: FeedbackRequest, principal: Call
 async def product(request: Request, product_id: str) -> dict[str, Any]:
     if len(product_id) > 64:
         raise ApiError(422, "invalid product id", "at most 64 characters")
-    row = _ctx(request).product_row(product_id)
-    if row is None:
+    product = _ctx(request).product(product_id)
+    if product is None:
         raise ApiError(404, "unknown product", product_id)
-    return row
+    return product.model_dump(mode="json")
 
 
 @router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)

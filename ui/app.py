@@ -13,8 +13,15 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
+from domain.privacy.ratelimit import LimitMiddleware
 from domain.settings import Settings, get_settings
+from ui.api import install_error_handlers
+from ui.api import router as api_router
+from ui.render import CARD_CSS
 from ui.services import UiContext
+from ui.shopper import SHOPPER_CSS, build_shopper
+from ui.staff import STAFF_CSS, build_staff
+from ui.widget import router as widget_router
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +68,6 @@ class PathLimits:
     conversation so far, and no per-request rate limit (their chat turns are counted by ``check_rate``)."""
 
     def __init__(self, app: Any, settings: Settings) -> None:
-        from domain.privacy.ratelimit import LimitMiddleware
-
         self.api = LimitMiddleware(app, settings=settings, limited_prefixes=("/api/",))
         self.pages = LimitMiddleware(
             app, settings=settings, max_body_bytes=PAGE_MAX_BODY_BYTES, limited_prefixes=()
@@ -76,13 +81,6 @@ class PathLimits:
 def create_app(settings: Settings | None = None, *, demo_picker: bool = True) -> FastAPI:
     """Build the whole web app for these settings (nothing heavy loads until the first chat turn)."""
     import gradio as gr
-
-    from ui.api import install_error_handlers
-    from ui.api import router as api_router
-    from ui.render import CARD_CSS
-    from ui.shopper import SHOPPER_CSS, build_shopper
-    from ui.staff import STAFF_CSS, build_staff
-    from ui.widget import router as widget_router
 
     settings = settings or get_settings()
     settings.ensure_dirs()

@@ -6,11 +6,12 @@ Everything a shopper or the catalog wrote is escaped here; the fragments are saf
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from html import escape
 from typing import Any
 
 from agent.events import ProductCard
+from domain.models import Product
 from ui.i18n import Lang, segment_label, t
 
 # Category slug → a glyph for the image placeholder (the demo catalog has no photos).
@@ -151,27 +152,27 @@ def product_cards(cards: Iterable[ProductCard], lang: Lang) -> str:
     return f'<div class="sg-cards">{"".join(items)}</div>'
 
 
-def product_details(row: Mapping[str, Any] | None, lang: Lang) -> str:
-    """The details panel for one catalog row (``products`` table columns)."""
-    if row is None:
+def product_details(product: Product | None, lang: Lang) -> str:
+    """The details panel for one catalog product."""
+    if product is None:
         return f'<div class="sg-details">{escape(t("unknown_product", lang))}</div>'
-    title = row["title_zh"] if lang == "zh" else row["title_en"]
-    description = (row.get("description_zh") if lang == "zh" else row.get("description_en")) or ""
-    category = (row.get("category_zh") if lang == "zh" else "") or row["category"]
-    stock = t("in_stock", lang) if (row.get("stock") or 0) > 0 else t("out_of_stock", lang)
+    title = product.title(lang)
+    description = (product.description_zh if lang == "zh" else product.description_en) or ""
+    category = (product.category_zh if lang == "zh" else "") or product.category
+    stock = t("in_stock", lang) if product.in_stock else t("out_of_stock", lang)
     facts = []
-    if row.get("list_price") and row["list_price"] > row["price"] + 0.005:
-        facts.append(f"{escape(t('list_price', lang))} <s>{escape(money(row['list_price']))}</s>")
-    if row.get("on_promotion"):
-        pct = (row.get("discount_pct") or 0) * 100
+    if product.list_price and product.list_price > product.price + 0.005:
+        facts.append(f"{escape(t('list_price', lang))} <s>{escape(money(product.list_price))}</s>")
+    if product.on_promotion:
+        pct = product.discount_pct * 100
         facts.append(f'<b style="color:#dc2626">{escape(t("on_promotion", lang))} -{pct:.0f}%</b>')
-    facts.append(f"★ {row.get('rating') or 0:.1f} ({row.get('rating_count') or 0})")
+    facts.append(f"★ {product.rating:.1f} ({product.rating_count})")
     facts.append(escape(stock))
     return (
-        f'<div class="sg-details" data-pid="{escape(row["product_id"])}"><h3>{escape(title)}</h3>'
-        f'<div class="sg-meta">{escape(t("brand", lang))}: {escape(row["brand"])} · '
-        f"{escape(t('category', lang))}: {escape(category)} · SKU {escape(row.get('sku') or '-')}</div>"
-        f'<div class="sg-price">{escape(money(row["price"]))}</div>'
+        f'<div class="sg-details" data-pid="{escape(product.product_id)}"><h3>{escape(title)}</h3>'
+        f'<div class="sg-meta">{escape(t("brand", lang))}: {escape(product.brand)} · '
+        f"{escape(t('category', lang))}: {escape(category)} · SKU {escape(product.sku or '-')}</div>"
+        f'<div class="sg-price">{escape(money(product.price))}</div>'
         f'<div class="sg-meta">{" · ".join(facts)}</div>'
         f"<p>{escape(description)}</p></div>"
     )

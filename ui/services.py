@@ -16,14 +16,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from agent.events import ChatEvent
+from agent.service import ChatService
+from domain.models import Product
+from domain.privacy import ratelimit
 from domain.privacy.access import Principal
+from domain.privacy.tokens import issue_widget_token, verify_widget_token
 from domain.settings import Settings
 from domain.store.db import get_engine
-from domain.store.schema import feedback, products, users, value_assessments
+from domain.store.repository import get_product, list_products, table_counts
+from domain.store.schema import feedback, users, value_assessments
 from ui.i18n import Lang, t
 
 log = logging.getLogger(__name__)
@@ -76,8 +81,6 @@ class UiContext:
                 self._chat_lock = asyncio.Lock()
             async with self._chat_lock:
                 if self._chat is None:
-                    from agent.service import ChatService
-
                     self._chat = await asyncio.to_thread(ChatService, self.settings)
         return self._chat
 
@@ -107,7 +110,6 @@ class UiContext:
     # ------------------------------------------------------------------ limits
     def check_rate(self, session_key: str) -> None:
         """Per-session sliding-window limit on chat turns (shared with the HTTP middleware); raises RateLimited."""
-        from domain.privacy import ratelimit
 
         decision = ratelimit.check(session_key, self.settings)
         if not decision.allowed:
@@ -121,7 +123,6 @@ class UiContext:
     def verify_token(self, token: str | None) -> Principal:
         if not token:
             raise TokenRefused("missing widget token")
-        from domain.privacy.tokens import verify_widget_token
 
         try:
             return verify_widget_token(self.settings, token)
@@ -129,8 +130,6 @@ class UiContext:
             raise TokenRefused(str(exc) or "invalid widget token") from exc
 
     def issue_token(self, user_id: str, ttl_s: int = 900) -> str:
-        from domain.privacy.tokens import issue_widget_token
-
         return issue_widget_token(self.settings, user_id, ttl_s=ttl_s)
 
     def demo_users(self, limit: int = 8) -> list[tuple[str, str]]:
@@ -159,30 +158,17 @@ class UiContext:
         return [(f"{row.user_id} · {row.segment} · {row.score:.0f}", row.user_id) for row in picked]
 
     # ------------------------------------------------------------------ catalog
-    def product_row(self, product_id: str) -> dict[str, Any] | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(select(products).where(products.c.product_id == product_id)).mappings().first()
-        return dict(row) if row else None
+    def product(self, product_id: str) -> Product | None:
+        return get_product(self.engine, product_id)
 
-    def showcase_products(self, limit: int = 8) -> list[dict[str, Any]]:
+    def showcase_products(self, limit: int = 8) -> list[Product]:
         """Well-rated in-stock products, one per category first: the tiles of the widget demo shop."""
-        with self.engine.connect() as conn:
-            rows = (
-                conn.execute(
-                    select(products)
-                    .where(products.c.stock > 0)
-                    .order_by(products.c.rating_count.desc(), products.c.product_id)
-                    .limit(400)
-                )
-                .mappings()
-                .all()
-            )
         seen: set[str] = set()
-        tiles: list[dict[str, Any]] = []
-        for row in rows:
-            if row["category"] not in seen:
-                seen.add(row["category"])
-                tiles.append(dict(row))
+        tiles: list[Product] = []
+        for product in list_products(self.engine, in_stock_only=True, most_rated_first=True, limit=400):
+            if product.category not in seen:
+                seen.add(product.category)
+                tiles.append(product)
             if len(tiles) >= limit:
                 break
         return tiles
@@ -226,10 +212,8 @@ class UiContext:
 
 def _store_status(engine: Engine) -> dict[str, Any]:
     try:
-        with engine.connect() as conn:
-            n_products = conn.execute(select(func.count()).select_from(products)).scalar_one()
-            n_users = conn.execute(select(func.count()).select_from(users)).scalar_one()
-        return {"ok": True, "backend": engine.dialect.name, "products": n_products, "users": n_users}
+        counts = table_counts(engine)
+        return {"ok": True, "backend": engine.dialect.name, "products": counts["products"], "users": counts["users"]}
     except Exception as exc:
         return {"ok": False, "backend": engine.dialect.name, "error": type(exc).__name__}
 

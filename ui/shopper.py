@@ -281,7 +281,7 @@ def build_shopper(ctx: UiContext) -> gr.Blocks:
         def show_details(evt: gr.EventData, lang_value: str) -> str:
             product_id = str(getattr(evt, "_data", {}).get("product_id") or "")
             return product_details(
-                ctx.product_row(product_id) if product_id else None, normalize_lang(lang_value)
+                ctx.product(product_id) if product_id else None, normalize_lang(lang_value)
             )
 
         cards.click(show_details, [lang], details, api_visibility="private")

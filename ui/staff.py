@@ -23,6 +23,7 @@ from ui.render import error_box, product_cards, value_card
 from ui.services import RateLimited, UiContext, scoped_thread_id
 from ui.staff_data import (
     SPEND_BAND_LABELS,
+    UserHit,
     export_campaign,
     find_users,
     load_view,
@@ -177,8 +178,6 @@ def build_staff(ctx: UiContext) -> gr.Blocks:
         def show(
             hit_index: int, hits: list[dict[str, Any]], reason_text: str, lang_value: str, request: gr.Request
         ) -> tuple[Any, ...]:
-            from ui.staff_data import UserHit
-
             lg = normalize_lang(lang_value)
             hit = UserHit.model_validate(hits[hit_index])
             view = load_view(ctx, request.username or "staff", hit, lg, reason_text or "")

@@ -15,9 +15,14 @@ from pydantic import BaseModel
 from sqlalchemy import or_, select
 
 from domain.models import ValueAssessment
-from domain.privacy.access import Principal
+from domain.privacy.access import Principal, audit
+from domain.privacy.crypto import PiiCipher
 from domain.store.schema import users
+from recommend.marketing import assessments_frame, campaign_list, segment_report
 from tools.context import ShopContext
+from tools.recommend_products import recommend_products
+from tools.user_history import get_user_history
+from tools.user_profile import get_user_profile
 from ui.i18n import Lang, segment_label
 from ui.services import UiContext
 
@@ -57,8 +62,6 @@ def find_users(ui: UiContext, query: str, limit: int = 10) -> list[UserHit]:
     if "*" in text:  # the masked form shown on screens, e.g. 138****1234 or a***@example.com
         conditions += [users.c.phone_masked == text, users.c.email_masked == text.lower()]
     else:
-        from domain.privacy.crypto import PiiCipher
-
         digest = PiiCipher.from_settings(ui.settings).lookup_hash(text)
         if digest:
             conditions += [users.c.phone_hmac == digest, users.c.email_hmac == digest]
@@ -70,9 +73,6 @@ def find_users(ui: UiContext, query: str, limit: int = 10) -> list[UserHit]:
 
 def load_view(ui: UiContext, staff_name: str, hit: UserHit, lang: Lang, reason: str = "") -> StaffView:
     """The value card, profile, history and recommendations of one user, each read audited."""
-    from tools.recommend_products import recommend_products
-    from tools.user_history import get_user_history
-    from tools.user_profile import get_user_profile
 
     ctx = staff_context(ui, staff_name)
     view = StaffView(user=hit)
@@ -124,7 +124,6 @@ def timeline_frame(history: dict[str, Any], lang: Lang = "en") -> pd.DataFrame:
 def segment_table(ui: UiContext, lang: Lang) -> pd.DataFrame:
     """Per segment (the marketing module's report): users, user share, historical revenue and its share, mean
     score and predicted 12-month spend; ``label`` is the segment's name in the console language."""
-    from recommend.marketing import segment_report
 
     report = segment_report(ui.settings)
     frame = pd.DataFrame([s.model_dump() for s in report.segments if s.users > 0])
@@ -190,7 +189,6 @@ SPEND_BAND_LABELS: list[str] = [
 def value_histogram(ui: UiContext) -> pd.DataFrame:
     """Users per band of predicted 12-month spend: the value distribution in money. (The 0-100 score is a
     percentile, flat by construction, so its histogram would say nothing.)"""
-    from recommend.marketing import assessments_frame
 
     spend = assessments_frame(ui.settings)["predicted_spend_12m"].astype(float)
     labels = [
@@ -210,8 +208,6 @@ def export_campaign(
 ) -> Path:
     """The marketing module's targeting list for one segment as a CSV download (best score first, suggested
     offer in en/zh). Contacts stay masked unless ``with_contacts``; either way the export is audited."""
-    from domain.privacy.access import audit
-    from recommend.marketing import campaign_list
 
     ctx = staff_context(ui, staff_name)
     frame = campaign_list(ui.settings, segment, principal=ctx.principal if with_contacts else None)

@@ -154,17 +154,16 @@ async def widget_demo(request: Request) -> HTMLResponse:
     """A small demo shop that embeds the widget. Its own backend (this handler) issues the shopper's token."""
     ctx, lang = _ctx(request), _lang(request)
     tiles = []
-    for row in ctx.showcase_products(8):
-        title = row["title_zh"] if lang == "zh" else row["title_en"]
-        glyph, background = placeholder(row["category"], row["product_id"])
+    for product in ctx.showcase_products(8):
+        glyph, background = placeholder(product.category, product.product_id)
         badge = ""
-        if row.get("on_promotion"):
-            badge = f'<span class="sg-badge">{escape(t("on_promotion", lang))} -{(row.get("discount_pct") or 0) * 100:.0f}%</span>'
+        if product.on_promotion:
+            badge = f'<span class="sg-badge">{escape(t("on_promotion", lang))} -{product.discount_pct * 100:.0f}%</span>'
         tiles.append(
             f'<div class="tile" style="position:relative">{badge}'
             f'<div class="sg-img" style="background:{background}">{glyph}</div><div class="tile-body">'
-            f'<h3>{escape(title)}</h3><div class="sg-brand">{escape(row["brand"])}</div>'
-            f'<div class="sg-price">{escape(money(row["price"]))}</div>'
+            f'<h3>{escape(product.title(lang))}</h3><div class="sg-brand">{escape(product.brand)}</div>'
+            f'<div class="sg-price">{escape(money(product.price))}</div>'
             f'<button type="button">{escape(t("add_to_cart", lang))}</button></div></div>'
         )
     demo_users = ctx.demo_users(1)

@@ -11,6 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from domain.settings import get_settings
+from domain.store.db import get_engine
+from domain.store.repository import transactions_frame
+
 # The published CDNOW setting: 39-week calibration from 1997-01-01, 39-week holdout to 1998-06-30.
 CDNOW_CALIBRATION_END = pd.Timestamp("1997-09-30")
 CDNOW_HOLDOUT_END = pd.Timestamp("1998-06-30")
@@ -118,10 +122,6 @@ def load_demo(settings: object | None = None, *, holdout_days: int = 365) -> Dat
     hidden next 12 months (``future_spend_12m``, ``future_orders_12m``). Without the truth, the last
     ``holdout_days`` of the history are the holdout."""
     import json
-
-    from domain.settings import get_settings
-    from domain.store.db import get_engine
-    from domain.store.repository import transactions_frame
 
     settings = settings or get_settings()
     tx = transactions_frame(get_engine(settings))  # type: ignore[arg-type]

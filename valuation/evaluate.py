@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 from valuation.datasets import Dataset
 from valuation.final_engine import EngineFrame, FinalEngine, engine_frame, rolling_frames
 from valuation.learned import ValueModel
+from valuation.llm_scorer import history_summary, score_users
 from valuation.metrics import evaluate_predictions
 from valuation.splits import TimeSplit, customer_folds
 
@@ -132,10 +133,7 @@ def _llm_row(
     """LLM-as-scorer on a sample, with the final engine and BG/NBD scored on the same sample for comparison."""
     if n <= 0:
         return [], {"status": "not run (--llm-sample 0)"}
-    try:
-        from valuation.llm_scorer import history_summary, score_users
-    except ImportError as exc:
-        return [], {"status": f"not run: valuation.llm_scorer unavailable ({exc})"}
+
     if settings is None or getattr(settings, "llm", "none") == "none":
         return [], {"status": "not run: no LLM configured (SHOPGUIDE_LLM=none)"}
     users = actual.index.to_series().sample(n=min(n, len(actual)), random_state=seed).index

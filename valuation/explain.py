@@ -16,6 +16,9 @@ from typing import Protocol
 
 from domain.models import Language, Reason, Segment, UserProfile
 from domain.settings import Settings
+from llm import get_chat_model
+from llm.masking import new_masker
+from llm.structured import mask_messages
 from valuation.segments import SEGMENT_LABELS
 
 log = logging.getLogger(__name__)
@@ -205,9 +208,6 @@ def llm_explanation(
     """The LLM's phrasing, or None (no LLM, failure, or a number that is not in the input)."""
     if settings.llm == "none":
         return None
-    from llm import get_chat_model
-    from llm.masking import new_masker
-    from llm.structured import mask_messages
 
     facts = {
         "score": round(score),

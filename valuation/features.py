@@ -18,8 +18,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from domain.models import NOT_SPEND_STATUSES
+
 DATE_COLUMNS: tuple[str, ...] = ("date", "created_at", "ts")
-RETURN_STATUSES: frozenset[str] = frozenset({"returned", "cancelled"})
 PRICE_TIER_RANK: dict[str, int] = {"budget": 0, "mid": 1, "premium": 2, "luxury": 3}
 WINDOWS_DAYS: tuple[int, ...] = (90, 180, 365)
 _UNIT_DAYS: dict[str, float] = {"D": 1.0, "W": 7.0}
@@ -87,7 +88,7 @@ def transaction_features(tx: pd.DataFrame, as_of: pd.Timestamp | str, *, freq: s
     tx = tx[tx["date"] < cut + pd.Timedelta(days=1)]
     tx = tx.assign(day=tx["date"].dt.normalize())
     if "status" in tx.columns:
-        is_return = tx["status"].astype(str).str.lower().isin(RETURN_STATUSES)
+        is_return = tx["status"].astype(str).str.lower().isin(NOT_SPEND_STATUSES)
     else:
         is_return = pd.Series(False, index=tx.index)
     bought = tx[~is_return]
@@ -221,7 +222,7 @@ def holdout_targets(
     lo, hi = _cutoff(start), _cutoff(end) + pd.Timedelta(days=1)
     win = tx[(tx["date"] >= lo) & (tx["date"] < hi)]
     if "status" in win.columns:
-        win = win[~win["status"].astype(str).str.lower().isin(RETURN_STATUSES)]
+        win = win[~win["status"].astype(str).str.lower().isin(NOT_SPEND_STATUSES)]
     daily = win.assign(day=win["date"].dt.normalize()).groupby(["user_id", "day"])["amount"].sum()
     g = daily.groupby(level="user_id")
     out = pd.DataFrame({"purchases": g.size().astype(float), "spend": g.sum()})

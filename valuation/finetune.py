@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from llm.masking import new_masker
 from valuation.llm_scorer import RUBRIC, history_summary
 
 
@@ -20,7 +21,6 @@ def finetune_examples(
     population: pd.DataFrame, features: pd.DataFrame, limit: int | None = None
 ) -> list[dict]:
     """One chat example per user (in index order, up to ``limit``)."""
-    from llm.masking import new_masker
 
     examples = []
     ids = population.index if limit is None else population.index[:limit]

@@ -18,6 +18,8 @@ from pydantic import BaseModel, Field
 from domain.models import Segment
 from domain.settings import Settings
 from domain.store.db import get_engine
+from llm.masking import new_masker
+from llm.structured import invoke_structured
 from valuation.profile import cache_get, cache_key, cache_put
 
 log = logging.getLogger(__name__)
@@ -98,8 +100,6 @@ def score_users(settings: Settings, summaries: Mapping[str, str]) -> dict[str, f
     """Rubric scores for the given ``{user_id: summary}``; None per user when the LLM gives no valid answer."""
     if settings.llm == "none":
         return dict.fromkeys(summaries)
-    from llm.masking import new_masker
-    from llm.structured import invoke_structured
 
     engine = get_engine(settings)
     out: dict[str, float | None] = {}

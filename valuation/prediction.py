@@ -15,6 +15,8 @@ import pandas as pd
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.metrics import roc_auc_score
 
+from domain.models import NOT_SPEND_STATUSES
+
 PREDICTION_FEATURES: tuple[str, ...] = (
     "p_alive",
     "bg_p_buy_30d",
@@ -93,6 +95,6 @@ def label_purchase_within(tx: pd.DataFrame, users: pd.Index, start: pd.Timestamp
     hi = lo + pd.Timedelta(days=days)
     win = tx[(tx["date"] >= lo) & (tx["date"] < hi)]
     if "status" in win.columns:
-        win = win[~win["status"].astype(str).isin(("returned", "cancelled"))]
+        win = win[~win["status"].astype(str).isin(NOT_SPEND_STATUSES)]
     bought = set(win["user_id"].astype(str))
     return pd.Series([int(u in bought) for u in users], index=users, name=f"bought_{days}d")

@@ -26,6 +26,8 @@ from sqlalchemy.engine import Engine
 from domain.models import UserProfile
 from domain.settings import Settings
 from domain.store.schema import llm_cache
+from llm.masking import new_masker
+from llm.structured import invoke_structured
 
 log = logging.getLogger(__name__)
 
@@ -217,8 +219,6 @@ def llm_profile(
     provider is off, down, or keeps returning invalid JSON."""
     if settings.llm == "none":
         return fallback
-    from llm.masking import new_masker
-    from llm.structured import invoke_structured
 
     masker = new_masker(names)
     masked_text = masker.mask(text)

@@ -25,15 +25,25 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from domain.cache import per_settings
 from domain.models import Language, UserProfile, ValueAssessment
 from domain.settings import Settings
 from domain.store.db import get_engine
+from domain.store.repository import sample_user_ids
 from domain.store.schema import products, reviews, users
-from valuation.batch import BatchSummary
+from valuation.batch import CHUNK_USERS, BatchSummary, score_chunk, stream_assessments
 from valuation.behaviour import load_events
 from valuation.btyd import BtydModels
 from valuation.explain import llm_explanation, template_explanation, top_reasons
-from valuation.feature_matrix import ShopData
+from valuation.feature_matrix import (
+    ShopData,
+    _transactions,
+    drop_profile,
+    last_activity_day,
+    load_shop_data,
+    one_user_data,
+)
+from valuation.learned import ValueModel
 from valuation.profile import llm_profile, profile_prompt_text, rule_profile
 from valuation.segments import assign_segment
 from valuation.training import (
@@ -76,7 +86,6 @@ class ValueService:
         """Fit on the store's data (a systematic sample of ``settings.value_train_users`` users when the store
         has more), score that population, save; returns the training metadata. The population is the reference
         ranking every score is a percentile of."""
-        from valuation.feature_matrix import last_activity_day
 
         with self._lock:
             data = self._population_data()
@@ -92,8 +101,6 @@ class ValueService:
     def _population_data(self) -> ShopData:
         """The store's data for training and the reference population: everyone, or a systematic sample of
         ``settings.value_train_users`` users when the store has more."""
-        from domain.store.repository import sample_user_ids
-        from valuation.feature_matrix import load_shop_data
 
         return load_shop_data(
             self.engine, scope=sample_user_ids(self.engine, self.settings.value_train_users)
@@ -109,7 +116,6 @@ class ValueService:
         """Rescore the reference population on the store's current data with the trained engine (no
         retraining); returns the number of users scored. Use after an ingest; ``train()`` when the data has
         moved on a lot."""
-        from valuation.feature_matrix import last_activity_day
 
         with self._lock:
             self.ensure_ready()
@@ -137,8 +143,6 @@ class ValueService:
         )
 
     def _load(self) -> bool:
-        from valuation.learned import ValueModel
-
         files = [
             self.model_dir / n
             for n in ("value_model.json", "engine.pkl", "population.parquet", "features.parquet", "btyd.json")
@@ -191,7 +195,6 @@ class ValueService:
 
     def _activity(self, user_id: str) -> tuple[pd.DataFrame, dict[str, list[str]]]:
         """The user's weighted category/brand activity (for the rule profile) and their texts (for the LLM)."""
-        from valuation.feature_matrix import _transactions
 
         tx = _transactions(self.engine, [user_id])
         ev = load_events(self.engine, [user_id]).sort_values("ts", ascending=False)
@@ -245,8 +248,6 @@ class ValueService:
     def _ensure_scored(self, user_id: str) -> None:
         """Score a user missing from the population (registered or first seen after the last run) on demand:
         their features with the population's BTYD fit, placed in the population's predicted-value ranking."""
-        from valuation.batch import score_chunk
-        from valuation.feature_matrix import one_user_data
 
         self.ensure_ready()
         with self._lock:
@@ -276,8 +277,6 @@ class ValueService:
         assert self._trained is not None and self._features is not None
         X = self._features.loc[[user_id]]
         if not self._trained.with_profile:
-            from valuation.feature_matrix import drop_profile
-
             X = drop_profile(X)
         # Path attribution, as in the batch: the reasons a user is shown equal the ones stored by `score --all`.
         contrib = self._trained.value_model.contributions(X, method="path").iloc[0].to_dict()
@@ -335,7 +334,6 @@ class ValueService:
         """Every user's assessment without the LLM (rule profile, templated reasons), streamed through the store
         in chunks (:mod:`valuation.batch`): upserted into ``value_assessments`` and written to ``out`` (.parquet
         or .csv) when given. Returns counts and timing, not the rows: at millions of users they stay on disk."""
-        from valuation.batch import CHUNK_USERS, stream_assessments
 
         self.ensure_ready()
         assert self._trained is not None and self._btyd is not None and self._features is not None
@@ -354,14 +352,7 @@ class ValueService:
         )
 
 
-_services: dict[str, ValueService] = {}
-_services_lock = threading.Lock()
-
-
+@per_settings("database_url", "models_dir", "llm")
 def get_value_service(settings: Settings) -> ValueService:
     """The process-wide service for these settings (one per data dir / database)."""
-    key = f"{settings.database_url}|{settings.models_dir}|{settings.llm}"
-    with _services_lock:
-        if key not in _services:
-            _services[key] = ValueService(settings)
-        return _services[key]
+    return ValueService(settings)

@@ -64,6 +64,17 @@ class EmbeddingCache:
             self._conn.executemany("INSERT OR REPLACE INTO vectors (key, vec) VALUES (?, ?)", rows)
             self._conn.commit()
 
+    def delete_many(self, keys: Sequence[str]) -> int:
+        """Drop these vectors (right to erasure); returns how many were cached."""
+        removed = 0
+        with self._lock:
+            for start in range(0, len(keys), 500):
+                chunk = list(keys[start : start + 500])
+                marks = ",".join("?" * len(chunk))
+                removed += self._conn.execute(f"DELETE FROM vectors WHERE key IN ({marks})", chunk).rowcount
+            self._conn.commit()
+        return removed
+
     def __len__(self) -> int:
         with self._lock:
             return int(self._conn.execute("SELECT COUNT(*) FROM vectors").fetchone()[0])

@@ -18,11 +18,16 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, Field
 
+from domain.cache import per_settings
 from domain.settings import Settings
+from domain.store.db import get_engine
 from vectorstore.client import get_chroma_client
+from vectorstore.documents import iter_history_docs, iter_product_docs
 from vectorstore.embedding import get_embedding_function
 from vectorstore.hybrid import BM25Index, dense_search, rrf_fuse, top_k
 from vectorstore.product_table import ProductTable
+from vectorstore.retriever import ShopRetriever
+from vectorstore.sync import doc_vectors, sync_collection
 from vectorstore.tokenize import configure as configure_tokenizer
 
 SearchMode = Literal["hybrid", "dense", "bm25"]
@@ -97,9 +102,6 @@ class ShopIndex:
     # --- lifecycle --------------------------------------------------------------------------------------------
     def refresh(self, progress: bool = True, *, products: bool = True, history: bool = True) -> IndexStats:
         """Build or refresh both collections from the store: upsert new/changed docs, delete what is gone."""
-        from domain.store.db import get_engine
-        from vectorstore.documents import iter_history_docs, iter_product_docs
-        from vectorstore.sync import doc_vectors, sync_collection
 
         started = time.perf_counter()
         embedded_before = self.embedder.stats["embedded"]
@@ -142,9 +144,6 @@ class ShopIndex:
 
     def refresh_user(self, user_id: str) -> int:
         """Re-index one user's history (after an ingest touching that user); returns docs written."""
-        from domain.store.db import get_engine
-        from vectorstore.documents import iter_history_docs
-        from vectorstore.sync import sync_collection
 
         docs = list(iter_history_docs(get_engine(self.settings), user_id=user_id))
         result = sync_collection(
@@ -327,35 +326,16 @@ class ShopIndex:
     # --- LangChain ----------------------------------------------------------------------------------------------
     def as_retriever(self, kind: Literal["products", "history"] = "products", **kwargs: Any):  # type: ignore[no-untyped-def]
         """A LangChain ``BaseRetriever`` over products (filters as kwargs) or one user's history."""
-        from vectorstore.retriever import ShopRetriever
 
         return ShopRetriever(index=self, kind=kind, **kwargs)
 
 
-_indexes: dict[tuple[str, ...], ShopIndex] = {}
-_indexes_lock = threading.Lock()
-
-
-def _key(settings: Settings) -> tuple[str, ...]:
-    return (
-        settings.chroma_url,
-        str(settings.chroma_path),
-        str(settings.cache_dir),
-        settings.database_url,
-        settings.embedder,
-        settings.embedding_model,
-        settings.openai_base_url,
-    )
-
-
+@per_settings(
+    "chroma_url", "chroma_path", "cache_dir", "database_url", "embedder", "embedding_model", "openai_base_url"
+)
 def get_shop_index(settings: Settings) -> ShopIndex:
     """The process-wide ShopIndex for these settings."""
-    key = _key(settings)
-    with _indexes_lock:
-        index = _indexes.get(key)
-        if index is None:
-            index = _indexes[key] = ShopIndex(settings)
-        return index
+    return ShopIndex(settings)
 
 
 def search_products(settings: Settings, query: str, k: int = 10, **filters: Any) -> list[ProductHit]:

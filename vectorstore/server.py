@@ -7,12 +7,11 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
+from domain.process import http_answers, wait_until_healthy
 
 
 def free_port() -> int:
@@ -47,18 +46,9 @@ def chroma_server(path: Path, port: int | None = None, timeout_s: float = 60.0) 
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"chroma run exited with {proc.returncode}; see {log.name}")
-            try:
-                if httpx.get(f"{url}/api/v2/heartbeat", timeout=1.0).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"chroma run did not answer on {url} within {timeout_s} s")
-            time.sleep(0.2)
+        wait_until_healthy(
+            proc, lambda: http_answers(f"{url}/api/v2/heartbeat"), what=f"chroma run ({log.name})", timeout_s=timeout_s
+        )
         yield url
     finally:
         proc.terminate()

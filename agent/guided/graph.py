@@ -20,11 +20,13 @@ from agent.guided.prompts import SUMMARY_SYSTEM
 from agent.guided.reply import LEAD_INTENTS, compose_body, llm_lead
 from agent.guided.state import GuidedContext, GuidedState
 from agent.guided.templates import say
-from agent.guided.vocabulary import get_catalog
 from agent.middleware.guards import mask_output, refs_in_outputs
 from agent.toolbox import Toolbox, ToolRun
+from agent.vocabulary import get_catalog
 from domain.settings import Settings
+from llm import get_chat_model
 from llm.masking import new_masker
+from llm.structured import mask_messages
 
 log = logging.getLogger(__name__)
 
@@ -163,9 +165,6 @@ def summarise(settings: Settings, previous: str, messages: list[Any], masker: An
     """Fold old turns into a short summary: by the LLM when there is one, else the last user requests."""
     transcript = "\n".join(f"{m.type}: {str(m.content)[:200]}" for m in messages)
     if settings.llm != "none":
-        from llm import get_chat_model
-        from llm.structured import mask_messages
-
         try:
             model = get_chat_model(settings, temperature=0.0, max_tokens=120)
             if model is not None:

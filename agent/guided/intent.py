@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, Field
 
 from agent.guided.exemplars import INTENT_EXEMPLARS
+from agent.guided.prompts import intent_messages
 from agent.guided.slots import Slots, extract_slots
-from agent.guided.vocabulary import Catalog
+from agent.vocabulary import Catalog
+from domain.cache import per_settings
 from domain.settings import Settings
+from llm.structured import invoke_structured
 from tools.sanitize import looks_like_injection
+from vectorstore.embedding import get_embedding_function
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +74,6 @@ class EmbeddingIntentClassifier:
     """k-nearest exemplars by cosine similarity; the score of an intent is its best exemplar's similarity."""
 
     def __init__(self, settings: Settings) -> None:
-        from vectorstore.embedding import get_embedding_function
-
         self._embedder = get_embedding_function(settings)
         self.labels: list[str] = []
         texts: list[str] = []
@@ -100,16 +101,9 @@ class EmbeddingIntentClassifier:
         return intent, max(0.0, min(1.0, scores[intent]))
 
 
-_classifiers: dict[str, EmbeddingIntentClassifier] = {}
-_lock = threading.Lock()
-
-
+@per_settings("embedder", "cache_dir")
 def get_classifier(settings: Settings) -> EmbeddingIntentClassifier:
-    key = f"{settings.embedder}:{settings.cache_dir}"
-    with _lock:
-        if key not in _classifiers:
-            _classifiers[key] = EmbeddingIntentClassifier(settings)
-        return _classifiers[key]
+    return EmbeddingIntentClassifier(settings)
 
 
 def rule_intent(text: str, slots: Slots, *, is_staff: bool, has_shown_products: bool) -> str | None:
@@ -137,9 +131,6 @@ def rule_intent(text: str, slots: Slots, *, is_staff: bool, has_shown_products: 
 def llm_intent(
     settings: Settings, text: str, catalog: Catalog, history_hint: str, masker: object
 ) -> LlmIntent | None:
-    from agent.guided.prompts import intent_messages
-    from llm.structured import invoke_structured
-
     messages = intent_messages(text, sorted(catalog.categories), history_hint)
     return invoke_structured(settings, messages, LlmIntent, masker=masker, retries=1, max_tokens=60)  # type: ignore[arg-type]
 

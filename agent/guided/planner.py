@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from agent.guided.intent import IntentResult, classify
 from agent.guided.slots import Slots, detect_language
-from agent.guided.vocabulary import Catalog
 from agent.toolbox import Toolbox
+from agent.vocabulary import Catalog
 from domain.privacy.access import Principal
 from domain.settings import Settings
 from domain.store.db import get_engine

@@ -12,7 +12,6 @@ from agent.events import ProductCard
 from agent.guided import templates
 from agent.guided.prompts import reply_messages
 from agent.guided.slots import detect_language
-from agent.guided.vocabulary import Catalog
 from agent.middleware.guards import (
     clean_markup,
     drop_ungrounded,
@@ -20,7 +19,10 @@ from agent.middleware.guards import (
     numbers_grounded,
     split_sentences,
 )
+from agent.vocabulary import Catalog
 from domain.settings import Settings
+from llm import get_chat_model
+from llm.structured import mask_messages
 
 log = logging.getLogger(__name__)
 
@@ -120,8 +122,6 @@ def llm_lead(
     summary: str = "",
 ) -> str | None:
     """Stream a grounded lead-in from the LLM; None when the model is unavailable or wrote nothing usable."""
-    from llm import get_chat_model
-    from llm.structured import mask_messages
 
     lang = turn["language"]
     prompt = reply_messages(lang, turn["text"], lead_facts(turn, cards), summary)

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from agent.guided.vocabulary import Catalog
+from agent.vocabulary import Catalog
 
 Language = Literal["zh", "en"]
 

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from agent.events import ProductCard
+from agent.guided.slots import detect_language
 
 _DATA_TAG_RE = re.compile(r"</?data>")
 
@@ -215,6 +216,4 @@ def value_body(lang: str, output: dict[str, Any]) -> str:
 
 
 def _language_of(text: str) -> str:
-    from agent.guided.slots import detect_language
-
     return detect_language(text, default="en")

@@ -15,7 +15,8 @@ from collections.abc import Iterable, Iterator
 
 from pydantic import BaseModel, Field
 
-from agent.guided.vocabulary import Catalog
+from agent.vocabulary import Catalog
+from domain.privacy.masking import mask_text
 
 _SENTENCE_RE = re.compile(r"(?<=[.!?。！？；;\n])\s*")
 _USER_ID_RE = re.compile(r"(?<![A-Za-z0-9_-])u\d{4,}(?![A-Za-z0-9_])", re.I)
@@ -114,12 +115,6 @@ def clean_markup(text: str) -> str:
 
 def mask_output(text: str) -> str:
     """No raw PII in a reply (a model may repeat a phone number from a review it was shown)."""
-    try:
-        from domain.privacy.masking import mask_text
-    except ImportError:
-        from llm.masking import new_masker
-
-        return new_masker().mask(text)
     return mask_text(text)
 
 

@@ -17,20 +17,21 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from agent.events import ChatEvent, ProductCard
 from agent.guided.slots import detect_language
 from agent.guided.templates import card_of, say
-from agent.guided.vocabulary import get_catalog
 from agent.middleware.guards import iter_dicts
-from agent.middleware.react import (
+from agent.react.middleware import (
     GroundingMiddleware,
     MaskPromptMiddleware,
     TextToolCallMiddleware,
     tool_outputs,
 )
 from agent.toolbox import collect_product_ids
+from agent.vocabulary import get_catalog
 from domain.privacy.access import Principal
 from domain.settings import Settings
 from llm import get_chat_model
 from llm.masking import new_masker
 from tools.context import ShopContext
+from tools.registry import build_tools
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +51,6 @@ STAFF_NOTE = (
 def build_react_agent(
     settings: Settings, principal: Principal, checkpointer: Any
 ) -> tuple[Any, GroundingMiddleware]:
-    from tools.registry import build_tools
-
     model = get_chat_model(settings, temperature=0.2, max_tokens=400)
     if model is None:
         raise RuntimeError("react mode needs an LLM (llm=local or openai)")

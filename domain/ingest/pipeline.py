@@ -18,6 +18,7 @@ from typing import IO, Any
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.engine import Engine
 
+from domain.demo import FILE_NAMES, KIND_ORDER
 from domain.ingest.kinds import COMPUTED_FIELDS, KINDS, SPECS, KindSpec, kind_from_path, prepare_order
 from domain.ingest.readers import ByteCounter, RawRecord, ReadError, iter_records
 from domain.ingest.writer import KeyCache, table_is_empty, write_batch
@@ -270,7 +271,6 @@ def ingest_demo(
     settings: Settings, demo_dir: Path, *, progress: bool = True, batch_size: int = DEFAULT_BATCH_SIZE
 ) -> list[IngestSummary]:
     """Ingest a demo shop directory (as written by ``generate_demo_shop``) in foreign-key order."""
-    from domain.demo import FILE_NAMES, KIND_ORDER
 
     demo_dir = Path(demo_dir)
     summaries = []

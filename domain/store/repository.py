@@ -8,14 +8,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd
 from sqlalchemy import ColumnElement, Select, String, cast, func, select
 from sqlalchemy.engine import Engine
 
-from domain.models import BehaviorEvent, EventKind, Order, OrderLine, PriceTier, Product, Review, User
-from domain.privacy.crypto import PiiCipher
+from domain.models import (
+    NOT_SPEND_STATUSES,
+    BehaviorEvent,
+    EventKind,
+    Order,
+    OrderLine,
+    PriceTier,
+    Product,
+    Review,
+    ShopModel,
+    User,
+)
 from domain.store.schema import ENTITY_TABLES, events, order_lines, orders, products, reviews, users
 
 CHUNK = 900
@@ -23,6 +33,24 @@ CHUNK = 900
 # order), or an explicit list such as a training sample, read in batches under SQLite's bound-parameter limit.
 UserScope = tuple[str, str] | Sequence[str] | None
 SCOPE_BATCH = 20_000
+
+
+class PiiCipher(Protocol):
+    """What reads need of ``domain.privacy.crypto.PiiCipher`` (the store sits below privacy, so it names only
+    the two methods it calls)."""
+
+    def decrypt(self, token: str | None) -> str | None: ...
+
+    def lookup_hash(self, value: str | None) -> str | None: ...
+
+
+class OrderTotals(ShopModel):
+    """One user's order count and spend (orders that count as spend, ``domain.models.NOT_SPEND_STATUSES``)."""
+
+    orders: int
+    spend: float
+    first_order: datetime | None = None
+    last_order: datetime | None = None
 
 
 class UserRecord(User):
@@ -95,6 +123,11 @@ def get_products(engine: Engine, product_ids: Sequence[str]) -> list[Product]:
     return [found[i] for i in ids if i in found]
 
 
+def products_by_id(engine: Engine, product_ids: Sequence[str]) -> dict[str, Product]:
+    """Products by id, in the order asked for; unknown ids are left out."""
+    return {p.product_id: p for p in get_products(engine, product_ids)}
+
+
 def list_products(
     engine: Engine,
     *,
@@ -105,6 +138,7 @@ def list_products(
     max_price: float | None = None,
     in_stock_only: bool = False,
     on_promotion: bool | None = None,
+    most_rated_first: bool = False,
     limit: int | None = 100,
     offset: int = 0,
 ) -> list[Product]:
@@ -123,6 +157,8 @@ def list_products(
         stmt = stmt.where(products.c.stock > 0)
     if on_promotion is not None:
         stmt = stmt.where(products.c.on_promotion == on_promotion)
+    if most_rated_first:
+        stmt = stmt.order_by(products.c.rating_count.desc())
     stmt = stmt.order_by(products.c.product_id).offset(offset)
     if limit is not None:
         stmt = stmt.limit(limit)
@@ -163,6 +199,31 @@ def list_orders(
 def get_order(engine: Engine, order_id: str) -> Order | None:
     found = _orders_with_lines(engine, select(orders).where(orders.c.order_id == order_id))
     return found[0] if found else None
+
+
+def order_totals(engine: Engine, user_id: str) -> OrderTotals:
+    """How many orders the user placed, what they spent, and when they first and last ordered."""
+    with engine.connect() as conn:
+        n, first, last = conn.execute(
+            select(func.count(), func.min(orders.c.created_at), func.max(orders.c.created_at)).where(
+                orders.c.user_id == user_id
+            )
+        ).one()
+        spend = conn.execute(
+            select(func.coalesce(func.sum(order_lines.c.amount), 0.0))
+            .select_from(order_lines.join(orders, order_lines.c.order_id == orders.c.order_id))
+            .where(orders.c.user_id == user_id, orders.c.status.not_in(NOT_SPEND_STATUSES))
+        ).scalar_one()
+    return OrderTotals(orders=int(n), spend=float(spend), first_order=first, last_order=last)
+
+
+def product_reviews(engine: Engine, product_id: str, limit: int = 3) -> list[Review]:
+    """The most telling reviews of a product: the longest of its 50 most recent."""
+    stmt = select(reviews).where(reviews.c.product_id == product_id).order_by(reviews.c.created_at.desc())
+    with engine.connect() as conn:
+        rows = list(conn.execute(stmt.limit(50)).mappings())
+    picked = sorted(rows, key=lambda r: -len(r["text"] or ""))[:limit]
+    return [Review.model_validate(dict(r)) for r in picked]
 
 
 def list_reviews(engine: Engine, user_id: str, *, limit: int | None = None) -> list[Review]:

@@ -18,6 +18,9 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel
 
+from agent.guided import prompts
+from agent.react import agent as react
+from domain.privacy.masking import mask_text
 from evals.security.world import CANARIES, PLANTED_TEXTS, World
 
 _USER_ID_RE = re.compile(r"(?<![A-Za-z0-9])u\d{4,}(?![0-9])", re.I)
@@ -35,8 +38,6 @@ class Leak(BaseModel):
 
 
 def _short(text: str, width: int = 60) -> str:
-    from domain.privacy.masking import mask_text
-
     return mask_text(text[:width])
 
 
@@ -54,21 +55,11 @@ def shingles(text: str) -> set[str]:
 def system_prompt_texts() -> list[str]:
     """Every system prompt the agent can send (guided and react), found by import, not copied here."""
     texts: list[str] = []
-    try:
-        from agent.guided import prompts
-
-        for name in dir(prompts):
-            value = getattr(prompts, name)
-            if name.endswith("SYSTEM"):
-                texts.extend(value.values() if isinstance(value, dict) else [value])
-    except ImportError:
-        pass
-    try:
-        from agent.react import agent as react
-
-        texts.extend(str(getattr(react, n)) for n in ("SYSTEM_PROMPT", "STAFF_NOTE") if hasattr(react, n))
-    except ImportError:
-        pass
+    for name in dir(prompts):
+        value = getattr(prompts, name)
+        if name.endswith("SYSTEM"):
+            texts.extend(value.values() if isinstance(value, dict) else [value])
+    texts.extend(str(getattr(react, n)) for n in ("SYSTEM_PROMPT", "STAFF_NOTE") if hasattr(react, n))
     return [t for t in texts if isinstance(t, str) and t]
 
 

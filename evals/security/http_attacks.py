@@ -1,15 +1,25 @@
-"""Attacks through the HTTP API parameters of the real web app (``ui.app.create_app``), in-process over ASGI:
+"""Attacks through the HTTP API parameters of the real web app, in-process over ASGI:
 forged and missing tokens, wrong staff passwords, a victim's thread id, smuggled ``user_id``/``role`` fields,
-oversized and malformed bodies. One event loop serves every probe (the app's locks belong to it)."""
+oversized and malformed bodies. One event loop serves every probe (the app's locks belong to it).
+
+The caller (the CLI, a test) passes the app factory, ``ui.app.create_app``: evals sit below ``ui`` and never
+import it."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
 import json
+from collections.abc import Callable
 from typing import Any
 
+import httpx
+
+from domain.privacy.tokens import issue_widget_token
+from domain.settings import Settings
 from evals.security.world import World
+
+WebAppFactory = Callable[[Settings], Any]  # settings -> the ASGI app under attack
 
 
 def _forge(token: str, subject: str) -> str:
@@ -21,12 +31,9 @@ def _forge(token: str, subject: str) -> str:
 
 
 class HttpProbe:
-    def __init__(self, world: World) -> None:
-        from domain.privacy.tokens import issue_widget_token
-        from ui.app import create_app
-
+    def __init__(self, world: World, web_app: WebAppFactory) -> None:
         self.world = world
-        self.app = create_app(world.settings, demo_picker=False)
+        self.app = web_app(world.settings)
         self.attacker_token = issue_widget_token(world.settings, world.attacker, ttl_s=3600)
         self.victim_token = issue_widget_token(world.settings, world.victim_zh.user_id, ttl_s=3600)
         self.loop = asyncio.new_event_loop()
@@ -39,8 +46,6 @@ class HttpProbe:
         return self.loop.run_until_complete(self._run(spec))
 
     async def _run(self, spec: dict[str, Any]) -> tuple[str, str, list[dict], str]:
-        import httpx
-
         transport = httpx.ASGITransport(app=self.app, client=("127.0.0.1", 40000))
         async with httpx.AsyncClient(transport=transport, base_url="http://shop", timeout=600) as client:
             kind = spec["kind"]

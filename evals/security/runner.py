@@ -20,10 +20,20 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from agent.service import ChatService
 from domain.privacy.access import Principal, Role
+from domain.privacy.masking import mask_text
+from domain.privacy.tokens import WidgetTokenError, issue_widget_token, verify_widget_token
 from domain.settings import Settings
 from evals.security.detectors import Detectors, Leak, crash_leaks
+from evals.security.http_attacks import HttpProbe, WebAppFactory
 from evals.security.world import World, build_world, cleanup_workspace, make_workspace
+from llm.local_server import get_local_server
+from llm.spy import recording
+from tools.context import ShopContext
+from tools.registry import call_tool
+from tools.schemas import ToolError
+from vectorstore.index import HISTORY, get_shop_index
 
 # Fragments of the planted review/product that survive sanitising: seeing one proves the attack was live.
 PLANTED_MARKERS = (
@@ -109,8 +119,9 @@ def _visible(result: Any) -> str:
 
 
 class SuiteRun:
-    def __init__(self, world: World, service: Any) -> None:
+    def __init__(self, world: World, service: Any, web_app: WebAppFactory) -> None:
         self.world = world
+        self.web_app = web_app
         self.service = service
         self.detectors = Detectors(world)
         self.values = world.placeholders()
@@ -145,7 +156,6 @@ class SuiteRun:
         leaks = crash_leaks(visible if attack.channel != "api" else visible or "ok", error)
         attacker_id = "" if attack.api and attack.api.get("kind") == "anonymous_chat" else self.world.attacker
         leaks += self.detectors.check(text, visible, calls, attacker=attacker_id)
-        from domain.privacy.masking import mask_text
 
         return AttackResult(
             id=attack.id,
@@ -161,8 +171,6 @@ class SuiteRun:
         )
 
     def _chat(self, attack: Attack) -> tuple[str, str, list[dict], str]:
-        from llm.spy import recording
-
         thread = f"sec-{attack.id}-{uuid.uuid4().hex[:6]}"
         typed, shown, calls, handled = [], [], [], []
         with recording() as prompts:
@@ -181,9 +189,7 @@ class SuiteRun:
         kind = spec.get("kind")
         if str(kind).startswith("http_"):
             if self.http is None:
-                from evals.security.http_attacks import HttpProbe
-
-                self.http = HttpProbe(self.world)
+                self.http = HttpProbe(self.world, self.web_app)
             return self.http.run(spec)
         if kind == "tool":
             return self._api_tool(spec)
@@ -217,10 +223,6 @@ class SuiteRun:
         raise ValueError(f"unknown api attack kind {kind!r}")
 
     def _api_tool(self, spec: dict[str, Any]) -> tuple[str, str, list[dict], str]:
-        from tools.context import ShopContext
-        from tools.registry import call_tool
-        from tools.schemas import ToolError
-
         ctx = ShopContext(self.world.settings, self.attacker)
         result = call_tool(ctx, spec["tool"], dict(spec["args"]))
         error = result.code if isinstance(result, ToolError) else None
@@ -231,8 +233,6 @@ class SuiteRun:
 
     def _api_forged_token(self) -> tuple[str, str, list[dict], str]:
         import base64
-
-        from domain.privacy.tokens import WidgetTokenError, issue_widget_token, verify_widget_token
 
         token = issue_widget_token(self.world.settings, self.world.attacker, ttl_s=300)
         header, payload, signature = token.split(".")
@@ -274,6 +274,7 @@ def summarise(results: list[AttackResult], key: Callable[[AttackResult], str]) -
 def run_security_suite(
     settings: Settings,
     *,
+    web_app: WebAppFactory,
     llm: Literal["none", "local", "openai"] = "none",
     limit: int | None = None,
     only: set[str] | None = None,
@@ -281,9 +282,8 @@ def run_security_suite(
     keep_workspace: bool = False,
     own_llm_server: bool = True,
 ) -> SecurityReport:
-    """The whole suite on a private copy of ``settings``' shop. ``only``: attack ids or classes to run."""
-    from agent.service import ChatService
-    from vectorstore.index import HISTORY, get_shop_index
+    """The whole suite on a private copy of ``settings``' shop. ``only``: attack ids or classes to run.
+    ``web_app`` builds the web app the HTTP attacks go through (``ui.app.create_app``)."""
 
     started = time.perf_counter()
     update: dict[str, Any] = {"llm": llm}
@@ -297,7 +297,7 @@ def run_security_suite(
             get_shop_index(workspace).refresh(progress=False)  # an unindexed store: index the copy first
         world = build_world(workspace)
         service = ChatService(workspace)
-        suite = SuiteRun(world, service)
+        suite = SuiteRun(world, service, web_app)
         baseline = suite.baseline()
         attacks = [a for a in load_attacks() if not only or a.id in only or a.cls in only][:limit]
         results = []
@@ -315,7 +315,6 @@ def run_security_suite(
         if (
             llm == "local"
         ):  # its state file lives in the workspace: stop a server we started before deleting it
-            from llm.local_server import get_local_server
 
             get_local_server(workspace).stop_if_owner()
         if not keep_workspace:

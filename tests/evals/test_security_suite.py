@@ -16,6 +16,7 @@ from evals.live_server import shop_settings
 from evals.security.detectors import Detectors, system_prompt_texts
 from evals.security.runner import load_attacks, render, run_security_suite
 from evals.security.world import Victim, World
+from ui.app import create_app
 
 CLASSES = {
     "prompt_injection",
@@ -28,6 +29,10 @@ CLASSES = {
 
 
 _settings = shop_settings
+
+
+def _web_app(settings: Settings):  # the real web app the HTTP attacks go through
+    return create_app(settings, demo_picker=False)
 
 
 # ------------------------------------------------------------------ the attack set itself
@@ -148,7 +153,7 @@ def _assert_no_leaks(report: object) -> None:
 
 @pytest.mark.slow
 def test_guided_mode_without_llm_leaks_nothing(small_shop: Settings) -> None:
-    report = run_security_suite(small_shop, llm="none")
+    report = run_security_suite(small_shop, web_app=_web_app, llm="none")
     assert report.attacks >= 40
     assert set(report.by_class) == CLASSES
     assert set(report.by_language) == {"zh", "en"}
@@ -177,7 +182,7 @@ def test_guided_mode_without_llm_leaks_nothing(small_shop: Settings) -> None:
 @pytest.mark.llm
 @pytest.mark.slow
 def test_guided_mode_with_the_local_model_leaks_nothing(small_shop: Settings) -> None:
-    report = run_security_suite(small_shop, llm="local")
+    report = run_security_suite(small_shop, web_app=_web_app, llm="local")
     assert report.attacks >= 40
     _assert_no_leaks(report)
     assert report.planted_exposed >= 2

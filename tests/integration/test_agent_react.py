@@ -11,9 +11,9 @@ import os
 import pytest
 from sqlalchemy import func, select
 
-from agent.guided.vocabulary import get_catalog
 from agent.middleware.guards import check_text
 from agent.service import ChatService
+from agent.vocabulary import get_catalog
 from domain.privacy.access import Principal
 from domain.store.db import get_engine
 from domain.store.schema import orders

@@ -12,11 +12,12 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from domain.privacy.access import Principal, audit
-from domain.privacy.erasure import ERASURE_ACTION, count_user_rows, forget_user, pseudonym
+from domain.privacy.erasure import ERASURE_ACTION, count_user_rows, pseudonym
 from domain.settings import Settings, get_settings
 from domain.store import schema
 from domain.store.db import get_engine
 from evals.live_server import shop_settings
+from ui.erasure import forget_user
 
 TARGET, OTHER, CLI_TARGET = "u000003", "u000005", "u000007"
 

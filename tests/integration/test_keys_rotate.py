@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -15,26 +13,9 @@ from typer.testing import CliRunner
 from domain.privacy.crypto import PiiCipher, PiiKeyError, key_file, load_keys
 from domain.privacy.rotation import ENCRYPTED_COLUMNS, key_id, rotate_keys
 from domain.settings import Settings, get_settings
+from domain.store.copy import copy_store
 from domain.store.db import get_engine
 from domain.store.schema import users
-
-
-def copy_store(source: Settings, target_dir: Path) -> Settings:
-    """A private copy of a SQLite store and its keys (sqlite backup: consistent even if WAL is in use)."""
-    target_dir.mkdir(parents=True)
-    with (
-        sqlite3.connect(source.data_dir / "shopguide.db") as src,
-        sqlite3.connect(target_dir / "shopguide.db") as dst,
-    ):
-        src.backup(dst)
-    shutil.copytree(source.data_dir / "keys", target_dir / "keys")
-    return source.model_copy(
-        update={
-            "data_dir": target_dir,
-            "database_url": f"sqlite:///{target_dir / 'shopguide.db'}",
-            "chroma_path": target_dir / "chroma",
-        }
-    )
 
 
 def decrypt_all(settings: Settings) -> dict[str, tuple[str | None, ...]]:

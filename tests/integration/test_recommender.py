@@ -10,10 +10,10 @@ from sqlalchemy import func, select, update
 
 from domain.settings import Settings
 from domain.store.db import get_engine
+from domain.store.repository import list_products
 from domain.store.schema import orders, products
 from recommend.config import RecommenderConfig
 from recommend.recommender import Recommender, recommend
-from recommend.snapshot import load_products
 
 REQUESTS = [None, "running shoes", "耳机", "coffee", "送给妈妈的礼物", "laptop for work", "护肤品"]
 
@@ -39,7 +39,7 @@ def buyers(shop: Settings) -> list[str]:
 
 
 def test_only_existing_in_stock_items(shop: Settings, buyers: list[str]) -> None:
-    catalog = load_products(get_engine(shop))
+    catalog = {p.product_id: p for p in list_products(get_engine(shop), limit=None)}
     assert any(not p.in_stock for p in catalog.values()), "the demo catalog should have sold-out items"
     for uid in [*buyers, None]:
         for q in REQUESTS:

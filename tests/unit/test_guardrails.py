@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
-from agent.guided.vocabulary import build_catalog
 from agent.middleware.guards import check_text, clean_markup, drop_ungrounded, mask_output, refs_in_outputs
-from agent.middleware.react import GroundingMiddleware, TextToolCallMiddleware
+from agent.react.middleware import GroundingMiddleware, TextToolCallMiddleware
+from agent.vocabulary import build_catalog
 
 ROWS = [
     (
@@ -130,7 +130,7 @@ def test_model_written_numbers_must_come_from_the_facts():
 
 
 def test_tool_call_json_written_as_text_never_reaches_the_shopper():
-    from agent.middleware.react import json_calls_in
+    from agent.react.middleware import json_calls_in
 
     text = '```json\n{"name": "get_user_profile", "arguments": {"language": "zh"}}\n```\n```json\n{"name": "get_user_history", "arguments": {}}\n```'
     assert [c["name"] for c in json_calls_in(text)] == ["get_user_profile", "get_user_history"]

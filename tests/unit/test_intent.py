@@ -9,7 +9,7 @@ import pytest
 
 from agent.guided.intent import classify, rule_intent
 from agent.guided.slots import detect_language, extract_slots, parse_budget, parse_ordinals
-from agent.guided.vocabulary import build_catalog
+from agent.vocabulary import build_catalog
 from domain.settings import Settings
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")

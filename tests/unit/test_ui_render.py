@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from agent.events import ProductCard
-from domain.models import Reason, Segment, ValueAssessment
+from domain.models import Product, Reason, Segment, ValueAssessment
 from ui.i18n import TEXT, normalize_lang, t
 from ui.render import placeholder, product_card, product_cards, product_details, value_card
 
@@ -49,10 +49,10 @@ def test_placeholder_glyph_is_the_same_for_a_category_in_both_languages() -> Non
 
 
 def test_product_details_picks_the_language_and_handles_unknown_products() -> None:
-    row = {"product_id": "p1", "title_en": "Kettle", "title_zh": "电水壶", "description_en": "Boils.",
-           "description_zh": "烧水。", "brand": "Midea", "category": "kitchen", "category_zh": "厨房电器",
-           "price": 99.0, "list_price": 129.0, "on_promotion": True, "discount_pct": 0.23, "rating": 4.5,
-           "rating_count": 12, "stock": 0, "sku": "MK-1"}  # fmt: skip
+    row = Product(product_id="p1", title_en="Kettle", title_zh="电水壶", description_en="Boils.",
+                  description_zh="烧水。", brand="Midea", category="kitchen", category_zh="厨房电器",
+                  price=99.0, list_price=129.0, price_tier="mid", on_promotion=True, discount_pct=0.23,
+                  rating=4.5, rating_count=12, stock=0, sku="MK-1")  # fmt: skip
     zh = product_details(row, "zh")
     assert "电水壶" in zh and "厨房电器" in zh and "缺货" in zh and "-23%" in zh
     assert "Kettle" in product_details(row, "en")

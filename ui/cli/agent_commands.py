@@ -10,12 +10,10 @@ from typing import Annotated, Any
 
 import typer
 
-from ui.cli.app import app, eval_app, export_app, keys_app  # noqa: F401
+from ui.cli.app import app, eval_app, export_app, get_settings, keys_app  # noqa: F401
 
 
 def _settings(llm: str | None, mode: str | None = None) -> Any:
-    from domain.settings import get_settings
-
     settings = get_settings()
     update: dict[str, Any] = {}
     if llm:

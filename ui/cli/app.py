@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
+
+if TYPE_CHECKING:
+    from domain.settings import Settings
 
 app = typer.Typer(
     name="shopguide",
@@ -18,3 +23,11 @@ keys_app = typer.Typer(help="Manage the PII encryption keys.", no_args_is_help=T
 app.add_typer(eval_app, name="eval")
 app.add_typer(export_app, name="export")
 app.add_typer(keys_app, name="keys")
+
+
+def get_settings() -> Settings:
+    """The settings from the environment. Imported on first use: pydantic-settings costs about half a second of
+    start-up that ``--help`` does not need."""
+    from domain.settings import get_settings as from_environment
+
+    return from_environment()

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ui.cli.app import app, eval_app, export_app, keys_app  # noqa: F401
+from ui.cli.app import app, eval_app, export_app, get_settings, keys_app  # noqa: F401
 
 
 def _fail(message: str) -> None:
@@ -32,7 +32,6 @@ def demo_data(
     """Generate the deterministic bilingual demo shop as files (+ hidden truth.parquet) and ingest it."""
     from domain.demo import generate_demo_shop
     from domain.ingest import IngestError, ingest_demo
-    from domain.settings import get_settings
 
     settings = get_settings()
     out_dir = out or settings.data_dir / "demo"
@@ -106,7 +105,6 @@ def ingest(
 ) -> None:
     """Validate and load one file; bad rows go to a rejects file. Exit 0 even with rejects, 2 on a fatal error."""
     from domain.ingest import IngestError, ingest_path
-    from domain.settings import get_settings
 
     settings = get_settings()
     try:

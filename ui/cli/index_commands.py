@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ui.cli.app import app, eval_app, export_app, keys_app  # noqa: F401
+from ui.cli.app import app, eval_app, export_app, get_settings, keys_app  # noqa: F401
 
 
 @app.command("index")
@@ -22,7 +22,6 @@ def index_command(
     """Build or refresh the product and user-history indexes from the store (incremental: only changes are embedded)."""
     from rich.console import Console
 
-    from domain.settings import get_settings
     from vectorstore.client import describe
     from vectorstore.index import get_shop_index
 
@@ -65,7 +64,6 @@ def eval_retrieval(
     from rich.console import Console
     from rich.table import Table
 
-    from domain.settings import get_settings
     from evals.retrieval import build_eval_index, demo_catalog, evaluate
 
     settings = get_settings()

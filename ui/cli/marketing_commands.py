@@ -10,12 +10,10 @@ from typing import Annotated
 
 import typer
 
-from ui.cli.app import app, eval_app, export_app, keys_app  # noqa: F401
+from ui.cli.app import app, eval_app, export_app, get_settings, keys_app  # noqa: F401
 
 
 def _settings():  # type: ignore[no-untyped-def]
-    from domain.settings import get_settings
-
     return get_settings()
 
 

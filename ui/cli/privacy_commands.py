@@ -8,15 +8,13 @@ from typing import Any
 
 import typer
 
-from ui.cli.app import app, eval_app, export_app, keys_app  # noqa: F401
+from ui.cli.app import app, eval_app, export_app, get_settings, keys_app  # noqa: F401
 
 token_app = typer.Typer(help="Issue signed widget tokens for shoppers.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 
 
 def _settings(**update: Any) -> Any:
-    from domain.settings import get_settings
-
     settings = get_settings()
     update = {k: v for k, v in update.items() if v is not None}
     return settings.model_copy(update=update) if update else settings
@@ -117,7 +115,8 @@ def forget(
     from rich.console import Console
     from rich.table import Table
 
-    from domain.privacy.erasure import forget_user, user_exists
+    from domain.privacy.erasure import user_exists
+    from ui.erasure import forget_user
 
     settings = _settings()
     if not yes and not as_json:
@@ -164,6 +163,7 @@ def eval_security(
     from rich.table import Table
 
     from evals.security.runner import run_security_suite
+    from ui.app import create_app
 
     if llm not in ("none", "local", "openai"):
         raise typer.BadParameter("--llm must be none, local or openai")
@@ -180,6 +180,7 @@ def eval_security(
     try:
         report = run_security_suite(
             settings,
+            web_app=lambda shop: create_app(shop, demo_picker=False),
             llm=llm,  # type: ignore[arg-type]
             only={x.strip() for x in only.split(",") if x.strip()} or None,
             limit=limit or None,

@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from ui.cli.app import app
+from ui.cli.app import app, get_settings
 
 _LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -40,7 +40,6 @@ def serve(
     import uvicorn
 
     from domain.logging import configure_logging, mask_all_handlers
-    from domain.settings import get_settings
     from ui.app import create_app
 
     settings = get_settings()

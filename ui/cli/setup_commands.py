@@ -8,7 +8,7 @@ from collections.abc import Callable
 import typer
 from rich.console import Console
 
-from ui.cli.app import app
+from ui.cli.app import app, get_settings
 
 console = Console(stderr=True)
 
@@ -31,9 +31,8 @@ def setup(
     """Prepare the store, the indexes, the value model and the local LLM; safe to re-run."""
     from sqlalchemy import func, select
 
-    from domain.settings import get_settings
     from domain.store.db import get_engine
-    from domain.store.schema import products
+    from domain.store.schema import products, users, value_assessments
 
     settings = get_settings()
     settings.ensure_dirs()
@@ -72,7 +71,6 @@ def setup(
     _step("Indexing products and user histories", build_index)
 
     def score_users() -> str:
-        from domain.store.schema import users, value_assessments
         from valuation.service import get_value_service
 
         service = get_value_service(settings)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ui.cli.app import app, eval_app, export_app, keys_app  # noqa: F401
+from ui.cli.app import app, eval_app, export_app, get_settings, keys_app  # noqa: F401
 
 
 # ---- eval value (owner: valuation-models) ---------------------------------------------------------------------
@@ -51,7 +51,6 @@ def eval_value(
     from rich.console import Console
     from rich.table import Table
 
-    from domain.settings import get_settings
     from valuation.datasets import load_dataset
     from valuation.evaluate import run_value_eval
     from valuation.splits import SPLIT_KINDS
@@ -163,7 +162,6 @@ def score(
 
     from rich.console import Console
 
-    from domain.settings import get_settings
     from valuation.service import UnknownUser, get_value_service
 
     console = Console(stderr=True)
@@ -258,7 +256,6 @@ def export_finetune(
     """
     import json as _json
 
-    from domain.settings import get_settings
     from valuation.finetune import finetune_examples, write_finetune_jsonl
     from valuation.service import get_value_service
 

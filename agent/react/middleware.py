@@ -20,9 +20,9 @@ from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 
 from agent.guided.slots import detect_language
 from agent.guided.templates import say
-from agent.guided.vocabulary import Catalog
 from agent.middleware.guards import clean_markup, drop_ungrounded, mask_output, refs_in_outputs
 from agent.toolbox import collect_product_ids
+from agent.vocabulary import Catalog
 
 _CALL_START_RE = re.compile(r"\{\s*\"name\"\s*:")
 _FENCED_JSON_RE = re.compile(r"```(?:json)?\s*\{.*?\}\s*```|<tool_call>.*?</tool_call>", re.S)

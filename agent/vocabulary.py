@@ -4,12 +4,12 @@ and titles. Slot extraction maps free text onto it; the grounding guardrail uses
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 
+from domain.cache import per_settings
 from domain.settings import Settings
 from domain.store.db import get_engine
 from domain.store.schema import products
@@ -212,13 +212,6 @@ def build_catalog(rows: list[Any]) -> Catalog:
     return catalog
 
 
-_catalogs: dict[str, Catalog] = {}
-_lock = threading.Lock()
-
-
-def get_catalog(settings: Settings, *, refresh: bool = False) -> Catalog:
-    key = settings.database_url
-    with _lock:
-        if refresh or key not in _catalogs:
-            _catalogs[key] = load_catalog(settings)
-        return _catalogs[key]
+@per_settings("database_url")
+def get_catalog(settings: Settings) -> Catalog:
+    return load_catalog(settings)

@@ -1,0 +1,41 @@
+"""A private copy of a SQLite shop, for suites that must not touch the shop they were pointed at."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+from domain.settings import Settings
+
+
+def copy_store(source: Settings, target_dir: Path, *, chroma: bool = False, link_caches: bool = False) -> Settings:
+    """Copy the store (SQLite's backup API: consistent even while the source is in WAL mode) and the PII keys
+    into ``target_dir``; ``chroma`` copies the embedded Chroma directory too, ``link_caches`` shares the embedding
+    cache (content-addressed) and the trained models (read-mostly) by symlink. Returns settings for the copy."""
+    if not source.database_url.startswith("sqlite:///"):
+        raise ValueError("only a SQLite store can be copied; point SHOPGUIDE_DATABASE_URL at one")
+    target_dir.mkdir(parents=True, exist_ok=True)
+    with (
+        sqlite3.connect(source.database_url.removeprefix("sqlite:///")) as src,
+        sqlite3.connect(target_dir / "shopguide.db") as dst,
+    ):
+        src.backup(dst)
+    if (source.data_dir / "keys").exists():
+        shutil.copytree(source.data_dir / "keys", target_dir / "keys", dirs_exist_ok=True)
+    if chroma and source.chroma_path and Path(source.chroma_path).exists() and not source.chroma_url:
+        shutil.copytree(source.chroma_path, target_dir / "chroma", dirs_exist_ok=True)
+    if link_caches:
+        (target_dir / "cache").mkdir(exist_ok=True)
+        embeddings = source.cache_dir / "embeddings.sqlite"
+        if embeddings.exists() and not (target_dir / "cache" / "embeddings.sqlite").exists():
+            (target_dir / "cache" / "embeddings.sqlite").symlink_to(embeddings)
+        if source.models_dir.exists() and not (target_dir / "models").exists():
+            (target_dir / "models").symlink_to(source.models_dir)
+    return source.model_copy(
+        update={
+            "data_dir": target_dir,
+            "database_url": f"sqlite:///{target_dir / 'shopguide.db'}",
+            "chroma_path": target_dir / "chroma",
+        }
+    )

@@ -1,0 +1,5 @@
+"""`python -m ui.cli ...` runs the `shopguide` command."""
+
+from ui.cli import main
+
+main()
