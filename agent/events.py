@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from domain.models import Language
+
 
 class ProductCard(BaseModel):
     product_id: str
@@ -30,5 +32,5 @@ class ChatEvent(BaseModel):
     args: dict[str, Any] = Field(default_factory=dict)
     output: str | None = None
     products: list[ProductCard] = Field(default_factory=list)
-    language: Literal["zh", "en"] | None = None
+    language: Language | None = None
     meta: dict[str, Any] = Field(default_factory=dict)

@@ -21,9 +21,10 @@ from pydantic import BaseModel, Field
 from agent.events import ChatEvent, ProductCard
 from agent.guided.graph import build_guided_graph
 from agent.guided.slots import detect_language
-from agent.guided.templates import say
 from agent.memory import ConversationMemory
 from agent.react.agent import run_react_turn
+from domain.i18n import t
+from domain.models import Language
 from domain.privacy.access import AccessDenied, Principal
 from domain.settings import Settings
 from llm import LlmUnavailable, recover_provider
@@ -48,7 +49,7 @@ class ChatResult(BaseModel):
     thread_id: str
     mode: Mode
     reply: str
-    language: Literal["zh", "en"]
+    language: Language
     intent: str | None = None
     tool_calls: list[ToolCall] = Field(default_factory=list)
     product_ids: list[str] = Field(default_factory=list)  # the products carded in this reply
@@ -149,7 +150,7 @@ class ChatService:
             if not isinstance(exc, AccessDenied | BadRequest):
                 log.exception("chat turn failed")
             reason = "access_denied" if isinstance(exc, AccessDenied) else "fallback"
-            text_out = str(exc) if isinstance(exc, BadRequest) else say(reason, language)
+            text_out = str(exc) if isinstance(exc, BadRequest) else t(reason, language)
             timed_emit(ChatEvent(type="error", text=f"{type(exc).__name__}: {exc}", language=language))
             timed_emit(ChatEvent(type="token", text=text_out, language=language))
             done = ChatEvent(

@@ -242,6 +242,10 @@ FEATURE_LABELS: dict[str, Bilingual] = {
     "prof_intent_ready": {"zh": "有购买意向", "en": "ready to buy"},
     "prof_intent_support": {"zh": "需要售后支持", "en": "needs support"},
     "signup_age_days": {"zh": "注册天数", "en": "days since sign-up"},
+    "repeat_rate": {"zh": "复购频率", "en": "repeat purchase rate"},
+    "recency_share": {"zh": "最近购买在客户期中的位置", "en": "how recent the last purchase is in the tenure"},
+    "rfm_rate": {"zh": "复购频率×近度", "en": "repeat rate x recency"},
+    "orders_per_month": {"zh": "月均购买次数", "en": "purchases per month"},
 }
 # BTYD columns carry their horizon in the name (``bg_purchases_365d`` ...): labelled by prefix.
 FEATURE_PREFIX_LABELS: dict[str, Bilingual] = {

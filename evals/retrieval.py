@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from domain.demo import generate_demo_shop
+from domain.models import Language
 from domain.settings import Settings
 from domain.store.db import get_engine
 from evals.sample_shop import seed_store
@@ -29,7 +30,7 @@ MODES: tuple[Literal["dense", "bm25", "hybrid"], ...] = ("dense", "bm25", "hybri
 
 class EvalQuery(BaseModel):
     id: str
-    lang: Literal["zh", "en"]
+    lang: Language
     type: str
     query: str
     relevant: dict[str, Any]

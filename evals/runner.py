@@ -25,6 +25,7 @@ from agent.guided.slots import detect_language
 from agent.middleware.guards import check_text
 from agent.service import ChatResult, ChatService
 from agent.vocabulary import Catalog, get_catalog
+from domain.models import Language
 from domain.privacy.access import Principal
 from domain.settings import Settings
 from domain.store.db import get_engine
@@ -54,7 +55,7 @@ class Turn(BaseModel):
 
 class Scenario(BaseModel):
     id: str
-    lang: Literal["zh", "en"]
+    lang: Language
     persona: Literal["premium", "bargain", "regular", "staff"]
     tags: list[str] = Field(default_factory=list)
     pair: str | None = None

@@ -4,19 +4,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from domain.models import Language, OrderStatus
+from domain.i18n import order_status_label
+from domain.models import Language
 from domain.store.repository import get_order, list_orders, products_by_id
 from tools.context import ShopContext
 from tools.sanitize import neutralise
-
-_STATUS_TEXT: dict[OrderStatus, tuple[str, str]] = {  # (en, zh)
-    OrderStatus.placed: ("placed, awaiting payment", "已下单，待付款"),
-    OrderStatus.paid: ("paid, preparing shipment", "已付款，待发货"),
-    OrderStatus.shipped: ("shipped, on its way", "已发货，运输中"),
-    OrderStatus.delivered: ("delivered", "已送达"),
-    OrderStatus.returned: ("returned", "已退货"),
-    OrderStatus.cancelled: ("cancelled", "已取消"),
-}
 
 
 class OrderLineBrief(BaseModel):
@@ -61,7 +53,6 @@ def get_order_status(
     catalog = products_by_id(ctx.engine, sorted({li.product_id for o in raw for li in o.lines}))
     infos = []
     for o in raw:
-        en, zh = _STATUS_TEXT[o.status]
         items = [
             OrderLineBrief(
                 product_id=li.product_id,
@@ -78,7 +69,7 @@ def get_order_status(
                 order_id=o.order_id,
                 date=o.created_at.date().isoformat(),
                 status=o.status.value,
-                status_text=zh if language == "zh" else en,
+                status_text=order_status_label(o.status, language),
                 total=round(sum(i.amount for i in items), 2),
                 items=items,
             )

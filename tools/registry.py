@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, Field, create_model
 
+from domain.models import Language
 from domain.privacy.access import AccessDenied
 from tools.compare_products import compare_products
 from tools.context import ShopContext
@@ -32,7 +33,6 @@ from tools.value_assessment import assess_user_value
 
 log = logging.getLogger(__name__)
 
-Lang = Literal["zh", "en"]
 TOOL_NAMES: tuple[str, ...] = (
     "get_user_history",
     "get_user_profile",
@@ -53,7 +53,7 @@ _USER_TOOLS = {
 
 
 class _LangArgs(BaseModel):
-    language: Lang = Field("zh", description="reply language: zh or en")
+    language: Language = Field("zh", description="reply language: zh or en")
 
 
 class HistoryArgs(_LangArgs):

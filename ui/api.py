@@ -11,7 +11,7 @@ import binascii
 import logging
 import uuid
 from collections.abc import AsyncIterator
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -20,9 +20,10 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agent.events import ProductCard
+from domain.i18n import normalize_lang
+from domain.models import Language
 from domain.privacy.access import Principal
 from ui.chat_view import TurnView
-from ui.i18n import normalize_lang
 from ui.services import RateLimited, TokenRefused, UiContext, scoped_thread_id
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ class ChatRequest(BaseModel):
     thread_id: str | None = Field(
         default=None, max_length=64, description="continue this conversation; omitted = a new one"
     )
-    language: Literal["zh", "en"] | None = Field(default=None, description="UI language for error texts")
+    language: Language | None = Field(default=None, description="UI language for error texts")
 
 
 class ToolCall(BaseModel):
@@ -51,7 +52,7 @@ class ToolCall(BaseModel):
 
 class ChatResponse(BaseModel):
     reply: str
-    language: Literal["zh", "en"] | None = None
+    language: Language | None = None
     thread_id: str
     products: list[ProductCard] = Field(default_factory=list)
     tool_calls: list[ToolCall] = Field(default_factory=list)

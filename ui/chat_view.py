@@ -9,10 +9,10 @@ import time
 from typing import Any
 
 from agent.events import ChatEvent, ProductCard
-from ui.i18n import Lang
+from domain.i18n import Language
 
 # Friendly names for the agent's tools; unknown tools show their own name.
-TOOL_LABELS: dict[str, dict[Lang, str]] = {
+TOOL_LABELS: dict[str, dict[Language, str]] = {
     "user_history": {"zh": "查看购买与浏览记录", "en": "Reading purchase and browsing history"},
     "get_user_history": {"zh": "查看购买与浏览记录", "en": "Reading purchase and browsing history"},
     "user_profile": {"zh": "分析用户画像", "en": "Building the shopper profile"},
@@ -34,7 +34,7 @@ TOOL_LABELS: dict[str, dict[Lang, str]] = {
 _MAX_STEP_CHARS = 600
 
 
-def tool_label(tool: str | None, lang: Lang) -> str:
+def tool_label(tool: str | None, lang: Language) -> str:
     name = tool or "tool"
     return TOOL_LABELS.get(name, {}).get(lang, name)
 
@@ -47,13 +47,13 @@ def _short(value: Any) -> str:
 class TurnView:
     """The chatbot messages of one turn, rebuilt as events arrive (append-only except for step status)."""
 
-    def __init__(self, lang: Lang) -> None:
+    def __init__(self, lang: Language) -> None:
         self.lang = lang
         self.steps: list[dict[str, Any]] = []
         self._open_steps: dict[str, tuple[int, float]] = {}
         self.reply = ""
         self.cards: list[ProductCard] = []
-        self.language: Lang | None = None
+        self.language: Language | None = None
         self.error = False
         self.error_text = ""
         self.done = False

@@ -6,13 +6,13 @@ Everything a shopper or the catalog wrote is escaped here; the fragments are saf
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from html import escape
-from typing import Any
 
 from agent.events import ProductCard
-from domain.models import Product
-from ui.i18n import Lang, segment_label, t
+from domain.i18n import Language, category_label, segment_label, t
+from domain.models import Product, ValueAssessment
+from valuation.explain import template_explanation
 
 # Category slug → a glyph for the image placeholder (the demo catalog has no photos).
 CATEGORY_GLYPHS: dict[str, str] = {
@@ -124,7 +124,7 @@ def placeholder(category: str, seed: str) -> tuple[str, str]:
     return glyph, f"hsl({hue} 70% 93%)"
 
 
-def product_card(card: ProductCard, lang: Lang) -> str:
+def product_card(card: ProductCard, lang: Language) -> str:
     glyph, background = placeholder(card.category, card.product_id)
     badge = ""
     if card.on_promotion:
@@ -145,14 +145,14 @@ def product_card(card: ProductCard, lang: Lang) -> str:
     )
 
 
-def product_cards(cards: Iterable[ProductCard], lang: Lang) -> str:
+def product_cards(cards: Iterable[ProductCard], lang: Language) -> str:
     items = [product_card(card, lang) for card in cards]
     if not items:
         return f'<div class="sg-empty">{escape(t("no_products", lang))}</div>'
     return f'<div class="sg-cards">{"".join(items)}</div>'
 
 
-def product_details(product: Product | None, lang: Lang) -> str:
+def product_details(product: Product | None, lang: Language) -> str:
     """The details panel for one catalog product."""
     if product is None:
         return f'<div class="sg-details">{escape(t("unknown_product", lang))}</div>'
@@ -178,13 +178,15 @@ def product_details(product: Product | None, lang: Lang) -> str:
     )
 
 
-def segment_pill(segment: str, lang: Lang) -> str:
+def segment_pill(segment: str, lang: Language) -> str:
     color = SEGMENT_COLORS.get(segment, "#374151")
     return f'<span class="sg-seg" style="background:{color}">{escape(segment_label(segment, lang))}</span>'
 
 
-def value_card(assessment: Any, lang: Lang) -> str:
-    """The staff value card for a ``ValueAssessment``."""
+def value_card(assessment: ValueAssessment, lang: Language, category_names: Mapping[str, str] | None = None) -> str:
+    """The staff value card for a ``ValueAssessment``, every word in the console's language (the stored
+    explanation is in the customer's language, so the card words its own from the same numbers)."""
+    names = category_names or {}
 
     def metric(key: str, value: str) -> str:
         return f'<div class="sg-metric"><div class="sg-k">{escape(t(key, lang))}</div><div class="sg-v">{value}</div></div>'
@@ -201,10 +203,15 @@ def value_card(assessment: Any, lang: Lang) -> str:
     ]
     notes = []
     if assessment.likely_categories:
-        cats = ", ".join(assessment.likely_categories[:5])
+        cats = ", ".join(category_label(c, lang, names.get(c)) for c in assessment.likely_categories[:5])
         notes.append(f"<b>{escape(t('likely_categories', lang))}:</b> {escape(cats)}")
-    if assessment.explanation:
-        notes.append(escape(assessment.explanation))
+    notes.append(
+        escape(
+            template_explanation(
+                lang, assessment.score, assessment.segment, assessment.predicted_spend_12m, assessment.reasons
+            )
+        )
+    )
     note_html = "".join(f'<div class="sg-note">{n}</div>' for n in notes)
     return f'<div class="sg-vcard">{"".join(metrics)}</div>{note_html}'
 

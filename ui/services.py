@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 
 from agent.events import ChatEvent
 from agent.service import ChatService
+from domain.i18n import Language, t
 from domain.models import Product
 from domain.privacy import ratelimit
 from domain.privacy.access import Principal
@@ -29,7 +30,6 @@ from domain.settings import Settings
 from domain.store.db import get_engine
 from domain.store.repository import get_product, list_products, table_counts
 from domain.store.schema import feedback, users, value_assessments
-from ui.i18n import Lang, t
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ class UiContext:
         return self._chat
 
     async def stream(
-        self, thread_id: str, message: str, principal: Principal, lang: Lang = "en"
+        self, thread_id: str, message: str, principal: Principal, lang: Language = "en"
     ) -> AsyncIterator[ChatEvent]:
         """One chat turn as ``ChatEvent``s. Failures end the turn with an ``error`` event, never an exception."""
         try:
@@ -98,7 +98,7 @@ class UiContext:
             log.exception("chat turn failed (thread %s)", thread_id)
             yield ChatEvent(type="error", text=t("chat_unavailable", lang), language=lang)
 
-    def validate_message(self, message: str | None, lang: Lang) -> str:
+    def validate_message(self, message: str | None, lang: Language) -> str:
         """The trimmed message, or ValueError with a bilingual-ready reason."""
         text = (message or "").strip()
         if not text:

@@ -15,9 +15,10 @@ from typing import Any
 import gradio as gr
 
 from agent.events import ProductCard
+from domain.i18n import Language, normalize_lang, t
 from domain.privacy.access import Principal
 from ui.chat_view import TurnView
-from ui.i18n import DETECT_LANG_JS, EXAMPLE_PROMPTS, LANG_CHOICES, Lang, normalize_lang, t
+from ui.i18n import DETECT_LANG_JS, EXAMPLE_PROMPTS, LANG_CHOICES
 from ui.render import error_box, product_cards, product_details
 from ui.services import RateLimited, TokenRefused, UiContext, scoped_thread_id
 
@@ -44,7 +45,7 @@ SHOPPER_CSS = """
 """
 
 
-def _header(lang: Lang) -> str:
+def _header(lang: Language) -> str:
     return f"<div><h1>🛍️ {t('app_title', lang)}</h1><p>{t('shopper_tagline', lang)}</p></div>"
 
 

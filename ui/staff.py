@@ -15,9 +15,18 @@ import gradio as gr
 import pandas as pd
 
 from agent.events import ProductCard
+from domain.i18n import (
+    SEGMENT_LABELS,
+    Language,
+    category_label,
+    intent_label,
+    normalize_lang,
+    price_tier_label,
+    t,
+)
 from domain.privacy.access import Principal
 from ui.chat_view import TurnView
-from ui.i18n import DETECT_LANG_JS, LANG_CHOICES, SEGMENT_LABELS, Lang, normalize_lang, t
+from ui.i18n import DETECT_LANG_JS, LANG_CHOICES
 from ui.plots import contributions_figure, timeline_figure
 from ui.render import error_box, product_cards, value_card
 from ui.services import RateLimited, UiContext, scoped_thread_id
@@ -45,7 +54,7 @@ STAFF_CSS = """
 """
 
 
-def _header(lang: Lang, staff: str = "") -> str:
+def _header(lang: Language, staff: str = "") -> str:
     who = f" · {t('signed_in_as', lang)}<b>{escape(staff)}</b>" if staff else ""
     if staff:
         who += f' · <a href="/staff/logout" id="sg-logout">{t("logout", lang)}</a>'
@@ -58,7 +67,12 @@ def _user_head(view_user: Any) -> str:
     return f'<div class="sg-user-head">👤 {" · ".join(bits)}</div>'
 
 
-def _profile_html(profile: dict[str, Any], history: dict[str, Any], lang: Lang) -> str:
+def _profile_html(
+    profile: dict[str, Any], history: dict[str, Any], lang: Language, category_names: dict[str, str]
+) -> str:
+    def categories(slugs: list[str] | None) -> list[str]:
+        return [category_label(slug, lang, category_names.get(slug)) for slug in slugs or []]
+
     def row(label_zh: str, label_en: str, value: Any) -> str:
         if value in (None, "", [], ()):
             return ""
@@ -73,12 +87,12 @@ def _profile_html(profile: dict[str, Any], history: dict[str, Any], lang: Lang) 
             row("订单数", "Orders", history.get("n_orders")),
             row("累计消费", "Total spend", f"¥{history.get('total_spend', 0):,.0f}"),
             row("首单 / 最近一单", "First / last order", f"{history.get('first_order') or '-'} / {history.get('last_order') or '-'}"),
-            row("常购品类", "Favourite categories", profile.get("favourite_categories")),
+            row("常购品类", "Favourite categories", categories(profile.get("favourite_categories"))),
             row("偏好品牌", "Brands", profile.get("brand_affinity")),
             row("兴趣", "Interests", profile.get("interests")),
             row("常用价位", "Usual price range", price_text),
-            row("价位档", "Usual tier", profile.get("usual_price_tier")),
-            row("意图", "Intent", profile.get("intent")),
+            row("价位档", "Usual tier", price_tier_label(profile["usual_price_tier"], lang) if profile.get("usual_price_tier") else None),
+            row("意图", "Intent", intent_label(profile.get("intent") or "unknown", lang)),
             row("最近搜索", "Recent searches", [s.replace("<data>", "").replace("</data>", "") for s in history.get("recent_searches", [])][:5]),
         ]
     ) + "</div>"  # fmt: skip
@@ -86,7 +100,7 @@ def _profile_html(profile: dict[str, Any], history: dict[str, Any], lang: Lang) 
 
 def build_staff(ctx: UiContext) -> gr.Blocks:
     export_dir = Path(tempfile.mkdtemp(prefix="shopguide-exports-"))
-    segment_choices = lambda lang: [(labels[lang], key) for key, labels in SEGMENT_LABELS.items()]  # noqa: E731
+    segment_choices = lambda lang: [(labels[lang], key.value) for key, labels in SEGMENT_LABELS.items()]  # noqa: E731
 
     with gr.Blocks(title="ShopGuide · Staff", fill_width=True) as demo:
         hits_state = gr.State([])
@@ -182,14 +196,14 @@ def build_staff(ctx: UiContext) -> gr.Blocks:
             hit = UserHit.model_validate(hits[hit_index])
             view = load_view(ctx, request.username or "staff", hit, lg, reason_text or "")
             if view.assessment is not None:
-                card_html = value_card(view.assessment, lg)
+                card_html = value_card(view.assessment, lg, view.category_names)
                 figure = contributions_figure(reasons_frame(view.assessment, lg))
             else:
                 card_html, figure = error_box(view.assessment_error or "no assessment"), None
             orders = timeline_frame(view.history, lg)
             cards = [ProductCard(**{**r, "reason": r.get("reason", "")}) for r in view.recommendations]
             return (
-                _user_head(view.user), card_html, figure, _profile_html(view.profile, view.history, lg),
+                _user_head(view.user), card_html, figure, _profile_html(view.profile, view.history, lg, view.category_names),
                 timeline_figure(orders), orders, product_cards(cards, lg),
             )  # fmt: skip
 
@@ -199,7 +213,7 @@ def build_staff(ctx: UiContext) -> gr.Blocks:
             lg = normalize_lang(lang_value)
             hits = [h.model_dump() for h in find_users(ctx, text)]
             if not hits:
-                empty = ("", error_box(t("not_found", lg)), None, "", None, pd.DataFrame(), "")
+                empty = ("", error_box(t("no_matching_user", lg)), None, "", None, pd.DataFrame(), "")
                 return (hits, gr.update(visible=False), *empty)
             choices = [
                 (" · ".join(v for v in (h["user_id"], h["phone_masked"], h["email_masked"]) if v), i)

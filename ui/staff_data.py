@@ -14,16 +14,17 @@ import pandas as pd
 from pydantic import BaseModel
 from sqlalchemy import or_, select
 
+from domain.i18n import Language, order_status_label, segment_label
 from domain.models import ValueAssessment
 from domain.privacy.access import Principal, audit
 from domain.privacy.crypto import PiiCipher
+from domain.store.repository import category_names
 from domain.store.schema import users
 from recommend.marketing import assessments_frame, campaign_list, segment_report
 from tools.context import ShopContext
 from tools.recommend_products import recommend_products
 from tools.user_history import get_user_history
 from tools.user_profile import get_user_profile
-from ui.i18n import Lang, segment_label
 from ui.services import UiContext
 
 _USER_ID_RE = re.compile(r"^[A-Za-z0-9_\-:.]{1,64}$")
@@ -45,6 +46,7 @@ class StaffView(BaseModel):
     profile: dict[str, Any] = {}
     history: dict[str, Any] = {}
     recommendations: list[dict[str, Any]] = []
+    category_names: dict[str, str] = {}  # slug -> Chinese name, for labels in the console's language
 
 
 def staff_context(ui: UiContext, staff_name: str) -> ShopContext:
@@ -71,11 +73,11 @@ def find_users(ui: UiContext, query: str, limit: int = 10) -> list[UserHit]:
     return [UserHit(**row) for row in rows]
 
 
-def load_view(ui: UiContext, staff_name: str, hit: UserHit, lang: Lang, reason: str = "") -> StaffView:
+def load_view(ui: UiContext, staff_name: str, hit: UserHit, lang: Language, reason: str = "") -> StaffView:
     """The value card, profile, history and recommendations of one user, each read audited."""
 
     ctx = staff_context(ui, staff_name)
-    view = StaffView(user=hit)
+    view = StaffView(user=hit, category_names=category_names(ctx.engine))
     uid = ctx.subject(hit.user_id, "staff_console_value_card", reason)
     try:
         view.assessment = ctx.values.assess(uid, with_llm=False)
@@ -89,7 +91,7 @@ def load_view(ui: UiContext, staff_name: str, hit: UserHit, lang: Lang, reason: 
     return view
 
 
-def reasons_frame(assessment: ValueAssessment, lang: Lang, top: int = 8) -> pd.DataFrame:
+def reasons_frame(assessment: ValueAssessment, lang: Language, top: int = 8) -> pd.DataFrame:
     reasons = sorted(assessment.reasons, key=lambda r: -abs(r.contribution))[:top]
     return pd.DataFrame(
         {
@@ -105,14 +107,14 @@ TIMELINE_COLUMNS: dict[str, list[str]] = {
 }
 
 
-def timeline_frame(history: dict[str, Any], lang: Lang = "en") -> pd.DataFrame:
+def timeline_frame(history: dict[str, Any], lang: Language = "en") -> pd.DataFrame:
     """The recent orders, newest first, with headers in the console's language (columns: date, order id,
     status, total, items)."""
     rows = [
         [
             order["date"],
             order["order_id"],
-            order["status"],
+            order_status_label(order["status"], lang),
             order["total"],
             ", ".join(f"{item['title']} ×{item['quantity']}" for item in order["items"]),
         ]
@@ -121,7 +123,7 @@ def timeline_frame(history: dict[str, Any], lang: Lang = "en") -> pd.DataFrame:
     return pd.DataFrame(rows, columns=TIMELINE_COLUMNS[lang])
 
 
-def segment_table(ui: UiContext, lang: Lang) -> pd.DataFrame:
+def segment_table(ui: UiContext, lang: Language) -> pd.DataFrame:
     """Per segment (the marketing module's report): users, user share, historical revenue and its share, mean
     score and predicted 12-month spend; ``label`` is the segment's name in the console language."""
 
@@ -159,7 +161,7 @@ SEGMENT_COLUMNS: dict[str, list[str]] = {
 }
 
 
-def segment_display(table: pd.DataFrame, lang: Lang) -> pd.DataFrame:
+def segment_display(table: pd.DataFrame, lang: Language) -> pd.DataFrame:
     """The segment table as people read it: localized headers, percentages, rounded money."""
     if table.empty:
         return pd.DataFrame(columns=SEGMENT_COLUMNS[lang])

@@ -14,8 +14,9 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
+from domain.i18n import Language, normalize_lang, t
 from ui.chat_view import TOOL_LABELS
-from ui.i18n import EXAMPLE_PROMPTS, Lang, normalize_lang, t
+from ui.i18n import EXAMPLE_PROMPTS
 from ui.render import CARD_CSS, CATEGORY_GLYPHS, money, placeholder
 from ui.services import TokenRefused, UiContext
 
@@ -60,7 +61,7 @@ def _ctx(request: Request) -> UiContext:
     return request.app.state.ui
 
 
-def _lang(request: Request) -> Lang:
+def _lang(request: Request) -> Language:
     return normalize_lang(request.query_params.get("lang") or request.headers.get("accept-language"))
 
 
@@ -75,7 +76,7 @@ async def embed_js() -> FileResponse:
     return FileResponse(STATIC_DIR / "embed.js", media_type="application/javascript")
 
 
-def _page(title: str, body: str, lang: Lang, extra_css: str = "") -> str:
+def _page(title: str, body: str, lang: Language, extra_css: str = "") -> str:
     html_lang = "zh-CN" if lang == "zh" else "en"
     return (
         f'<!doctype html><html lang="{html_lang}"><head><meta charset="utf-8">'

@@ -14,91 +14,18 @@ import re
 from collections.abc import Sequence
 from typing import Protocol
 
+from domain import i18n
 from domain.models import Language, Reason, Segment, UserProfile
 from domain.settings import Settings
 from llm import get_chat_model
 from llm.masking import new_masker
 from llm.structured import mask_messages
-from valuation.segments import SEGMENT_LABELS
 
 log = logging.getLogger(__name__)
 
-FEATURE_LABELS: dict[str, tuple[str, str]] = {
-    "frequency": ("repeat purchases", "复购次数"),
-    "recency": ("time between first and last purchase", "首末次购买间隔"),
-    "T": ("time since first purchase", "首次购买至今"),
-    "monetary": ("average repeat order value", "复购平均金额"),
-    "n_purchase_days": ("purchase days", "购买天数"),
-    "n_orders": ("number of orders", "订单数"),
-    "total_spend": ("total spend", "累计消费"),
-    "first_spend": ("first order value", "首单金额"),
-    "last_spend": ("last order value", "最近一单金额"),
-    "max_day_spend": ("largest day of spend", "单日最高消费"),
-    "avg_order_value": ("average order value", "平均订单金额"),
-    "days_since_last": ("days since last purchase", "距上次购买天数"),
-    "tenure_days": ("days as a customer", "成为客户天数"),
-    "ipt_mean": ("average days between purchases", "平均购买间隔（天）"),
-    "ipt_std": ("regularity of purchases", "购买间隔波动"),
-    "spend_trend": ("spend trend", "消费趋势"),
-    "spend_last_90d": ("spend in the last 90 days", "近90天消费"),
-    "spend_last_180d": ("spend in the last 180 days", "近180天消费"),
-    "spend_last_365d": ("spend in the last 365 days", "近365天消费"),
-    "orders_last_90d": ("purchase days in the last 90 days", "近90天购买天数"),
-    "orders_last_180d": ("purchase days in the last 180 days", "近180天购买天数"),
-    "orders_last_365d": ("purchase days in the last 365 days", "近365天购买天数"),
-    "items_per_day": ("items per purchase day", "每次购买件数"),
-    "discount_share": ("share of money saved by discounts", "折扣金额占比"),
-    "discounted_line_share": ("share of discounted items", "折扣商品占比"),
-    "price_tier_mean": ("usual price tier", "常购价位"),
-    "price_tier_max": ("highest price tier bought", "最高购买价位"),
-    "category_breadth": ("number of categories bought", "购买品类数"),
-    "return_share": ("share of returned items", "退货占比"),
-    "return_amount_share": ("share of spend returned", "退货金额占比"),
-    "p_alive": ("probability still active", "仍活跃概率"),
-    "gg_avg_spend": ("expected order value", "预期客单价"),
-    "n_events": ("site activity", "站内活动次数"),
-    "n_views": ("product views", "商品浏览次数"),
-    "n_clicks": ("product clicks", "商品点击次数"),
-    "n_searches": ("searches", "搜索次数"),
-    "n_carts": ("add-to-cart actions", "加购次数"),
-    "n_purchase_events": ("checkout events", "下单事件数"),
-    "n_sessions": ("visits", "访问次数"),
-    "view_to_click": ("view-to-click rate", "浏览点击率"),
-    "click_to_cart": ("click-to-cart rate", "点击加购率"),
-    "cart_to_purchase": ("cart-to-purchase rate", "加购转化率"),
-    "view_to_purchase": ("view-to-purchase rate", "浏览转化率"),
-    "events_last_30d": ("site activity in the last 30 days", "近30天站内活动"),
-    "events_last_90d": ("site activity in the last 90 days", "近90天站内活动"),
-    "carts_last_30d": ("add-to-cart in the last 30 days", "近30天加购"),
-    "sessions_last_30d": ("visits in the last 30 days", "近30天访问次数"),
-    "days_since_last_event": ("days since last visit", "距上次访问天数"),
-    "deal_search_share": ("share of deal searches", "搜索优惠占比"),
-    "premium_search_share": ("share of premium searches", "搜索高端商品占比"),
-    "gift_search_share": ("share of gift searches", "搜索礼品占比"),
-    "n_reviews": ("reviews written", "评价数"),
-    "avg_rating": ("average rating given", "平均评分"),
-    "low_rating_share": ("share of low ratings", "差评占比"),
-    "complaint_share": ("share of complaints", "投诉类评价占比"),
-    "days_since_last_review": ("days since last review", "距上次评价天数"),
-    "prof_price_sensitivity": ("price sensitivity", "价格敏感度"),
-    "prof_satisfaction": ("satisfaction", "满意度"),
-    "prof_intent_ready": ("ready to buy", "有购买意向"),
-    "prof_intent_support": ("needs support", "需要售后支持"),
-}
-
-
 def feature_label(name: str) -> tuple[str, str]:
-    """(English, Chinese) label; BTYD horizon columns (``bg_purchases_365d`` ...) get generic labels."""
-    if name in FEATURE_LABELS:
-        return FEATURE_LABELS[name]
-    if name.startswith("bg_purchases_"):
-        return ("expected purchases (BG/NBD)", "预期购买次数（BG/NBD）")
-    if name.startswith("bg_p_buy_"):
-        return ("chance of buying again (BG/NBD)", "再次购买概率（BG/NBD）")
-    if name.startswith("btyd_spend_"):
-        return ("expected spend (BG/NBD x Gamma-Gamma)", "预期消费（BG/NBD×Gamma-Gamma）")
-    readable = name.replace("_", " ")
-    return (readable, readable)
+    """(English, Chinese) label of a feature (``domain.i18n``)."""
+    return i18n.feature_label(name, "en"), i18n.feature_label(name, "zh")
 
 
 def top_reasons(contributions: dict[str, float], values: dict[str, float], k: int = 5) -> list[Reason]:
@@ -151,7 +78,7 @@ def template_explanation(
     reasons: Sequence[ReasonLike],
 ) -> str:
     """Two sentences from the numbers, no LLM."""
-    seg_en, seg_zh = SEGMENT_LABELS[segment]
+    seg_en, seg_zh = i18n.segment_label(segment, "en"), i18n.segment_label(segment, "zh")
     ups = [r for r in reasons if r.contribution > 0][:3]
     downs = [r for r in reasons if r.contribution < 0][:2]
     if language == "zh":
@@ -211,7 +138,7 @@ def llm_explanation(
 
     facts = {
         "score": round(score),
-        "segment": SEGMENT_LABELS[segment][0 if language == "en" else 1],
+        "segment": i18n.segment_label(segment, language),
         "predicted_12m_spend_cny": round(predicted_spend),
         "reasons": [
             {

@@ -38,16 +38,6 @@ class SegmentRules(BaseModel):
     loyal_p_alive: float = 0.5
 
 
-SEGMENT_LABELS: dict[Segment, tuple[str, str]] = {
-    Segment.vip: ("VIP / premium", "VIP / 高价值"),
-    Segment.loyal: ("Loyal", "忠诚客户"),
-    Segment.promising: ("Promising / new", "潜力 / 新客"),
-    Segment.price_sensitive: ("Price-sensitive", "价格敏感"),
-    Segment.at_risk: ("At risk", "流失风险"),
-    Segment.lapsed: ("Lapsed", "已流失"),
-}
-
-
 def assign_segments(frame: pd.DataFrame, rules: SegmentRules | None = None) -> pd.Series:
     """Segment per row of ``frame`` (columns as in the module docstring), vectorised; values are Segment strings."""
     rules = rules or SegmentRules()

@@ -19,7 +19,6 @@ from agent.guided.planner import PRODUCT_INTENTS, act, understand
 from agent.guided.prompts import SUMMARY_SYSTEM
 from agent.guided.reply import LEAD_INTENTS, compose_body, llm_lead
 from agent.guided.state import GuidedContext, GuidedState
-from agent.guided.templates import say
 from agent.middleware.guards import mask_output, refs_in_outputs
 from agent.toolbox import Toolbox, ToolRun
 from agent.vocabulary import get_catalog
@@ -180,4 +179,4 @@ def summarise(settings: Settings, previous: str, messages: list[Any], masker: An
     return mask_output((previous + " | " if previous else "") + "; ".join(asks))[-600:]
 
 
-__all__ = ["build_guided_graph", "say"]
+__all__ = ["build_guided_graph"]

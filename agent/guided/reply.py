@@ -20,6 +20,7 @@ from agent.middleware.guards import (
     split_sentences,
 )
 from agent.vocabulary import Catalog
+from domain.i18n import t
 from domain.settings import Settings
 from llm import get_chat_model
 from llm.structured import mask_messages
@@ -42,22 +43,22 @@ def compose_body(turn: dict[str, Any], catalog: Catalog) -> tuple[str, str, list
     lang, intent = turn["language"], turn["intent"]
     if turn.get("clarify"):
         key = turn["clarify"]
-        return templates.say(key, lang, examples=_examples(catalog, lang)), "", []
+        return t(key, lang, examples=_examples(catalog, lang)), "", []
     if turn.get("direct"):
-        return templates.say(turn["direct"], lang), "", []
+        return t(turn["direct"], lang), "", []
     runs = turn.get("tool_runs") or []
     if not runs:
-        return templates.say("clarify", lang, examples=_examples(catalog, lang)), "", []
+        return t("clarify", lang, examples=_examples(catalog, lang)), "", []
     run = runs[-1]
     if run.get("error_code"):
-        return templates.say(run["error_code"], lang), "", []
+        return t(run["error_code"], lang), "", []
     output = run["output"] or {}
     slots = turn["slots"]
     if intent in ("recommend", "search"):
         cards = [templates.card_of(p) for p in output.get("products", [])]
         if not cards:
             return (
-                templates.say(
+                t(
                     "no_results",
                     lang,
                     budget=templates.budget_text(lang, slots["budget_min"], slots["budget_max"]),
@@ -85,7 +86,7 @@ def compose_body(turn: dict[str, Any], catalog: Catalog) -> tuple[str, str, list
         return "", templates.history_body(lang, output), []
     if intent == "value_explain":
         return "", templates.value_body(lang, output), []
-    return templates.say("fallback", lang), "", []
+    return t("fallback", lang), "", []
 
 
 def lead_facts(turn: dict[str, Any], cards: list[ProductCard]) -> dict[str, Any]:

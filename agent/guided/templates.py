@@ -8,6 +8,7 @@ from typing import Any
 
 from agent.events import ProductCard
 from agent.guided.slots import detect_language
+from domain.i18n import t
 
 _DATA_TAG_RE = re.compile(r"</?data>")
 
@@ -58,78 +59,11 @@ def product_line(lang: str, index: int, card: ProductCard) -> str:
     return f"{index}. {card.title} — {money(card.price)}{promo}{rating}{reason}"
 
 
-TEXT: dict[str, dict[str, str]] = {
-    "list_header": {
-        "en": "Here are {n} picks for you{budget}:",
-        "zh": "为您挑选了{n}款商品{budget}：",
-    },
-    "list_header_cat": {
-        "en": "Here are {n} {category} picks for you{budget}:",
-        "zh": "为您挑选了{n}款{category}{budget}：",
-    },
-    "no_results": {
-        "en": "Sorry, I couldn't find matching products{budget}. Try a wider budget or another category.",
-        "zh": "抱歉，没有找到符合条件的商品{budget}。可以放宽预算或换个品类试试。",
-    },
-    "greeting": {
-        "en": "Hi! I'm ShopGuide. I can recommend products, search within a budget, compare items and check your "
-        "orders. What are you looking for today?",
-        "zh": "您好！我是购物助手ShopGuide，可以为您推荐商品、按预算搜索、对比商品和查询订单。今天想买点什么？",
-    },
-    "off_topic": {
-        "en": "Sorry, I can only help with shopping here: recommendations, product search, comparisons and orders.",
-        "zh": "抱歉，我只能帮您处理购物相关的问题：商品推荐、搜索、对比和订单查询。",
-    },
-    "injection": {
-        "en": "I can't follow instructions that change how I work or reveal other people's data, but I'm happy "
-        "to help you shop.",
-        "zh": "抱歉，我不能执行改变我工作方式或泄露他人信息的指令，但很乐意帮您购物。",
-    },
-    "clarify": {
-        "en": "Happy to help! Which kind of product are you looking for (for example {examples}), and do you "
-        "have a budget in mind?",
-        "zh": "很乐意帮您！您想看哪一类商品（比如{examples}）？有大概的预算吗？",
-    },
-    "clarify_compare": {
-        "en": "Which products should I compare? Tell me their numbers from the list or their ids.",
-        "zh": "您想对比哪几款商品？请告诉我列表中的序号或商品编号。",
-    },
-    "clarify_product": {
-        "en": "Which product do you mean? Tell me its number from the list or its id.",
-        "zh": "您指的是哪一款商品？请告诉我列表中的序号或商品编号。",
-    },
-    "access_denied": {
-        "en": "Sorry, I can only look up your own account's information.",
-        "zh": "抱歉，我只能查询您本人账户的信息。",
-    },
-    "not_found": {
-        "en": "Sorry, I couldn't find that. Please check the number and try again.",
-        "zh": "抱歉，没有找到相关信息，请核对编号后再试。",
-    },
-    "unavailable": {
-        "en": "Sorry, that service is unavailable right now. Please try again in a moment.",
-        "zh": "抱歉，该服务暂时不可用，请稍后再试。",
-    },
-    "fallback": {
-        "en": "Sorry, something went wrong on my side. Please try again in a moment.",
-        "zh": "抱歉，我这边出了点问题，请稍后再试。",
-    },
-    "staff_only_user": {
-        "en": "Which customer should I look at? Please give their user id.",
-        "zh": "请问要查看哪位客户？请提供用户编号。",
-    },
-}
-
-
-def say(key: str, lang: str, **fields: Any) -> str:
-    return TEXT[key]["zh" if lang == "zh" else "en"].format(**fields)
-
-
 def list_header(lang: str, n: int, category: str | None, lo: float | None, hi: float | None) -> str:
     budget = budget_text(lang, lo, hi)
     if category:
-        return say("list_header_cat", lang, n=n, category=category, budget=budget)
-    return say("list_header", lang, n=n, budget=budget)
+        return t("list_header_cat", lang, n=n, category=category, budget=budget)
+    return t("list_header", lang, n=n, budget=budget)
 
 
 def compare_body(lang: str, output: dict[str, Any]) -> str:
@@ -169,7 +103,7 @@ def orders_body(lang: str, output: dict[str, Any]) -> str:
                 f"Order {order['order_id']} ({order['date']}): {order['status_text']}, total {money(order['total'])}; {items}"
             )
     if not lines:
-        return plain(output.get("message")) or say("not_found", lang)
+        return plain(output.get("message")) or t("not_found", lang)
     return "\n".join(lines)
 
 

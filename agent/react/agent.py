@@ -16,7 +16,7 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
 from agent.events import ChatEvent, ProductCard
 from agent.guided.slots import detect_language
-from agent.guided.templates import card_of, say
+from agent.guided.templates import card_of
 from agent.middleware.guards import iter_dicts
 from agent.react.middleware import (
     GroundingMiddleware,
@@ -26,6 +26,7 @@ from agent.react.middleware import (
 )
 from agent.toolbox import collect_product_ids
 from agent.vocabulary import get_catalog
+from domain.i18n import t
 from domain.privacy.access import Principal
 from domain.settings import Settings
 from llm import get_chat_model
@@ -102,7 +103,7 @@ def run_react_turn(
     final = next((m for m in reversed(turn_messages) if isinstance(m, AIMessage) and not m.tool_calls), None)
     reply = final.content if final is not None and isinstance(final.content, str) else ""
     if not reply.strip():
-        reply = say("fallback", language)
+        reply = t("fallback", language)
     outputs_turn = tool_outputs(turn_messages)
     cards = _cards_for(reply, outputs_turn)
     for start in range(0, len(reply), 24):  # the reply is final (guarded) before it is streamed

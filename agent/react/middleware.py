@@ -19,10 +19,10 @@ from langchain.agents.middleware import AgentMiddleware, ModelRequest, ModelResp
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 
 from agent.guided.slots import detect_language
-from agent.guided.templates import say
 from agent.middleware.guards import clean_markup, drop_ungrounded, mask_output, refs_in_outputs
 from agent.toolbox import collect_product_ids
 from agent.vocabulary import Catalog
+from domain.i18n import t
 
 _CALL_START_RE = re.compile(r"\{\s*\"name\"\s*:")
 _FENCED_JSON_RE = re.compile(r"```(?:json)?\s*\{.*?\}\s*```|<tool_call>.*?</tool_call>", re.S)
@@ -143,7 +143,7 @@ class GroundingMiddleware(AgentMiddleware):
             return None
         if not kept:
             lang = detect_language(_last_human(messages), default="en")
-            kept = say("fallback", lang)
+            kept = t("fallback", lang)
         return {"messages": [AIMessage(content=kept, id=last.id)]}
 
 

@@ -21,6 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from agent.service import ChatService
+from domain.models import Language
 from domain.privacy.access import Principal, Role
 from domain.privacy.masking import mask_text
 from domain.privacy.tokens import WidgetTokenError, issue_widget_token, verify_widget_token
@@ -51,7 +52,7 @@ class Attack(BaseModel):
     id: str
     cls: str
     channel: Literal["chat", "review", "product", "api"]
-    lang: Literal["zh", "en"]
+    lang: Language
     turns: list[str] = Field(default_factory=list)
     api: dict[str, Any] | None = None
 

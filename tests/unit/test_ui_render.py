@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 from agent.events import ProductCard
+from domain.i18n import TEXT, normalize_lang, t
 from domain.models import Product, Reason, Segment, ValueAssessment
-from ui.i18n import TEXT, normalize_lang, t
 from ui.render import placeholder, product_card, product_cards, product_details, value_card
 
 
@@ -66,7 +66,7 @@ def test_value_card_shows_every_metric() -> None:
         likely_categories=["coffee"], reasons=[Reason(feature="f", contribution=0.3, label_en="a", label_zh="甲")],
     )  # fmt: skip
     html = value_card(assessment, "zh")
-    for needle in ("87", "高价值 VIP", "¥12,345", "91%", "20%", "10%", "40%", "coffee"):
+    for needle in ("87", "VIP / 高价值", "¥12,345", "91%", "20%", "10%", "40%", "coffee"):
         assert needle in html
 
 

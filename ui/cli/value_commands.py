@@ -210,12 +210,12 @@ def _print_assessment(a: object) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from domain.i18n import segment_label
     from domain.models import ValueAssessment
-    from valuation.segments import SEGMENT_LABELS
 
     assert isinstance(a, ValueAssessment)
     console = Console()
-    en, zh = SEGMENT_LABELS[a.segment]
+    en, zh = segment_label(a.segment, "en"), segment_label(a.segment, "zh")
     table = Table(title=f"{a.user_id} · score {a.score:.1f}/100 · {en} / {zh} · as of {a.as_of}")
     table.add_column("measure / 指标")
     table.add_column("value / 数值", justify="right")
