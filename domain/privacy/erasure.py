@@ -4,13 +4,14 @@ Order matters for re-runs: the texts that were embedded are collected first (fro
 Chroma, the embedding cache, the agent checkpoints and saved per-user model tables (the value engine's
 population/features parquet files) are cleaned, and the store rows go last in one
 transaction. If anything fails, running ``forget`` again finishes the job: every step is idempotent and works
-even when the user is already gone from the store. The audit log keeps one record of the erasure itself;
-earlier audit rows about the user are pseudonymised (staff accountability stays, the link to the id goes).
+even when the user is already gone from the store. The audit log keeps one record of the erasure itself,
+under a keyed pseudonym (HMAC with a secret key, so the erased id cannot be recovered by hashing candidate
+ids); earlier audit rows about the user get the same pseudonym (staff accountability stays, the link to the id
+goes). Agent conversations go too: the shopper's own and every staff conversation that mentions the user.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import sqlite3
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection
 
 from domain.privacy.access import Principal
+from domain.privacy.crypto import keyed_pseudonym
 from domain.settings import Settings
 from domain.store import schema
 from domain.store.db import get_engine
@@ -39,10 +41,6 @@ class ErasureReport(BaseModel):
     @property
     def total(self) -> int:
         return sum(self.removed.values())
-
-
-def pseudonym(user_id: str) -> str:
-    return "erased:" + hashlib.sha256(user_id.encode("utf-8")).hexdigest()[:16]
 
 
 def user_exists(settings: Settings, user_id: str) -> bool:
@@ -75,7 +73,7 @@ def count_user_rows(conn: Connection, user_id: str) -> dict[str, int]:
     return {name: len(conn.execute(query).all()) for name, query in queries.items()}
 
 
-def _delete_store_rows(conn: Connection, user_id: str) -> dict[str, int]:
+def _delete_store_rows(conn: Connection, user_id: str, pseudonym: str) -> dict[str, int]:
     s = schema
     order_ids = select(s.orders.c.order_id).where(s.orders.c.user_id == user_id)
     removed: dict[str, int] = {}
@@ -96,7 +94,7 @@ def _delete_store_rows(conn: Connection, user_id: str) -> dict[str, int]:
         conn.execute(
             update(s.audit_log)
             .where(s.audit_log.c.subject_user_id == user_id, s.audit_log.c.action != ERASURE_ACTION)
-            .values(subject_user_id=pseudonym(user_id))
+            .values(subject_user_id=pseudonym)
         ).rowcount
         or 0
     )
@@ -203,13 +201,14 @@ def forget_user(settings: Settings, user_id: str, *, principal: Principal | None
     engine = get_engine(settings)
     actor = principal or Principal.staff("cli")
     with engine.begin() as conn:
-        report.removed.update(_delete_store_rows(conn, user_id))
+        pseudonym = keyed_pseudonym(settings, user_id)
+        report.removed.update(_delete_store_rows(conn, user_id, pseudonym))
         conn.execute(
             schema.audit_log.insert().values(
                 ts=datetime.now(UTC).replace(tzinfo=None),
                 actor=actor.actor,
                 role=actor.role.value,
-                subject_user_id=user_id,
+                subject_user_id=pseudonym,
                 action=ERASURE_ACTION,
                 reason=f"right to erasure: {sum(report.removed.values())} items removed",
             )

@@ -109,9 +109,8 @@ def make_workspace(settings: Settings, workdir: Path | None = None) -> Settings:
     source_db = Path(settings.database_url.removeprefix("sqlite:///"))
     with sqlite3.connect(source_db) as src, sqlite3.connect(workdir / "shopguide.db") as dst:
         src.backup(dst)
-    for name in ("keys",):
-        if (settings.data_dir / name).exists():
-            shutil.copytree(settings.data_dir / name, workdir / name, dirs_exist_ok=True)
+    if settings.key_dir.exists():
+        shutil.copytree(settings.key_dir, workdir / "keys", dirs_exist_ok=True)
     if settings.chroma_path and Path(settings.chroma_path).exists() and not settings.chroma_url:
         shutil.copytree(settings.chroma_path, workdir / "chroma", dirs_exist_ok=True)
     (workdir / "cache").mkdir(exist_ok=True)
@@ -123,6 +122,7 @@ def make_workspace(settings: Settings, workdir: Path | None = None) -> Settings:
     return settings.model_copy(
         update={
             "data_dir": workdir,
+            "keys_dir": workdir / "keys",
             "database_url": f"sqlite:///{workdir / 'shopguide.db'}",
             "chroma_path": workdir / "chroma",
             "agent_mode": "guided",
