@@ -133,7 +133,7 @@ def test_forget_removes_every_trace_and_spares_other_users(shop: Settings) -> No
     with engine.connect() as conn:
         before_target, before_other = count_user_rows(conn, TARGET), count_user_rows(conn, OTHER)
     assert before_target["orders"] and before_target["events"] and before_target["llm_cache"]
-    assert before_target["feedback"] and before_target["audit_log"] == 1
+    assert before_target["feedback"] and before_target["audit_log"] >= 1  # staff reads, incl. the chat
     target_docs = _chroma_docs(shop, TARGET)["user_history"]
     assert target_docs
     other_docs = _chroma_docs(shop, OTHER)
@@ -166,7 +166,7 @@ def test_forget_removes_every_trace_and_spares_other_users(shop: Settings) -> No
     assert _history_keys(shop, OTHER) <= _cached_keys(shop)
     assert _threads(shop, TARGET) == [] and _checkpoint_rows(shop, target_threads[0]) == 0
     assert _threads(shop, OTHER)
-    assert [k for k in _staff_threads(shop)] == [k for k in staff_threads if OTHER in k]
+    assert _staff_threads(shop) == [k for k in staff_threads if OTHER in k]
     assert not any(_has_user(path, TARGET) for path in model_tables)
     assert any(_has_user(path, OTHER) for path in model_tables)
     assert report.removed["models.user_rows"] >= 1

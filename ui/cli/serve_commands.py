@@ -21,7 +21,7 @@ from ui.cli.app import app
 _LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Query values that are credentials or session handles, and file paths in Gradio's file route.
 _SECRET_QUERY = re.compile(r"(?i)([?&](?:token|session_hash|access_token|__sign)=)[^&\s\"]*")
-_FILE_PATH = re.compile(r"(/file=)[^\s?\"]*")
+_FILE_PATH = re.compile(r"(?i)(/file(?:=|%3D))[^\s?\"]*")
 EXIT_UNSAFE = 2
 
 
