@@ -13,8 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, JSONResponse, Response
-from starlette.background import BackgroundTask
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import Mount
 
@@ -144,13 +143,15 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastA
         export = vault.take(export_id, staff_session_user(_mounted_app(app, "/staff"), request))
         if export is None:
             return JSONResponse({"error": "no such export", "detail": None}, status_code=404)
-        return FileResponse(
-            export.path,
-            media_type="text/csv",
-            filename=export.path.name,
-            headers={"Cache-Control": "no-store"},
-            background=BackgroundTask(vault.discard, export),
-        )
+        try:
+            content = export.path.read_bytes()
+        finally:
+            vault.discard(export)  # deleted before it is sent: a second request finds nothing
+        headers = {
+            "Cache-Control": "no-store",
+            "Content-Disposition": f'attachment; filename="{export.path.name}"',
+        }
+        return Response(content, media_type="text/csv; charset=utf-8", headers=headers)
 
     theme = _theme()
     gr.mount_gradio_app(

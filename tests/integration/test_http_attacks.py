@@ -8,6 +8,7 @@ budget never decides another's outcome. Spoofed hops to the left of the proxy's 
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -328,19 +329,22 @@ def test_the_web_chat_checks_its_token_every_turn(
     from datetime import UTC, datetime, timedelta
 
     revoked = issue_widget_token(settings, shoppers[5], ttl_s=600)
-    # issued 15 minutes ago for 15 minutes and 3 seconds: valid at page load, expired (past the leeway) soon
-    ago = datetime.now(UTC) - timedelta(seconds=900)
-    expiring = issue_widget_token(settings, shoppers[4], ttl_s=903, now=ago)
     with client(prod) as http:
-        pages = {"revoked": PageSession(http, query=f"?token={revoked}")}
-        pages["expiring"] = PageSession(http, query=f"?token={expiring}")
-        for page in pages.values():
-            page.load()
-            assert page.say("Hello!") != "[]"  # the token works at first
+        page = PageSession(http, query=f"?token={revoked}")
+        page.load()
+        assert page.say("Hello!") != "[]"  # the token works at first
         assert _cli(prod, "token", "revoke", revoked).returncode == 0
-        assert pages["revoked"].say("Hello!") == "[]"
-        time.sleep(14)  # its expiry + the 10 s clock leeway
-        assert pages["expiring"].say("Hello!") == "[]"
+        assert page.say("Hello!") == "[]"  # the same page, the next turn: refused
+
+        # issued 15 minutes ago for 15 minutes and 8 seconds: valid at page load, past expiry + leeway soon
+        ago = datetime.now(UTC) - timedelta(seconds=900)
+        page = PageSession(
+            http, query=f"?token={issue_widget_token(settings, shoppers[4], ttl_s=908, now=ago)}"
+        )
+        page.load()
+        assert page.say("Hello!") != "[]"
+        time.sleep(19)  # its expiry + the 10 s clock leeway
+        assert page.say("Hello!") == "[]"
 
 
 # ------------------------------------------------------------------ logs, SSE and error texts
@@ -351,7 +355,8 @@ def test_tokens_and_session_hashes_are_masked_in_the_access_log(
     session = uuid.uuid4().hex[:11]
     with client(prod) as http:
         assert http.get("/embed", params={"token": token}).status_code == 200
-        http.get("/gradio_api/queue/data", params={"session_hash": session}, timeout=5)
+        with contextlib.suppress(httpx.HTTPError):  # an unknown session's stream just ends
+            http.get("/gradio_api/queue/data", params={"session_hash": session}, timeout=5)
         http.get("/", params={"token": token})
     log = prod.log_tail(400_000)
     assert "/embed?token=***" in log
