@@ -15,7 +15,7 @@ import json
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from domain.privacy.ratelimit import Message, Receive, Scope, Send, scope_client_address
+from domain.privacy.ratelimit import Message, Receive, Scope, Send, in_networks, scope_client_address
 from domain.privacy.staff_auth import LockedOut
 from ui.services import UiContext, current_client
 
@@ -28,15 +28,19 @@ def _headers(scope: Scope) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
 
 
-def foreign_origin(headers: dict[str, str], allowed: list[str]) -> bool:
-    """True when the request names an Origin that is neither this host nor an allowed origin."""
+def foreign_origin(headers: dict[str, str], allowed: list[str], *, via_trusted_proxy: bool = False) -> bool:
+    """True when the request names an Origin that is neither this host nor an allowed origin. Behind a trusted
+    proxy, the host the browser used may be in ``X-Forwarded-Host`` instead of ``Host``."""
     origin = headers.get("origin")
     if origin is None:
         return False
     if origin.rstrip("/") in allowed:
         return False
-    parts = urlsplit(origin)
-    return not parts.netloc or parts.netloc.lower() != headers.get("host", "").lower()
+    hosts = {headers.get("host", "").lower()}
+    if via_trusted_proxy and headers.get("x-forwarded-host"):
+        hosts.add(headers["x-forwarded-host"].split(",")[0].strip().lower())
+    netloc = urlsplit(origin).netloc.lower()
+    return not netloc or netloc not in hosts
 
 
 def secure_cookie(value: str, *, secure: bool) -> str | None:
@@ -73,7 +77,11 @@ class StaffGuard:
         headers = _headers(scope)
         staff_path = path == STAFF_PREFIX or path.startswith(STAFF_PREFIX + "/")
         basic_api = path.startswith("/api/") and headers.get("authorization", "").lower().startswith("basic ")
-        if (staff_path or basic_api) and foreign_origin(headers, self.ctx.settings.allowed_origin_list):
+        settings = self.ctx.settings
+        proxied = in_networks(str((scope.get("client") or ("", 0))[0]), settings.trusted_proxy_list)
+        if (staff_path or basic_api) and foreign_origin(
+            headers, settings.allowed_origin_list, via_trusted_proxy=proxied
+        ):
             if scope["type"] == "websocket":
                 await send({"type": "websocket.close", "code": 1008})
             else:

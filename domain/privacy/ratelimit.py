@@ -119,7 +119,7 @@ def enforce(key: str, settings: Settings | None = None) -> None:
     shared_limiter(settings).enforce(key)
 
 
-def _in_networks(address: str, networks: Iterable[str]) -> bool:
+def in_networks(address: str, networks: Iterable[str]) -> bool:
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
@@ -138,10 +138,10 @@ def client_address(peer: str | None, forwarded_for: str | None, trusted_proxies:
     ``X-Forwarded-For`` entry that is not a trusted proxy (entries left of it are client-written)."""
     trusted = list(trusted_proxies)
     address = peer or "unknown"
-    if not trusted or not _in_networks(address, trusted):
+    if not trusted or not in_networks(address, trusted):
         return address
     for hop in reversed([h.strip() for h in (forwarded_for or "").split(",") if h.strip()]):
-        if not _in_networks(hop, trusted):
+        if not in_networks(hop, trusted):
             return hop
     return address
 
