@@ -11,6 +11,7 @@ from html import escape
 from typing import Any
 
 from agent.events import ProductCard
+from domain.models import in_language
 from ui.i18n import Lang, segment_label, t
 
 # Category slug → a glyph for the image placeholder (the demo catalog has no photos).
@@ -155,8 +156,8 @@ def product_details(row: Mapping[str, Any] | None, lang: Lang) -> str:
     """The details panel for one catalog row (``products`` table columns)."""
     if row is None:
         return f'<div class="sg-details">{escape(t("unknown_product", lang))}</div>'
-    title = row["title_zh"] if lang == "zh" else row["title_en"]
-    description = (row.get("description_zh") if lang == "zh" else row.get("description_en")) or ""
+    title = in_language(lang, row["title_en"], row["title_zh"])
+    description = in_language(lang, row.get("description_en"), row.get("description_zh"))
     category = (row.get("category_zh") if lang == "zh" else "") or row["category"]
     stock = t("in_stock", lang) if (row.get("stock") or 0) > 0 else t("out_of_stock", lang)
     facts = []
@@ -169,7 +170,7 @@ def product_details(row: Mapping[str, Any] | None, lang: Lang) -> str:
     facts.append(escape(stock))
     return (
         f'<div class="sg-details" data-pid="{escape(row["product_id"])}"><h3>{escape(title)}</h3>'
-        f'<div class="sg-meta">{escape(t("brand", lang))}: {escape(row["brand"])} · '
+        f'<div class="sg-meta">{escape(t("brand", lang))}: {escape(row["brand"] or "–")} · '
         f"{escape(t('category', lang))}: {escape(category)} · SKU {escape(row.get('sku') or '-')}</div>"
         f'<div class="sg-price">{escape(money(row["price"]))}</div>'
         f'<div class="sg-meta">{" · ".join(facts)}</div>'
