@@ -8,8 +8,9 @@ drags the dense arm's good results down. So the hybrid ranking here fuses:
 - the **keyword** arm, weighted by the share of the query's tokens the keyword index knows, and dropped when it
   knows none;
 - a **translated keyword** arm: the query put into the other language word by word with a lexicon (the shipped
-  zh<->en shopping lexicon ``lexicon_zh_en.json`` plus the catalog's own category-name pairs), weighted by how
-  much the translation is known to the index and by how much the original query was not;
+  zh<->en shopping lexicon ``lexicon_zh_en.json`` plus the catalog's own category-name pairs), used only when
+  the lexicon translated every content word of the query, weighted by how much of the translation the index
+  knows and by how much of the original query it did not know;
 - **exact hits**: a model number (SKU) in the query puts that product first; a brand name in the query (or in
   its translation) adds an arm ranking that brand's products.
 """
@@ -25,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from vectorstore.hybrid import BM25Index, rrf_fuse, top_k
-from vectorstore.tokenize import tokenize
+from vectorstore.tokenize import STOP_EN, STOP_ZH, tokenize
 
 LEXICON_PATH = Path(__file__).with_name("lexicon_zh_en.json")
 SKU_FIRST = 1.0  # far above any RRF score (each arm adds at most weight / 61): an exact model number leads
@@ -56,37 +57,51 @@ class Lexicon:
         mine = Lexicon.from_pairs(pairs)
         return Lexicon({**self.zh_to_en, **mine.zh_to_en}, {**self.en_to_zh, **mine.en_to_zh})
 
-    def translate(self, query: str) -> str:
-        """Chinese runs to English and English words to Chinese, longest phrase first; what the lexicon does not
-        know is kept (model numbers, brand names written the same in both languages)."""
-        text = query.lower()
+    def translate(self, query: str) -> tuple[str, float]:
+        """(translation, coverage): Chinese runs to English and English words to Chinese, longest phrase first.
+        What the lexicon does not know is kept when Latin (model numbers, brand names written the same in both
+        languages) and dropped when Chinese. Coverage is the share of the query's content (characters/words, stop
+        words and model numbers aside) that was translated: "普洱茶" -> "tea" covers a third and says the wrong
+        thing (every tea), so only a whole translation is used (``fuse``)."""
         out: list[str] = []
+        translated = content = 0
         for run in re.finditer(
-            rf"{_CJK_RUN.pattern}|{_LATIN_WORD.pattern}(?:\s+{_LATIN_WORD.pattern})*", text
+            rf"{_CJK_RUN.pattern}|{_LATIN_WORD.pattern}(?:\s+{_LATIN_WORD.pattern})*", query.lower()
         ):
             chunk = run.group()
             if _CJK_RUN.fullmatch(chunk):
-                out.extend(_greedy(list(chunk), self.zh_to_en, _MAX_ZH_CHARS, ""))
+                units, table, longest, joiner = list(chunk), self.zh_to_en, _MAX_ZH_CHARS, ""
             else:
-                out.extend(_greedy(chunk.split(), self.en_to_zh, _MAX_EN_WORDS, " "))
-        return " ".join(out)
+                units, table, longest, joiner = chunk.split(), self.en_to_zh, _MAX_EN_WORDS, " "
+            words, done = _greedy(units, table, longest, joiner)
+            out.extend(words)
+            translated += done
+            content += sum(1 for u in units if not _neutral(u))
+        return " ".join(out), (min(1.0, translated / content) if content else 0.0)
 
 
-def _greedy(units: list[str], table: dict[str, str], longest: int, joiner: str) -> list[str]:
+def _neutral(unit: str) -> bool:
+    """Stop words need no translation, and model numbers are the same in every language."""
+    return unit in STOP_ZH or unit in STOP_EN or any(ch.isdigit() for ch in unit)
+
+
+def _greedy(units: list[str], table: dict[str, str], longest: int, joiner: str) -> tuple[list[str], int]:
+    """(output words, how many content units were translated) of a longest-match-first pass over ``units``."""
     out: list[str] = []
-    i = 0
+    done = i = 0
     while i < len(units):
         for n in range(min(longest, len(units) - i), 0, -1):
             phrase = joiner.join(units[i : i + n])
             if phrase in table:
                 out.append(table[phrase])
+                done += sum(1 for u in units[i : i + n] if not _neutral(u))
                 i += n
                 break
         else:
             if units[i].isascii():  # unknown Latin words survive; unknown CJK characters say nothing
                 out.append(units[i])
             i += 1
-    return out
+    return out, done
 
 
 @cache
@@ -182,8 +197,8 @@ def fuse(
     if len(bm25_rows):
         rankings.append(bm25_rows.tolist())
         weights.append(bm25_weight * share)
-    translated = terms.lexicon.translate(query)
-    if translated and share < 1.0:
+    translated, coverage = terms.lexicon.translate(query)
+    if translated and coverage >= 1.0 and share < 1.0:  # a partial translation misleads more than it helps
         translated_share = known_share(bm25, tokenize(translated))
         weight = bm25_weight * translated_share * (1.0 - share)
         if weight > 0:
