@@ -221,8 +221,15 @@ class RecordNormaliser:
         return out
 
 
+# A catalog that says nothing about stock is taken as selling what it lists: with the model's default of 0 every
+# product would be hidden from shoppers as out of stock.
+ASSUMED_STOCK = 1
+
+
 def _complete_product(out: dict[str, Any]) -> None:
-    """Language-neutral title/description go to the language their script says; ids and slugs are derived."""
+    """Language-neutral title/description go to the language their script says; ids and slugs are derived;
+    a row without a stock figure is assumed available (``ASSUMED_STOCK``)."""
+    out.setdefault("stock", ASSUMED_STOCK)
     for neutral in NEUTRAL_TEXT:
         text = out.pop(neutral, None)
         if isinstance(text, str) and text.strip():

@@ -28,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from domain.ingest.kinds import SPECS
-from domain.ingest.mapping import ColumnMapping, MappingError, RecordNormaliser
+from domain.ingest.mapping import ASSUMED_STOCK, ColumnMapping, MappingError, RecordNormaliser
 from domain.ingest.readers import RawRecord, ReadError, iter_records
 from domain.ingest.report import IngestError, IngestSummary, Rejects, batches, reason_of
 from domain.ingest.tiers import derive_missing_tiers
@@ -246,7 +246,7 @@ def _create_products(
                     category=OTHER_CATEGORY[0],
                     category_zh=OTHER_CATEGORY[1],
                     price=round(statistics.median(prices[pid]), 2),
-                    stock=1,
+                    stock=ASSUMED_STOCK,
                 ),
             )
         )

@@ -112,6 +112,7 @@ def test_english_catalog_with_currency_strings_and_foreign_columns(
     assert sony["price"] == 1299.0 and sony["discount_pct"] == pytest.approx(0.10)
     assert sony["rating"] == 0.0  # empty rating: not rated
     assert sony["title_zh"] == "" and sony["category"] == "headphones"
+    assert sony["stock"] == 1  # the catalog says nothing about stock: assumed available, not hidden
     boat = stored[derived_product_id("Boat Rockerz 255 Wireless Earphones")]
     assert boat["price"] == 20.99 and boat["discount_pct"] == pytest.approx(0.20)
     assert boat["description_en"] == "Bluetooth 5.0\nIPX5 & fast charge"  # HTML reduced to text
