@@ -84,6 +84,7 @@ class ColumnMapping(BaseModel):
         )
 
 
+_ALWAYS_PARSED = frozenset({"products", "transactions"})
 _ID_FIELDS = frozenset({"product_id", "user_id", "order_id", "review_id", "event_id", "session_id", "sku"})
 _STATUS = {
     "refunded": "returned",
@@ -182,6 +183,10 @@ class RecordNormaliser:
         self.ignored: set[str] = set()
         self._converters = _converters(kind, self.mapping.date_format)
         self._plans: dict[tuple[str, ...], dict[str, str]] = {}
+        self._fast: set[tuple[str, ...]] = set()  # column sets already in the model's terms
+        self._last: tuple[str, ...] = ()
+        self._last_plan: dict[str, str] = {}
+        self._last_fast = False
 
     def _plan(self, columns: tuple[str, ...]) -> dict[str, str]:
         explicit = {source: target for target, source in self.mapping.columns.items() if source in columns}
@@ -194,13 +199,44 @@ class RecordNormaliser:
         }
         plan = {**explicit, **auto}
         self.ignored.update(c for c in columns if c not in plan and c not in self.silent)
+        # Catalogs and line items always go through the parsers (HTML, derived ids, returns): they are small,
+        # or need it. Other kinds in the model's own column names take the fast path.
+        if (
+            self.kind in _ALWAYS_PARSED
+            or self.mapping.date_format
+            or any(plan.get(c, c) != c or (c not in plan and c not in self.silent) for c in columns)
+        ):
+            return plan
+        self._fast.add(columns)
         return plan
 
     def __call__(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The row ready for validation. A file already in the model's own terms (every column a field, or a
+        derived one) is passed through untouched: its values are parsed only if the model refuses them
+        (``second_chance``), so clean exports ingest at full speed."""
         columns = tuple(data)
-        plan = self._plans.get(columns)
-        if plan is None:
-            plan = self._plans[columns] = self._plan(columns)
+        if columns != self._last:  # rows of one file share their columns: one lookup per change, not per row
+            plan = self._plans.get(columns)
+            if plan is None:
+                plan = self._plans[columns] = self._plan(columns)
+            self._last, self._last_plan = columns, plan
+            self._last_fast = columns in self._fast and self.silent.isdisjoint(columns)
+        if self._last_fast:
+            return data
+        if columns in self._fast:
+            return {k: v for k, v in data.items() if k not in self.silent}
+        return self._convert(data, self._last_plan)
+
+    def second_chance(self, raw: dict[str, Any], prepared: dict[str, Any]) -> dict[str, Any] | None:
+        """For a row the model refused: its values parsed (money, dates, percentages...), if that changes
+        anything and the row went through untouched; else None (the refusal stands)."""
+        columns = tuple(raw)
+        if columns not in self._fast:
+            return None
+        parsed = self._convert(raw, self._plans[columns])
+        return parsed if parsed != prepared else None
+
+    def _convert(self, data: dict[str, Any], plan: dict[str, str]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         converters = self._converters
         for source, value in data.items():

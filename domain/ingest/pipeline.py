@@ -136,14 +136,19 @@ def _validate(
         if data is None:
             rejects.add(record, record.error or "unreadable row")
             continue
-        data = normalise(data)
-        if is_orders:
-            data = prepare_order(data)
+        prepared = normalise(data)
         try:
-            model = validate(data)
+            model = validate(prepare_order(prepared) if is_orders else prepared)
         except ValidationError as exc:
-            rejects.add(record, reason_of(exc))
-            continue
+            retry = normalise.second_chance(data, prepared)
+            if retry is None:
+                rejects.add(record, reason_of(exc))
+                continue
+            try:
+                model = validate(prepare_order(retry) if is_orders else retry)
+            except ValidationError as again:
+                rejects.add(record, reason_of(again))
+                continue
         if is_orders and (problem := _nested_lines_problem(model)):  # type: ignore[arg-type]
             rejects.add(record, problem)
             continue
