@@ -14,6 +14,7 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
+from domain.models import in_language
 from ui.chat_view import TOOL_LABELS
 from ui.i18n import EXAMPLE_PROMPTS, Lang, normalize_lang, t
 from ui.render import CARD_CSS, CATEGORY_GLYPHS, money, placeholder
@@ -155,7 +156,7 @@ async def widget_demo(request: Request) -> HTMLResponse:
     ctx, lang = _ctx(request), _lang(request)
     tiles = []
     for row in ctx.showcase_products(8):
-        title = row["title_zh"] if lang == "zh" else row["title_en"]
+        title = in_language(lang, row["title_en"], row["title_zh"])  # one-language catalogs have one title
         glyph, background = placeholder(row["category"], row["product_id"])
         badge = ""
         if row.get("on_promotion"):

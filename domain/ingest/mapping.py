@@ -26,12 +26,12 @@ from pydantic import BaseModel, Field, ValidationError
 
 from domain.ingest.aliases import ALIASES, NEUTRAL_TEXT, recognise
 from domain.ingest.values import (
+    DateParser,
     derived_product_id,
     html_to_text,
     is_empty,
     language_of,
     parse_bool,
-    parse_datetime,
     parse_fraction,
     parse_int,
     parse_money,
@@ -130,8 +130,7 @@ def _status(value: Any) -> Any:
 
 
 def _converters(kind: str, date_format: str | None) -> dict[str, Callable[[Any], Any]]:
-    def when(value: Any) -> Any:
-        return parse_datetime(value, date_format)
+    when = DateParser(date_format)
 
     converters: dict[str, Callable[[Any], Any]] = {
         "price": parse_money,

@@ -136,27 +136,34 @@ def parse_bool(value: Any) -> Any:
     return value
 
 
-def parse_datetime(value: Any, date_format: str | None = None) -> Any:
-    """A datetime from ``date_format`` when given, else ISO 8601 or one of the usual export layouts."""
-    if not isinstance(value, str):
-        return value
-    text = value.strip()
-    if date_format:
-        try:
-            return datetime.strptime(text, date_format)
-        except ValueError:
+class DateParser:
+    """A datetime from ``date_format`` when given, else ISO 8601 or one of the usual export layouts. The layout
+    that parsed the last value is tried first: a file keeps one layout, and each failed strptime costs ~0.1 ms."""
+
+    def __init__(self, date_format: str | None = None) -> None:
+        self.layouts = (date_format,) if date_format else _DATE_FORMATS
+        self.strict = bool(date_format)
+        self._first = 0
+
+    def __call__(self, value: Any) -> Any:
+        if not isinstance(value, str):
             return value
-    try:
-        datetime.fromisoformat(text)
-        return text  # ISO: the model parses it (and keeps its time zone)
-    except ValueError:
-        pass
-    for layout in _DATE_FORMATS:
-        try:
-            return datetime.strptime(text, layout)
-        except ValueError:
-            continue
-    return value
+        text = value.strip()
+        if not self.strict:
+            try:
+                datetime.fromisoformat(text)
+                return text  # ISO: the model parses it (and keeps its time zone)
+            except ValueError:
+                pass
+        order = (self._first, *(i for i in range(len(self.layouts)) if i != self._first))
+        for i in order:
+            try:
+                parsed = datetime.strptime(text, self.layouts[i])
+            except ValueError:
+                continue
+            self._first = i
+            return parsed
+        return value
 
 
 def html_to_text(value: Any) -> Any:
