@@ -1,5 +1,6 @@
 """Acceptance (issue 15): on English-only and Chinese-only versions of the demo catalog, hybrid recall@5 >= 0.90 for
 queries in either language, and hybrid >= the better single arm in every query-language x catalog-language cell.
+On the bilingual catalog, the language-aware fusion keeps the figures plain RRF had (0.965 zh, 0.975 en).
 Real catalog generator, real embedder, real Chroma; labels resolve on the bilingual catalog."""
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ def catalog(settings):  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="module")
 def indexes(settings, catalog):  # type: ignore[no-untyped-def]
-    return {lang: build_eval_index(settings, monolingual(catalog, lang), name=lang) for lang in ("en", "zh")}
+    langs = ("bilingual", "en", "zh")
+    return {lang: build_eval_index(settings, monolingual(catalog, lang), name=lang) for lang in langs}
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +42,12 @@ def test_monolingual_catalogs_really_have_one_language(catalog) -> None:  # type
     assert all(r["title_zh"] == "" and r["description_zh"] == "" and r["title_en"] for r in english)
     assert all(r["title_en"] == "" and r["description_en"] == "" and r["title_zh"] for r in chinese)
     assert not any(r["category"].isascii() for r in chinese)  # a Chinese shop names its categories in Chinese
+
+
+@pytest.mark.parametrize(("query_lang", "before"), [("zh", 0.965), ("en", 0.975)])
+def test_bilingual_catalog_keeps_the_plain_rrf_figures(reports, query_lang: str, before: float) -> None:  # type: ignore[no-untyped-def]
+    # The figures were quoted to three decimals (0.9646 was quoted as 0.965).
+    assert round(reports["bilingual"].scores["hybrid"][query_lang].recall_at_5, 3) >= before
 
 
 @pytest.mark.parametrize("catalog_lang", ["en", "zh"])

@@ -287,3 +287,39 @@ def test_cli_ingest_with_map_option(tmp_path: Path) -> None:
         timeout=120,
     )
     assert bad.returncode == 2 and "target=source" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_files_in_the_models_own_columns_are_parsed_only_where_refused(
+    settings: Settings, tmp_path: Path
+) -> None:
+    catalog = tmp_path / "catalog.csv"
+    catalog.write_text(ELECTRONICS_CSV, encoding="utf-8")
+    ingest_path(settings, catalog, "products", progress=False)
+    (tmp_path / "users.csv").write_text(
+        "user_id,signup_at,language\nu1,2024-01-05,English\nu2,05.01.2024,zh\n"
+    )
+    users = ingest_path(settings, tmp_path / "users.csv", progress=False)
+    assert (users.stored, users.rejected) == (2, 0)
+    (tmp_path / "orders.csv").write_text(
+        "order_id,user_id,created_at,status\no1,u1,12/1/2024 8:26,Refunded\no2,u2,2024-12-02T09:00:00,paid\n"
+    )
+    orders = ingest_path(settings, tmp_path / "orders.csv", progress=False)
+    assert (orders.stored, orders.rejected) == (2, 0)
+    sony = derived_product_id("Sony WH-1000XM4 Noise Cancelling Headphones")
+    (tmp_path / "order_lines.csv").write_text(
+        "order_id,line_no,product_id,quantity,unit_price,discount\n"
+        f'o1,1,{sony},"1,000","$1,299.00",0\no2,1,{sony},1,1299,N/A\no2,2,{sony},1,free,0\n'
+    )
+    lines = ingest_path(settings, tmp_path / "order_lines.csv", progress=False)
+    assert (lines.stored, lines.rejected) == (2, 1)
+    assert rejects_of(lines)[4].startswith("unit_price:") and "free" in rejects_of(lines)[4]
+    with get_engine(settings).connect() as conn:
+        stored = {(r.order_id, r.line_no): r for r in conn.execute(select(schema.order_lines))}
+        order = conn.execute(select(schema.orders).where(schema.orders.c.order_id == "o1")).one()
+        language = conn.execute(
+            select(schema.users.c.language).where(schema.users.c.user_id == "u1")
+        ).scalar()
+    assert (stored[("o1", 1)].quantity, stored[("o1", 1)].unit_price) == (1000, 1299.0)
+    assert stored[("o2", 1)].discount == 0.0
+    assert (order.created_at.month, order.created_at.day, order.status) == (12, 1, "returned")
+    assert language == "en"
