@@ -24,7 +24,7 @@ class IngestSummary(BaseModel):
     stored: int = 0  # new rows
     updated: int = 0  # rows whose primary key already existed (overwritten with the file's values)
     rejected: int = 0
-    lines_stored: int = 0  # order lines carried nested inside orders
+    lines_stored: int = 0  # order lines carried nested inside orders (transactions: every line written)
     ignored_columns: list[str] = Field(default_factory=list)  # the file's columns that map to no field
     tiers_derived: int = 0  # products stored without a price tier, given one from their category's prices
     created: dict[str, int] = Field(default_factory=dict)  # transactions: new rows per table
@@ -36,7 +36,7 @@ class IngestSummary(BaseModel):
         return self.read / self.seconds if self.seconds > 0 else 0.0
 
     def line(self) -> str:
-        nested = f" (+{self.lines_stored} nested order lines)" if self.lines_stored else ""
+        nested = f" (+{self.lines_stored} order lines)" if self.lines_stored else ""
         rejects = f" -> rejects in {self.rejects_path}" if self.rejected and self.rejects_path else ""
         created = ", ".join(f"{n} {table}" for table, n in self.created.items())
         extras = [

@@ -117,9 +117,9 @@ def ingest_transactions(
         }
         summary.tiers_derived = derive_missing_tiers(engine) if created["products"] else 0
         stored, updated, lines = _write_orders(engine, orders, batch_size, rejects)
-        created |= {"orders": stored, "order_lines": lines}
+        created["orders"] = stored
         rejects.flush()
-    summary.created = created
+    summary.created, summary.lines_stored = created, lines
     summary.stored, summary.updated = stored, updated
     summary.ignored_columns = sorted(normalise.ignored)
     summary.rejected = rejects.count
