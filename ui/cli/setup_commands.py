@@ -63,8 +63,16 @@ def setup(
             console.print(f"[red]error:[/] {exc}")
             raise typer.Exit(code=2) from exc
         console.print(
-            "Files: " + ", ".join(f"{path.name} [{kind}]" for path, kind, _ in plan), highlight=False
+            "Files: " + ", ".join(f"{path.name} [{kind}]" for path, kind, _ in plan),
+            highlight=False,
+            markup=False,
         )
+        # e.g. the demo shop of an earlier setup: it would stay next to the shop's own data
+        if has_products:
+            console.print(
+                f"[yellow]warning:[/] the store in {settings.data_dir} already holds products; your files are "
+                "added to them. For your shop alone, point SHOPGUIDE_DATA_DIR at a new folder."
+            )
 
         def load_shop() -> str:
             summaries = ingest_folder(settings, data, progress=True)
