@@ -48,11 +48,14 @@ def explain(
     if parts.get("co_purchase", 0) > 0 and anchor and anchor in snap.products:
         a = snap.products[anchor]
         if a.category == product.category:
-            en, zh = f"similar to {_short(a.title_en)} you bought", f"与您买过的{_short(a.title_zh)}相似"
+            en, zh = (
+                f"similar to {_short(a.title('en'))} you bought",
+                f"与您买过的{_short(a.title('zh'))}相似",
+            )
         else:
             en, zh = (
-                f"often bought with {_short(a.title_en)} you bought",
-                f"常与您买过的{_short(a.title_zh)}一起购买",
+                f"often bought with {_short(a.title('en'))} you bought",
+                f"常与您买过的{_short(a.title('zh'))}一起购买",
             )
         options.append((parts["co_purchase"], "co_purchase", en, zh))
     if parts.get("recently_viewed", 0) > 0:

@@ -78,10 +78,12 @@ def details_body(lang: str, output: dict[str, Any]) -> str:
     stock = output.get("stock", 0)
     if lang == "zh":
         stock_text = f"有货（{stock}件）" if stock else "暂时缺货"
-        head = f"{card.title}（{card.brand}）— {money(card.price)}，评分★{card.rating:.1f}，{stock_text}。"
+        brand = f"（{card.brand}）" if card.brand else ""  # one-language catalogs often name no brand
+        head = f"{card.title}{brand}— {money(card.price)}，评分★{card.rating:.1f}，{stock_text}。"
     else:
         stock_text = f"in stock ({stock})" if stock else "out of stock"
-        head = f"{card.title} ({card.brand}) — {money(card.price)}, rated ★{card.rating:.1f}, {stock_text}."
+        brand = f" ({card.brand})" if card.brand else ""
+        head = f"{card.title}{brand} — {money(card.price)}, rated ★{card.rating:.1f}, {stock_text}."
     description = plain(output.get("description"))
     return head + (f"\n{description}" if description else "")
 

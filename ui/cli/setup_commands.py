@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -22,6 +24,14 @@ def _step(title: str, action: Callable[[], str]) -> None:
 
 @app.command()
 def setup(
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            help="A folder of your shop's own files (catalog, customers, transactions...): ingest them instead "
+            "of the demo shop. See README 'Your own shop'.",
+        ),
+    ] = None,
     demo: bool = typer.Option(True, help="Generate and load the demo shop when the store has no products."),
     seed: int = typer.Option(7, help="Seed of the demo shop."),
     prepare_llm: bool = typer.Option(
@@ -31,6 +41,7 @@ def setup(
     """Prepare the store, the indexes, the value model and the local LLM; safe to re-run."""
     from sqlalchemy import func, select
 
+    from domain.ingest import IngestError, ingest_folder, plan_folder
     from domain.store.db import get_engine
     from domain.store.schema import products, users, value_assessments
 
@@ -44,7 +55,35 @@ def setup(
     with engine.connect() as conn:
         has_products = bool(conn.execute(select(func.count()).select_from(products)).scalar())
 
-    if demo and not has_products:
+    if data is not None:
+        try:
+            plan = plan_folder(data)
+        except IngestError as exc:
+            console.print(f"[red]error:[/] {exc}")
+            raise typer.Exit(code=2) from exc
+        console.print(
+            "Files: " + ", ".join(f"{path.name} [{kind}]" for path, kind, _ in plan),
+            highlight=False,
+            markup=False,
+        )
+        # e.g. the demo shop of an earlier setup: it would stay next to the shop's own data
+        if has_products:
+            console.print(
+                f"[yellow]warning:[/] the store in {settings.data_dir} already holds products; your files are "
+                "added to them. For your shop alone, point SHOPGUIDE_DATA_DIR at a new folder."
+            )
+
+        def load_shop() -> str:
+            summaries = ingest_folder(settings, data, progress=True)
+            for summary in summaries:
+                console.print("  " + summary.line(), highlight=False, markup=False, soft_wrap=True)
+            rejected = sum(s.rejected for s in summaries)
+            return (
+                f"your shop from {data}: {len(summaries)} files, {rejected} rows rejected (see rejects files)"
+            )
+
+        _step("Ingesting your shop's files", load_shop)
+    elif demo and not has_products:
 
         def load_demo() -> str:
             from domain.demo import generate_demo_shop
