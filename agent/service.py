@@ -228,6 +228,7 @@ class ChatService:
                 "intent": turn.get("intent"),
                 "intent_source": turn.get("intent_source"),
                 "lead_source": turn.get("lead_source"),
+                "faithfulness": turn.get("faithfulness"),
                 "tool_calls": [
                     {"name": r["name"], "args": r["args"], "error": r.get("error")}
                     for r in turn.get("tool_runs", [])

@@ -17,7 +17,15 @@ def plain(text: str | None) -> str:
 
 
 def money(value: float | None) -> str:
-    return "" if value is None else f"¥{value:,.0f}" if value >= 100 else f"¥{value:,.2f}"
+    """A price exactly as stored, to the cent (¥109.65, ¥2,324.00): never rounded."""
+    return "" if value is None else f"¥{value:,.2f}"
+
+
+def amount(value: float | None) -> str:
+    """A budget the shopper named: whole yuan stay whole (¥500), anything else to the cent."""
+    if value is None:
+        return ""
+    return f"¥{value:,.0f}" if float(value).is_integer() else f"¥{value:,.2f}"
 
 
 def budget_text(lang: str, lo: float | None, hi: float | None) -> str:
@@ -25,11 +33,11 @@ def budget_text(lang: str, lo: float | None, hi: float | None) -> str:
         return ""
     if lang == "zh":
         if lo is not None and hi is not None:
-            return f"（{money(lo)}–{money(hi)}）"
-        return f"（{money(hi)}以内）" if hi is not None else f"（{money(lo)}以上）"
+            return f"（{amount(lo)}–{amount(hi)}）"
+        return f"（{amount(hi)}以内）" if hi is not None else f"（{amount(lo)}以上）"
     if lo is not None and hi is not None:
-        return f" between {money(lo)} and {money(hi)}"
-    return f" within {money(hi)}" if hi is not None else f" above {money(lo)}"
+        return f" between {amount(lo)} and {amount(hi)}"
+    return f" within {amount(hi)}" if hi is not None else f" above {amount(lo)}"
 
 
 def card_of(item: dict[str, Any]) -> ProductCard:
@@ -55,6 +63,42 @@ def product_line(lang: str, index: int, card: ProductCard) -> str:
     rating = f" ★{card.rating:.1f}" if card.rating else ""
     reason = f" · {card.reason}" if card.reason else ""
     return f"{index}. {card.title} — {money(card.price)}{promo}{rating}{reason}"
+
+
+# The closed list of reasons the LLM may pick for its highlighted product; code checks each against the facts
+# and renders only the true ones.
+REASON_CODES = ("lowest_price", "best_rated", "on_promotion", "within_budget", "highly_rated")
+
+
+def true_reasons(
+    card: ProductCard, shown: list[ProductCard], codes: list[str], budget_max: float | None
+) -> list[str]:
+    facts = {
+        "lowest_price": len(shown) > 1 and card.price <= min(c.price for c in shown),
+        "best_rated": len(shown) > 1 and card.rating > 0 and card.rating >= max(c.rating for c in shown),
+        "on_promotion": card.on_promotion and card.discount_pct > 0,
+        "within_budget": budget_max is not None and card.price <= budget_max,
+        "highly_rated": card.rating >= 4.5,
+    }
+    return [code for code in dict.fromkeys(codes) if facts.get(code)]
+
+
+def highlight(
+    lang: str, card: ProductCard, shown: list[ProductCard], codes: list[str], budget_max: float | None
+) -> str:
+    """The highlighted product in one sentence, with its exact price and only the reasons the facts back."""
+    zh = lang == "zh"
+    words = {
+        "lowest_price": ("the lowest price here", "价格最低"),
+        "best_rated": (f"the best rated here (★{card.rating:.1f})", f"评分最高（★{card.rating:.1f}）"),
+        "on_promotion": (f"{round(card.discount_pct * 100)}% off now", f"正在促销，立减{round(card.discount_pct * 100)}%"),
+        "within_budget": (f"within your {amount(budget_max)} budget", f"在您的{amount(budget_max)}预算内"),
+        "highly_rated": (f"rated ★{card.rating:.1f}", f"评分★{card.rating:.1f}"),
+    }  # fmt: skip
+    reasons = [words[c][1 if zh else 0] for c in true_reasons(card, shown, codes, budget_max)]
+    if zh:
+        return f"首先推荐{card.title}（{money(card.price)}）" + (f"：{'，'.join(reasons)}。" if reasons else "。")
+    return f"First pick: {card.title} ({money(card.price)})" + (f": {', '.join(reasons)}." if reasons else ".")
 
 
 TEXT: dict[str, dict[str, str]] = {
@@ -112,6 +156,18 @@ TEXT: dict[str, dict[str, str]] = {
     "fallback": {
         "en": "Sorry, something went wrong on my side. Please try again in a moment.",
         "zh": "抱歉，我这边出了点问题，请稍后再试。",
+    },
+    "unsupported": {
+        "en": "Sorry, I can't do that here: I can recommend and compare products, search within a budget and "
+        "check your orders' status. For refunds, returns, cancellations or address changes please contact "
+        "customer service.",
+        "zh": "抱歉，这个我办不到：我可以为您推荐和对比商品、按预算搜索、查询订单状态。退款、退货、取消订单或修改地址"
+        "请联系人工客服。",
+    },
+    "not_sold": {
+        "en": "Sorry, we don't sell that in this shop. We have, for example, {examples}. Can I help you with one "
+        "of those?",
+        "zh": "抱歉，我们店里没有这类商品。我们有{examples}等，需要看看吗？",
     },
     "staff_only_user": {
         "en": "Which customer should I look at? Please give their user id.",

@@ -56,9 +56,10 @@ def build_react_agent(
     if model is None:
         raise RuntimeError("react mode needs an LLM (llm=local or openai)")
     tools = build_tools(ShopContext(settings, principal))
-    grounding = GroundingMiddleware(get_catalog(settings), principal.user_id)
+    masker = new_masker()
+    grounding = GroundingMiddleware(get_catalog(settings), principal.user_id, model=model, masker=masker)
     middleware: list[Any] = [
-        MaskPromptMiddleware(new_masker()),
+        MaskPromptMiddleware(masker),
         SummarizationMiddleware(model, trigger=("messages", 30), keep=("messages", 12)),
         ModelCallLimitMiddleware(run_limit=6, exit_behavior="end"),
         grounding,
@@ -121,6 +122,7 @@ def run_react_turn(
             "tool_calls": tool_calls,
             "grounded_ids": list(dict.fromkeys(grounded)),
             "dropped": grounding.dropped,
+            "faithfulness": grounding.faithfulness,
         },
     )
 
