@@ -174,12 +174,13 @@ def price_failures(result: ChatResult) -> list[str]:
     the reply is a rounded version of a shown product's price (¥110 for ¥109.65)."""
     failures: list[str] = []
     figures = [float(x.replace(",", "")) for x in _YUAN_RE.findall(result.reply)]
+    exact_prices = {round(card.price, 2) for card in result.products}
     for card in result.products:
         exact = f"¥{card.price:,.2f}"
         if card.title and card.title in result.reply and exact not in result.reply:
             failures.append(f"price of {card.product_id} not quoted exactly ({exact})")
         for figure in figures:
-            if figure != round(card.price, 2) and abs(figure - card.price) < 1.0:
+            if figure not in exact_prices and abs(figure - card.price) < 1.0:
                 failures.append(f"price of {card.product_id} misquoted: ¥{figure:g} for {exact}")
     return failures
 

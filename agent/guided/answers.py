@@ -105,7 +105,7 @@ def criterion_answer(lang: str, key: str, details: list[dict[str, Any]]) -> str:
         quoted = "、".join(f"「{h}」" for h in hits[pick][:3]) if zh else ", ".join(f"“{h}”" for h in hits[pick][:3])
         why.append(f"商品信息提到{quoted}" if zh else f"its description mentions {quoted}")
     if len(products) > 1 and (criterion.prefer_low_price or len(pool) > 1):
-        others = "、".join(money(p["price"]) for i, p in enumerate(products) if i != pick)
+        others = ("、" if zh else ", ").join(money(p["price"]) for i, p in enumerate(products) if i != pick)
         if product["price"] <= min(p["price"] for p in products):
             why.append(f"价格更低（{money(product['price'])}，另一款{others}）" if zh else
                        f"it costs less ({money(product['price'])} vs {others})")  # fmt: skip

@@ -162,7 +162,7 @@ TEXT: dict[str, dict[str, str]] = {
         "check your orders' status. For refunds, returns, cancellations or address changes please contact "
         "customer service.",
         "zh": "抱歉，这个我办不到：我可以为您推荐和对比商品、按预算搜索、查询订单状态。退款、退货、取消订单或修改地址"
-        "请联系人工客服。",
+        "需要由人工客服处理。",
     },
     "not_sold": {
         "en": "Sorry, we don't sell that in this shop. We have, for example, {examples}. Can I help you with one "
@@ -182,6 +182,8 @@ def say(key: str, lang: str, **fields: Any) -> str:
 
 def list_header(lang: str, n: int, category: str | None, lo: float | None, hi: float | None) -> str:
     budget = budget_text(lang, lo, hi)
+    if n == 1 and lang != "zh":
+        return f"Here is one pick for you{budget}:"
     if category:
         return say("list_header_cat", lang, n=n, category=category, budget=budget)
     return say("list_header", lang, n=n, budget=budget)
