@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     trusted_proxies: str = ""
     # Mark session cookies Secure (set it when the app is served over HTTPS).
     secure_cookies: bool = False
+    # What a shopper is told when asking for their member level: "segment=English|中文,..." (e.g.
+    # "vip=Gold member|金卡会员,loyal=Silver member|银卡会员"). Segments not listed get a polite "can't share".
+    member_levels: str = ""
 
     # Value engine: training (and the in-memory population behind per-user percentiles) reads at most this many
     # users, a systematic sample of a bigger store; `score --all` still streams every user through the model.
