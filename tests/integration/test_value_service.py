@@ -156,6 +156,8 @@ def test_small_shop_trains_and_new_users_are_scored_on_demand(small_shop):
     service = ValueService(small_shop)
     meta = service.train()
     assert meta["n_train_rows"] > 0 and len(service.population) == 150
+    # the backtest decided how far the learned model may move the ranking away from BTYD, per target
+    assert 0.0 <= meta["blend"]["spend_weight"] <= 1.0 and meta["blend"]["purchases_reason"]
     with get_engine(small_shop).begin() as conn:
         conn.execute(
             users.insert().values(user_id="u-new", signup_at=pd.Timestamp("2026-06-29"), language="en")
