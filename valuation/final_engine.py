@@ -41,10 +41,11 @@ class EngineFrame:
     btyd: BtydModels
     horizon: float  # in the time unit of the features
     y: pd.DataFrame | None = None
+    cutoff: pd.Timestamp | None = None  # the day the features were computed to
 
     def subset(self, users: pd.Index) -> EngineFrame:
         y = None if self.y is None else self.y.loc[users]
-        return EngineFrame(self.X.loc[users], self.btyd, self.horizon, y)
+        return EngineFrame(self.X.loc[users], self.btyd, self.horizon, y, self.cutoff)
 
     @property
     def btyd_prediction(self) -> pd.DataFrame:
@@ -80,7 +81,7 @@ def engine_frame(
     y = None
     if window_end is not None:
         y = holdout_targets(tx, cutoff + pd.Timedelta(days=1), window_end, feats.index)
-    return EngineFrame(X, models, horizon, y)
+    return EngineFrame(X, models, horizon, y, cutoff)
 
 
 @dataclass
@@ -173,8 +174,10 @@ def backtest_weights(
     """Blend weights from an out-of-fold backtest on the training frames themselves: customers are split into
     ``folds`` groups; each group's rows are predicted by an unblended engine fitted on the other groups' rows (every
     frame). Scored on the frame closest to the real task: the first of ``scale_frames`` (the training customers'
-    own holdout, customer splits), else the longest rolling window (the latest of equals)."""
-    target = scale_frames[0] if scale_frames else max(frames, key=lambda f: f.horizon)
+    own holdout, customer splits), else the rolling origin with the latest cut-off, whose customers' tenures are
+    closest to those at the real cut-off (on CDNOW the earliest origin, a cohort weeks old, wanted half the
+    learned weight that the latest origin and the real holdout want)."""
+    target = scale_frames[0] if scale_frames else max(frames, key=lambda f: f.cutoff or pd.Timestamp.min)
     fold_of = customer_fold_ids(pd.concat([f.X for f in frames]).index, folds, seed=seed)
 
     def part(frame: EngineFrame, k: int, inside: bool) -> EngineFrame:

@@ -38,7 +38,7 @@ SHORT_CALIBRATION = [
     ("1997-05-31", "1998-06-30"),  # 150 days vs 395: one 90-day window after 60 days of history
     ("1997-06-30", "1998-06-30"),  # 180 vs 365
     ("1997-07-31", "1998-06-30"),  # 211 vs 334: two windows, 1/3 of the horizon and the longest that fits
-    ("1997-04-30", "1998-03-31"),  # 119 vs 335
+    ("1997-05-15", "1998-03-31"),  # 134 vs 320: one 74-day window
 ]
 
 

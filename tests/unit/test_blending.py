@@ -106,6 +106,6 @@ def test_backtest_weights_are_reported_per_target_and_deterministic(shop: pd.Dat
     for target in ("spend", "purchases"):
         chosen = getattr(first, target)
         assert 0.0 <= chosen.weight <= chosen.best_weight <= 1.0
-        assert chosen.n_backtest == len(max(rolling, key=lambda f: f.horizon).X)
+        assert chosen.n_backtest == len(max(rolling, key=lambda f: f.cutoff).X)
     summary = first.summary()
     assert set(summary) >= {"spend_weight", "spend_reason", "purchases_weight", "purchases_reason"}
