@@ -135,6 +135,7 @@ def train_engine(
     calibrator = IsotonicRegression(y_min=0.0, out_of_bounds="clip").fit(pred_bt, y_bt["spend"].to_numpy())
     meta["backtest"] = {
         "origin_days_before": recent,
+        "n_backtest": len(X_bt),
         "spearman_spend": float(spearmanr(pred_bt, y_bt["spend"]).statistic),
         "spearman_spend_btyd": float(spearmanr(np.nan_to_num(base["pred_spend"]), y_bt["spend"]).statistic),
         "predicted_total": float(pred_bt.sum()),
