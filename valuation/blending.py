@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from valuation.metrics import normalized_gini
 
@@ -103,12 +103,30 @@ def ranking_score(actual: np.ndarray, pred: np.ndarray) -> float:
     return float((0.0 if math.isnan(rho) else rho) + (0.0 if math.isnan(gini) else gini))
 
 
-def choose_weight(
-    target: str, actual: np.ndarray, learned: np.ndarray, btyd: np.ndarray, *, seed: int = 7
-) -> TargetBlend:
-    """The blend weight for one target from out-of-fold backtest predictions (see the module docstring)."""
-    a = np.asarray(actual, dtype=float)
-    scores = [ranking_score(a, blend(learned, btyd, w)) for w in BLEND_GRID]
+class BacktestSet(BaseModel):
+    """One backtest window's out-of-fold predictions for one target, aligned row by row."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    actual: np.ndarray
+    learned: np.ndarray
+    btyd: np.ndarray
+
+    def score(self, weight: float, rows: np.ndarray | None = None) -> float:
+        pred = blend(self.learned, self.btyd, weight)
+        if rows is None:
+            return ranking_score(self.actual, pred)
+        return ranking_score(self.actual[rows], pred[rows])
+
+
+def _mean_score(sets: list[BacktestSet], weight: float, rows: list[np.ndarray] | None = None) -> float:
+    return float(np.mean([s.score(weight, None if rows is None else rows[i]) for i, s in enumerate(sets)]))
+
+
+def choose_weight(target: str, sets: list[BacktestSet], *, seed: int = 7) -> TargetBlend:
+    """The blend weight for one target from out-of-fold backtest predictions on one or more windows (the score
+    is the mean over windows; the bootstrap resamples customers within each window). See the module docstring."""
+    n = sum(len(s.actual) for s in sets)
+    scores = [_mean_score(sets, w) for w in BLEND_GRID]
     best = int(np.argmax(scores))
     best_weight = float(BLEND_GRID[best])
     gain = scores[best] - scores[0]
@@ -119,19 +137,18 @@ def choose_weight(
             best_weight=best_weight,
             gain=gain,
             gain_se=0.0,
-            n_backtest=len(a),
-            reason=f"the learned model did not beat BTYD in the backtest (n={len(a)})",
+            n_backtest=n,
+            reason=f"the learned model did not beat BTYD in the backtest (n={n})",
         )
-    best_pred, base_pred = blend(learned, btyd, best_weight), blend(learned, btyd, 0.0)
     rng = np.random.default_rng(seed)
     boot = []
     for _ in range(BOOTSTRAP_ROUNDS):
-        idx = rng.integers(0, len(a), len(a))
-        boot.append(ranking_score(a[idx], best_pred[idx]) - ranking_score(a[idx], base_pred[idx]))
+        rows = [rng.integers(0, len(s.actual), len(s.actual)) for s in sets]
+        boot.append(_mean_score(sets, best_weight, rows) - _mean_score(sets, 0.0, rows))
     se = float(np.std(boot, ddof=1))
     shrink = max(0.0, 1.0 - (se / gain) ** 2)
     weight = round(best_weight * shrink, 3)
-    evidence = f"backtest gain {gain:+.3f} ± {se:.3f} at weight {best_weight:.1f}, n={len(a)}"
+    evidence = f"backtest gain {gain:+.3f} ± {se:.3f} at weight {best_weight:.1f}, n={n}"
     reason = f"{evidence}: within one standard error, ranking falls back to BTYD" if weight == 0 else evidence
     return TargetBlend(
         target=target,
@@ -139,7 +156,7 @@ def choose_weight(
         best_weight=best_weight,
         gain=gain,
         gain_se=se,
-        n_backtest=len(a),
+        n_backtest=n,
         reason=reason,
     )
 
@@ -154,15 +171,21 @@ def customer_fold_ids(users: pd.Index, folds: int = BACKTEST_FOLDS, *, seed: int
 
 
 def choose_weights(
-    actual: pd.DataFrame, learned: pd.DataFrame, btyd: pd.DataFrame, *, seed: int = 7
+    windows: list[tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]], *, seed: int = 7
 ) -> BlendWeights:
-    """Per target: ``actual[target]``, ``learned[f"pred_{target}"]`` and ``btyd[f"pred_{target}"]``, aligned."""
+    """Per target, from backtest windows of (actual, learned, btyd) frames, aligned: ``actual[target]``,
+    ``learned[f"pred_{target}"]`` and ``btyd[f"pred_{target}"]``."""
     chosen = {
         t: choose_weight(
             t,
-            actual[t].to_numpy(),
-            learned[f"pred_{t}"].to_numpy(),
-            btyd[f"pred_{t}"].to_numpy(),
+            [
+                BacktestSet(
+                    actual=actual[t].to_numpy(float),
+                    learned=learned[f"pred_{t}"].to_numpy(float),
+                    btyd=btyd[f"pred_{t}"].to_numpy(float),
+                )
+                for actual, learned, btyd in windows
+            ],
             seed=seed,
         )
         for t in TARGETS

@@ -173,27 +173,32 @@ def backtest_weights(
 ) -> BlendWeights:
     """Blend weights from an out-of-fold backtest on the training frames themselves: customers are split into
     ``folds`` groups; each group's rows are predicted by an unblended engine fitted on the other groups' rows (every
-    frame). Scored on the frame closest to the real task: the first of ``scale_frames`` (the training customers'
-    own holdout, customer splits), else the rolling origin with the latest cut-off, whose customers' tenures are
-    closest to those at the real cut-off (on CDNOW the earliest origin, a cohort weeks old, wanted half the
-    learned weight that the latest origin and the real holdout want)."""
-    target = scale_frames[0] if scale_frames else max(frames, key=lambda f: f.cutoff or pd.Timestamp.min)
+    frame). Scored on the windows closest to the real task: ``scale_frames`` (the training customers' own holdout,
+    customer splits) and the rolling origin with the latest cut-off, whose customers' tenures are closest to those
+    at the real cut-off (on CDNOW the earliest origin, a cohort weeks old, wanted half the learned weight that the
+    latest origin and the real holdout want)."""
+    targets = list(scale_frames or [])
+    rolling = [f for f in frames if all(f is not t for t in targets)]
+    if rolling:
+        targets.append(max(rolling, key=lambda f: f.cutoff or pd.Timestamp.min))
     fold_of = customer_fold_ids(pd.concat([f.X for f in frames]).index, folds, seed=seed)
 
     def part(frame: EngineFrame, k: int, inside: bool) -> EngineFrame:
         in_fold = fold_of.reindex(frame.X.index).to_numpy() == k
         return frame.subset(frame.X.index[in_fold if inside else ~in_fold])
 
-    preds = []
+    preds: list[list[pd.DataFrame]] = [[] for _ in targets]
     for k in range(folds):
         train = [part(f, k, inside=False) for f in frames]
         scale = [part(f, k, inside=False) for f in scale_frames] if scale_frames else None
-        preds.append(
-            FinalEngine().fit_frames(train, scale_frames=scale).predict(part(target, k, inside=True))
-        )
-    learned = pd.concat(preds).reindex(target.X.index)
-    assert target.y is not None
-    return choose_weights(target.y, learned, target.btyd_prediction, seed=seed)
+        engine = FinalEngine().fit_frames(train, scale_frames=scale)
+        for i, target in enumerate(targets):
+            preds[i].append(engine.predict(part(target, k, inside=True)))
+    windows = []
+    for target, parts in zip(targets, preds, strict=True):
+        assert target.y is not None
+        windows.append((target.y, pd.concat(parts).reindex(target.X.index), target.btyd_prediction))
+    return choose_weights(windows, seed=seed)
 
 
 def fit_engine(

@@ -130,7 +130,7 @@ def train_engine(
     recent = min(windows)
     X_bt, y_bt = frames[recent]
     oof, base = _out_of_fold(list(frames.values()), frames[recent]), btyd_prediction(X_bt)
-    weights = choose_weights(y_bt, oof, base)
+    weights = choose_weights([(y_bt, oof, base)])
     pred_bt = blend(oof["pred_spend"].to_numpy(), base["pred_spend"].to_numpy(), weights.weight("spend"))
     calibrator = IsotonicRegression(y_min=0.0, out_of_bounds="clip").fit(pred_bt, y_bt["spend"].to_numpy())
     meta["backtest"] = {

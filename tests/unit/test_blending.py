@@ -10,7 +10,14 @@ import pandas as pd
 import pytest
 from scipy.stats import spearmanr
 
-from valuation.blending import BlendWeights, blend, choose_weight, customer_fold_ids, ranking_score
+from valuation.blending import (
+    BacktestSet,
+    BlendWeights,
+    blend,
+    choose_weight,
+    customer_fold_ids,
+    ranking_score,
+)
 from valuation.final_engine import (
     backtest_weights,
     btyd_only_engine,
@@ -41,7 +48,7 @@ def test_blend_runs_from_btyd_to_the_learned_model_in_log_space() -> None:
 def test_a_learned_model_that_ranks_worse_falls_back_to_btyd() -> None:
     actual, btyd = synthetic(3000, 1)
     noise = np.random.default_rng(2).gamma(1.0, 10.0, len(actual))
-    chosen = choose_weight("spend", actual, noise, btyd)
+    chosen = choose_weight("spend", [BacktestSet(actual=actual, learned=noise, btyd=btyd)])
     assert chosen.weight == 0.0 and chosen.btyd_only
     assert "did not beat BTYD" in chosen.reason or "within one standard error" in chosen.reason
 
@@ -49,7 +56,7 @@ def test_a_learned_model_that_ranks_worse_falls_back_to_btyd() -> None:
 def test_a_clearly_better_learned_model_keeps_nearly_all_its_weight() -> None:
     actual, btyd = synthetic(3000, 3)
     learned = actual + np.random.default_rng(4).gamma(1.0, 2.0, len(actual))  # close to the truth
-    chosen = choose_weight("spend", actual, learned, btyd)
+    chosen = choose_weight("spend", [BacktestSet(actual=actual, learned=learned, btyd=btyd)])
     assert chosen.best_weight == 1.0 and chosen.gain > 5 * chosen.gain_se
     assert 0.95 <= chosen.weight <= 1.0
     assert ranking_score(actual, blend(learned, btyd, chosen.weight)) > ranking_score(actual, btyd)
@@ -62,11 +69,23 @@ def test_the_same_edge_on_less_data_is_shrunk_toward_btyd() -> None:
     learned = np.exp(0.85 * np.log(np.maximum(btyd, 1e-3)) + 0.15 * np.log1p(actual)) * rng.gamma(
         20.0, 0.05, len(actual)
     )
-    weights = [choose_weight("spend", actual[:n], learned[:n], btyd[:n]) for n in (20000, 2000, 200)]
+    weights = [
+        choose_weight("spend", [BacktestSet(actual=actual[:n], learned=learned[:n], btyd=btyd[:n])])
+        for n in (20000, 2000, 200)
+    ]
     assert weights[0].weight > 0.0
     ratios = [w.weight / w.best_weight if w.best_weight else 0.0 for w in weights]
     assert ratios[0] >= ratios[1] >= ratios[2]
     assert weights[0].gain_se < weights[1].gain_se < weights[2].gain_se or weights[2].gain_se == 0.0
+
+
+def test_two_backtest_windows_narrow_the_standard_error() -> None:
+    actual, btyd = synthetic(4000, 7)
+    learned = actual + np.random.default_rng(8).gamma(1.0, 30.0, len(actual))
+    halves = [BacktestSet(actual=actual[i::2], learned=learned[i::2], btyd=btyd[i::2]) for i in (0, 1)]
+    one, both = choose_weight("spend", halves[:1]), choose_weight("spend", halves)
+    assert both.n_backtest == 2 * one.n_backtest
+    assert both.gain_se < one.gain_se
 
 
 def test_customer_fold_ids_keep_a_customer_in_one_fold() -> None:
@@ -106,6 +125,6 @@ def test_backtest_weights_are_reported_per_target_and_deterministic(shop: pd.Dat
     for target in ("spend", "purchases"):
         chosen = getattr(first, target)
         assert 0.0 <= chosen.weight <= chosen.best_weight <= 1.0
-        assert chosen.n_backtest == len(max(rolling, key=lambda f: f.cutoff).X)
+        assert chosen.n_backtest == len(max(rolling, key=lambda f: f.cutoff).X)  # the latest origin only
     summary = first.summary()
     assert set(summary) >= {"spend_weight", "spend_reason", "purchases_weight", "purchases_reason"}
