@@ -204,7 +204,7 @@ def _acceptance(final: dict[str, float], base: dict[str, float]) -> Acceptance:
         **gains,
         passed={
             "spearman >= +0.03": gains["spearman_gain"] >= 0.03,
-            "gini >= +0.03": gains["gini_gain"] >= 0.03,
+            "gini >= +0.05": gains["gini_gain"] >= 0.05,  # issue 17 raised the Gini bar from +0.03
             "rmse <= 1.02x": gains["rmse_ratio"] <= 1.02,
             "total within 10%": abs(gains["total_ratio"] - 1.0) <= 0.10,
         },
