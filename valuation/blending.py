@@ -63,7 +63,8 @@ class BlendWeights(BaseModel):
         return 1.0 if chosen is None else chosen.weight
 
     def summary(self) -> dict[str, float | str]:
-        out: dict[str, float | str] = {}
+        """Flat, JSON-ready: per target the weight, gain, its standard error and the reason; ``text`` for people."""
+        out: dict[str, float | str] = {"text": self.describe()}
         for target in TARGETS:
             chosen: TargetBlend | None = getattr(self, target)
             if chosen is not None:

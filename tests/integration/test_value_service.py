@@ -190,7 +190,7 @@ def test_train_cli_reports_the_blend_weights(small_shop):
         assert 0.0 <= meta["blend"][f"{target}_weight"] <= 1.0
         assert f"n={meta['backtest']['n_backtest']}" in meta["blend"][f"{target}_reason"]
     text = subprocess.run(cmd[:-1], env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert text.returncode == 0 and "blend vs BTYD" in text.stderr and "spend " in text.stderr
+    assert text.returncode == 0 and "blend vs BTYD" in text.stderr and "spend: " in text.stderr
 
 
 def test_a_big_store_trains_on_a_sample_and_still_scores_everyone(small_shop, tmp_path):

@@ -113,7 +113,7 @@ def eval_value(
     )
     console.print(f"training / 训练: {report.training}")
     for k, weights in enumerate(report.blend, start=1):
-        console.print(f"blend vs BTYD / 与 BTYD 混合 (engine {k}): {_describe_blend(weights)}")
+        console.print(f"blend vs BTYD / 与 BTYD 混合 (engine {k}): {weights['text']}")
     b = report.btyd
     console.print(
         f"BG/NBD r={b['r']:.3f} alpha={b['alpha']:.3f} a={b['a']:.3f} b={b['b']:.3f} · "
@@ -158,17 +158,6 @@ def _parse_sizes(text: str) -> list[int]:
     if not sizes or min(sizes) < 1:
         raise typer.BadParameter(f"--subsample takes positive sizes like 500,2000,8000, not {text!r}")
     return sizes
-
-
-def _describe_blend(weights: dict[str, float | str]) -> str:
-    """One line per engine: the learned weight per target (0 = ranking by BTYD) and the backtest's reason."""
-    parts = []
-    for target in ("spend", "purchases"):
-        if f"{target}_weight" in weights:
-            w = float(weights[f"{target}_weight"])
-            mode = "BTYD only" if w == 0 else f"learned weight {w:.2f}"
-            parts.append(f"{target} {mode} ({weights[f'{target}_reason']})")
-    return "; ".join(parts) or "unblended"
 
 
 def _subsample_study(
@@ -267,7 +256,7 @@ def train(
     backtest = meta.get("backtest") or {}
     if backtest:
         console.print(f"backtest / 回测: {backtest}")
-    console.print(f"blend vs BTYD / 与 BTYD 混合: {_describe_blend(meta.get('blend', {}))}")
+    console.print(f"blend vs BTYD / 与 BTYD 混合: {meta['blend']['text']}")
 
 
 # ---- score, export finetune (owner: valuation-service) --------------------------------------------------------
