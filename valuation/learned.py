@@ -236,7 +236,7 @@ def _path_tables(booster: lgb.Booster, n_features: int) -> tuple[np.ndarray, flo
     bias = 0.0
     for t, tree in enumerate(trees):
         root = tree["tree_structure"]
-        if "leaf_index" in root:  # a single-leaf tree: all of it is bias
+        if "split_feature" not in root:  # a single-leaf tree (no split found): all of it is bias
             bias += float(root["leaf_value"])
             continue
         bias += float(root["internal_value"])
