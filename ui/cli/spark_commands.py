@@ -57,8 +57,8 @@ def score_all_on_spark(
         job = service.scoring_job()
         summary = score_on_spark(job, input_dir, out, master=master)
         written = store_rows(get_engine(settings), out, job.trained) if write_back else 0
-    except SparkInputError as exc:
-        console.print(f"[red]error / 错误:[/red] {exc}")
+    except SparkInputError as exc:  # one unwrapped line: the path in it stays copyable
+        typer.secho(f"error / 错误: {exc}", fg="red", err=True)
         raise typer.Exit(code=2) from exc
     report = {
         "engine": "spark",
