@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     # Value engine: training (and the in-memory population behind per-user percentiles) reads at most this many
     # users, a systematic sample of a bigger store; `score --all` still streams every user through the model.
     value_train_users: int = 200_000
+    # `score --all` engine: "local" (worker processes over the store) or "spark" (Parquet in, Parquet out; see
+    # README "Scaling out"), and the Spark master it uses (local[N], spark://host:7077, yarn).
+    batch_engine: Literal["local", "spark"] = "local"
+    spark_master: str = "local[2]"
 
     log_level: str = "INFO"
 

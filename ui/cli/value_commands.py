@@ -279,6 +279,18 @@ def score(
         int | None,
         typer.Option("--workers", min=1, help="With --all: scoring processes (default: the cores, up to 4)."),
     ] = None,
+    engine: Annotated[
+        str | None, typer.Option("--engine", help="With --all: local (default) or spark (settings.batch_engine).")
+    ] = None,
+    master: Annotated[
+        str | None, typer.Option("--master", help="Spark master: local[2], spark://host:7077, yarn.")
+    ] = None,
+    input_dir: Annotated[
+        Path | None, typer.Option("--input", help="Spark: the Parquet tables (`export store --parquet`).")
+    ] = None,
+    write_back: Annotated[
+        bool, typer.Option("--write-back", help="Spark: upsert the scored table into the store.")
+    ] = False,
 ) -> None:
     """Score one user's value (0-100, segment, predictions, reasons), or every user with --all.
 
@@ -293,9 +305,16 @@ def score(
     console = Console(stderr=True)
     if not all_users and not user_id:
         raise typer.BadParameter("give a USER_ID, or --all / 请提供用户 ID 或使用 --all")
+    settings = get_settings()
+    if all_users and (engine or settings.batch_engine) == "spark":
+        from ui.cli.spark_commands import score_all_on_spark
+
+        master = master or settings.spark_master
+        score_all_on_spark(input_dir=input_dir, out=out, master=master, write_back=write_back, as_json=as_json)
+        return
     if out is not None and out.suffix not in (".parquet", ".pq", ".csv"):
         raise typer.BadParameter("--out must end in .parquet or .csv")
-    service = get_value_service(get_settings())
+    service = get_value_service(settings)
     try:
         if retrain:
             with console.status("training the value engine / 训练价值模型…"):
