@@ -124,14 +124,30 @@ def score_chunk(
     out = score_frame(trained, X)
     out["score"] = reference_percentiles(reference, out["raw_pred"].to_numpy())
     out["segment"] = assign_segments(out)
-    cats = likely_categories(data, as_of)
-    out["likely_categories"] = [list(cats.get(u, [])) for u in out.index]
+    cats = likely_categories(data, as_of).reindex(out.index)
+    out["likely_categories"] = [c if isinstance(c, list) else [] for c in cats.tolist()]
     return out, X
 
 
 def _json_numbers(values: np.ndarray) -> list[str]:
     """Floats as JSON numbers (``NaN`` as Python's json writes it: the payload is read back with json)."""
     return [repr(v) if v == v else "NaN" for v in values.tolist()]
+
+
+def _top_k(size: np.ndarray, k: int) -> np.ndarray:
+    """Per row, the column indices of the ``k`` largest values, largest first, ties to the lower index: what a
+    stable argsort of ``-size`` starts with, from a partition instead of a full sort of every row."""
+    n, width = size.shape
+    if k == 0 or width == 0:
+        return np.zeros((n, 0), dtype=np.intp)
+    k = min(k, width)
+    # The k-th largest value of each row, as a column.
+    kth = np.partition(size, width - k, axis=1)[:, width - k : width - k + 1]
+    above, tied = size > kth, size == kth
+    take = above | (tied & (np.cumsum(tied, axis=1) <= (k - above.sum(axis=1, keepdims=True))))
+    cols = np.nonzero(take)[1].reshape(n, k)  # ascending column order within each row
+    order = np.argsort(-np.take_along_axis(size, cols, axis=1), axis=1, kind="stable")
+    return np.take_along_axis(cols, order, axis=1)
 
 
 def _reasons_json(
@@ -149,7 +165,7 @@ def _reasons_json(
     else:
         contrib = np.zeros((len(X), len(names)))
     values = X.reindex(columns=names).to_numpy(dtype=float)
-    top = np.argsort(-np.abs(contrib), axis=1, kind="stable")[:, :k]
+    top = _top_k(np.abs(contrib), k)
     top_values = np.round(np.take_along_axis(values, top, axis=1), 3)
     top_contrib = np.round(np.take_along_axis(contrib, top, axis=1), 4)
     heads = np.array(
