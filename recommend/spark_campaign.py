@@ -16,7 +16,7 @@ import pandas as pd
 
 from domain.models import Segment
 from recommend.marketing import OFFERS
-from valuation.batch import FLAT_COLUMNS
+from valuation.assessment_table import FLAT_COLUMNS
 from valuation.spark_batch import parquet_columns
 
 CAMPAIGN_COLUMNS: tuple[str, ...] = (

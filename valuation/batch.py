@@ -13,7 +13,6 @@ end, so a finished run leaves exactly one row per scored user.
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import time
@@ -34,42 +33,13 @@ from domain.settings import Settings
 from domain.store.db import get_engine
 from domain.store.repository import iter_user_id_chunks
 from domain.store.schema import users, value_assessments
+from valuation.assessment_table import FLAT_COLUMNS, assessment_payloads, assessment_table
 from valuation.btyd import BtydModels
-from valuation.explain import feature_label, template_explanations
-from valuation.feature_matrix import ShopData, drop_profile, feature_matrix, likely_categories, load_shop_data
+from valuation.feature_matrix import ShopData, feature_matrix, likely_categories, load_shop_data
 from valuation.segments import assign_segments
 from valuation.training import TrainedEngine, reference_percentiles, score_frame
 
 CHUNK_USERS = 50_000
-N_REASONS = 5
-# The assessment table (the output file, the Spark output): one row per user. ``likely_categories`` is
-# comma-joined, ``reasons`` is the JSON list of the top signed contributions (``domain.models.Reason``'s fields).
-FLAT_FIELDS: tuple[tuple[str, str], ...] = (
-    ("user_id", "string"),
-    ("as_of", "string"),
-    ("score", "double"),
-    ("segment", "string"),
-    ("predicted_spend_12m", "double"),
-    ("predicted_purchases_12m", "double"),
-    ("p_alive", "double"),
-    ("price_sensitivity", "double"),
-    ("churn_risk", "double"),
-    ("next_purchase_prob_30d", "double"),
-    ("likely_categories", "string"),
-    ("reasons", "string"),
-    ("explanation", "string"),
-    ("model_version", "string"),
-)
-FLAT_COLUMNS: tuple[str, ...] = tuple(name for name, _ in FLAT_FIELDS)
-FLAT_SCHEMA = ", ".join(f"{name} {kind}" for name, kind in FLAT_FIELDS)  # as a Spark DDL schema
-_ROUNDING: dict[str, int] = {
-    "predicted_spend_12m": 2,
-    "predicted_purchases_12m": 3,
-    "p_alive": 4,
-    "price_sensitivity": 3,
-    "churn_risk": 4,
-    "next_purchase_prob_30d": 4,
-}
 
 
 @dataclass
@@ -124,91 +94,9 @@ def score_chunk(
     out = score_frame(trained, X)
     out["score"] = reference_percentiles(reference, out["raw_pred"].to_numpy())
     out["segment"] = assign_segments(out)
-    cats = likely_categories(data, as_of)
-    out["likely_categories"] = [list(cats.get(u, [])) for u in out.index]
+    cats = likely_categories(data, as_of).reindex(out.index)
+    out["likely_categories"] = [c if isinstance(c, list) else [] for c in cats.tolist()]
     return out, X
-
-
-def _json_numbers(values: np.ndarray) -> list[str]:
-    """Floats as JSON numbers (``NaN`` as Python's json writes it: the payload is read back with json)."""
-    return [repr(v) if v == v else "NaN" for v in values.tolist()]
-
-
-def _reasons_json(
-    trained: TrainedEngine, features: pd.DataFrame, with_reasons: bool
-) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per user: the reasons as a JSON list, and the (n, k) label/value/contribution arrays of the template."""
-    X = features if trained.with_profile else drop_profile(features)
-    names = trained.value_model.feature_names
-    labels = np.array([feature_label(n) for n in names], dtype=object).reshape(len(names), 2)
-    k = N_REASONS if with_reasons and len(X) else 0
-    if k:
-        # Path attribution: the batch cost of reasons is a leaf lookup per tree, not TreeSHAP (see ValueModel).
-        contrib = trained.value_model.contributions(X, method="path").to_numpy()[:, : len(names)]
-        contrib = np.where(np.isnan(contrib), 0.0, contrib)
-    else:
-        contrib = np.zeros((len(X), len(names)))
-    values = X.reindex(columns=names).to_numpy(dtype=float)
-    top = np.argsort(-np.abs(contrib), axis=1, kind="stable")[:, :k]
-    top_values = np.round(np.take_along_axis(values, top, axis=1), 3)
-    top_contrib = np.round(np.take_along_axis(contrib, top, axis=1), 4)
-    heads = np.array(
-        [
-            f'{{"feature":{json.dumps(n)},"label_en":{json.dumps(en)},'
-            f'"label_zh":{json.dumps(zh, ensure_ascii=False)},"value":'
-            for n, (en, zh) in zip(names, labels.tolist(), strict=True)
-        ],
-        dtype=object,
-    )
-    value_json = np.array(
-        [("null" if v != v else repr(v)) for v in top_values.ravel().tolist()], dtype=object
-    ).reshape(top.shape)
-    contrib_json = np.array(_json_numbers(top_contrib.ravel()), dtype=object).reshape(top.shape)
-    items = heads[top] + value_json + ',"contribution":' + contrib_json + "}"
-    reasons = ["[" + ",".join(row) + "]" for row in items.tolist()]
-    return reasons, labels[top, 0], labels[top, 1], top_values, top_contrib
-
-
-def assessment_table(
-    trained: TrainedEngine,
-    outputs: pd.DataFrame,
-    features: pd.DataFrame,
-    language: pd.Series,
-    *,
-    with_reasons: bool = True,
-) -> pd.DataFrame:
-    """The assessment table (``FLAT_COLUMNS``) of the rows of ``outputs``: reasons are the top signed
-    contributions, the explanation is templated in the user's language. Column-wise: contributions, top-k, the
-    reasons' JSON and the sentences are built for the whole chunk at once."""
-    reasons, labels_en, labels_zh, values, contrib = _reasons_json(trained, features, with_reasons)
-    langs = language.reindex(outputs.index).to_numpy(dtype=object)
-    langs = np.where(langs == "en", "en", "zh")
-    score = outputs["score"].to_numpy(dtype=float)
-    spend = np.round(outputs["predicted_spend_12m"].to_numpy(dtype=float), 2)
-    segment = outputs["segment"].to_numpy(dtype=object)
-    explanation = template_explanations(
-        langs, score, segment, outputs["predicted_spend_12m"].to_numpy(dtype=float),
-        labels_en, labels_zh, values, contrib,
-    )  # fmt: skip
-    table = pd.DataFrame(
-        {
-            "user_id": outputs.index.to_numpy(dtype=object),
-            "as_of": trained.as_of.date().isoformat(),
-            "score": score,
-            "segment": segment,
-            "predicted_spend_12m": spend,
-            **{
-                col: np.round(outputs[col].to_numpy(dtype=float), digits)
-                for col, digits in _ROUNDING.items()
-                if col != "predicted_spend_12m"
-            },
-            "likely_categories": [",".join(c) for c in outputs["likely_categories"].tolist()],
-            "reasons": reasons,
-            "explanation": explanation,
-            "model_version": trained.version,
-        }
-    )
-    return table[list(FLAT_COLUMNS)]
 
 
 def assess_chunk(job: ScoringJob, data: ShopData) -> pd.DataFrame:
@@ -217,38 +105,6 @@ def assess_chunk(job: ScoringJob, data: ShopData) -> pd.DataFrame:
     return assessment_table(
         job.trained, outputs, features, data.users["language"], with_reasons=job.with_reasons
     )
-
-
-def assessment_payloads(table: pd.DataFrame) -> list[str]:
-    """Each row's ``ValueAssessment`` as JSON text (the ``payload`` column), written from the columns without
-    building a dict per user."""
-    cats = table["likely_categories"]
-    codes, uniques = pd.factorize(cats)
-    cat_json = np.array([json.dumps(c.split(",") if c else []) for c in uniques], dtype=object)
-    numbers = {col: _json_numbers(table[col].to_numpy(dtype=float)) for col in ("score", *_ROUNDING)}
-    return [
-        f'{{"user_id":{json.dumps(u)},"as_of":"{a}","score":{s},"segment":"{g}","predicted_spend_12m":{sp},'
-        f'"predicted_purchases_12m":{pp},"p_alive":{pa_},"price_sensitivity":{ps},"churn_risk":{cr},'
-        f'"next_purchase_prob_30d":{np_},"likely_categories":{c},"reasons":{r},'
-        f'"explanation":{json.dumps(e, ensure_ascii=False)},"model_version":{json.dumps(v)}}}'
-        for u, a, s, g, sp, pp, pa_, ps, cr, np_, c, r, e, v in zip(
-            table["user_id"].tolist(),
-            table["as_of"].tolist(),
-            numbers["score"],
-            table["segment"].tolist(),
-            numbers["predicted_spend_12m"],
-            numbers["predicted_purchases_12m"],
-            numbers["p_alive"],
-            numbers["price_sensitivity"],
-            numbers["churn_risk"],
-            numbers["next_purchase_prob_30d"],
-            cat_json[codes].tolist(),
-            table["reasons"].tolist(),
-            table["explanation"].tolist(),
-            table["model_version"].tolist(),
-            strict=True,
-        )
-    ]
 
 
 class _FileWriter:

@@ -29,10 +29,9 @@ import pyarrow.dataset as pads
 from sqlalchemy.engine import Engine
 
 from domain.store.parquet_export import PARQUET_TABLES
+from valuation.assessment_table import FLAT_COLUMNS, FLAT_SCHEMA
 from valuation.batch import (
     CHUNK_USERS,
-    FLAT_COLUMNS,
-    FLAT_SCHEMA,
     ScoringJob,
     assess_chunk,
     delete_other_runs,

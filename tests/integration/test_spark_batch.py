@@ -22,7 +22,7 @@ from domain.store.parquet_export import export_store_parquet
 from domain.store.schema import value_assessments
 from recommend.marketing import campaign_list
 from recommend.spark_campaign import campaign_on_spark
-from valuation.batch import FLAT_COLUMNS
+from valuation.assessment_table import FLAT_COLUMNS
 from valuation.service import ValueService
 from valuation.spark_batch import score_on_spark, spark_session, write_back
 

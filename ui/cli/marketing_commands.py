@@ -99,11 +99,13 @@ def campaign(
     from recommend.marketing import campaign_list, write_table
 
     settings = _settings()
+    if engine not in ("local", "spark"):
+        raise typer.BadParameter("--engine must be local or spark")
     if engine == "spark":
         from ui.cli.spark_commands import campaign_on_spark_cli
 
-        if staff:
-            typer.secho("--staff (decrypted contacts) runs on the store only, not on Spark", fg="red", err=True)
+        if staff or products:
+            typer.secho("--staff and --products run on the store only, not on Spark", fg="red", err=True)
             raise typer.Exit(2)
         master = master or settings.spark_master
         campaign_on_spark_cli(

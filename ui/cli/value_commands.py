@@ -306,6 +306,8 @@ def score(
     if not all_users and not user_id:
         raise typer.BadParameter("give a USER_ID, or --all / 请提供用户 ID 或使用 --all")
     settings = get_settings()
+    if engine not in (None, "local", "spark"):
+        raise typer.BadParameter("--engine must be local or spark")
     if all_users and (engine or settings.batch_engine) == "spark":
         from ui.cli.spark_commands import score_all_on_spark
 
