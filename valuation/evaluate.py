@@ -2,7 +2,8 @@
 
 Models: predict-zero, repeat-calibration-spend, RFM heuristic, BG/NBD (x Gamma-Gamma for spend), learned model
 (LightGBM on transaction features only), LLM-as-scorer (on a sample, when an LLM is configured) and the final
-engine (``valuation.final_engine.FinalEngine``). Targets: holdout purchases (distinct purchase days) and spend.
+engine (``valuation.final_engine.fit_engine``: the learned correction of BTYD, blended with BTYD by weights its own
+backtest on the training frames chose; BTYD alone when the calibration period leaves no training window). Targets: holdout purchases (distinct purchase days) and spend.
 
 Leakage rules: features and BTYD fits only see rows up to the calibration end; learned models see holdout targets
 only of training customers (random/stratified) or no holdout target at all (temporal: rolling origins).
