@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ui.cli.app import app, eval_app, export_app, get_settings, keys_app  # noqa: F401
+
+if TYPE_CHECKING:
+    from domain.models import ValueAssessment
 
 
 # ---- eval value (owner: valuation-models) ---------------------------------------------------------------------
@@ -206,14 +209,12 @@ def score(
     _print_assessment(assessment)
 
 
-def _print_assessment(a: object) -> None:
+def _print_assessment(a: ValueAssessment) -> None:
     from rich.console import Console
     from rich.table import Table
 
     from domain.i18n import segment_label
-    from domain.models import ValueAssessment
 
-    assert isinstance(a, ValueAssessment)
     console = Console()
     en, zh = segment_label(a.segment, "en"), segment_label(a.segment, "zh")
     table = Table(title=f"{a.user_id} · score {a.score:.1f}/100 · {en} / {zh} · as of {a.as_of}")
