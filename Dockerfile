@@ -1,6 +1,8 @@
 # ShopGuide app image (for users' own machines; not built or run in this repository's CI: no Docker engine there).
 # Default: talks to PostgreSQL, a Chroma server and an OpenAI-compatible model server (see compose.yaml).
 # Build with --build-arg WITH_LOCAL_LLM=1 to also compile llama.cpp and bundle the embedded Qwen2.5-Coder model.
+# It listens on 0.0.0.0 in production mode, so it refuses to start until SHOPGUIDE_STAFF_USERS holds argon2
+# hashes (`shopguide staff hash`); mount the key files outside the data volume (SHOPGUIDE_KEYS_DIR=/keys).
 FROM python:3.11-slim-bookworm
 
 ARG WITH_LOCAL_LLM=0
@@ -9,6 +11,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     OPENBLAS_NUM_THREADS=1 \
     SHOPGUIDE_DATA_DIR=/data \
+    SHOPGUIDE_KEYS_DIR=/keys \
     SHOPGUIDE_HOST=0.0.0.0 \
     SHOPGUIDE_PORT=7860
 
@@ -35,13 +38,14 @@ RUN if [ "$WITH_LOCAL_LLM" = "1" ]; then \
       pip install -e '.[postgres]'; \
     fi
 
-RUN useradd --create-home --uid 10001 shopguide && mkdir -p /data && chown shopguide /data
+RUN useradd --create-home --uid 10001 shopguide && mkdir -p /data /keys && chown shopguide /data /keys \
+ && chmod 700 /keys
 USER shopguide
-VOLUME ["/data"]
+VOLUME ["/data", "/keys"]
 EXPOSE 7860
 
 HEALTHCHECK --interval=30s --timeout=5s --start-period=120s \
-  CMD curl -fsS "http://127.0.0.1:${SHOPGUIDE_PORT}/" >/dev/null || exit 1
+  CMD curl -fsS "http://127.0.0.1:${SHOPGUIDE_PORT}/healthz" >/dev/null || exit 1
 
 # setup is idempotent: creates the schema, loads the demo shop into an empty store, builds the indexes.
 CMD ["sh", "-c", "shopguide setup --no-prepare-llm && exec shopguide serve"]

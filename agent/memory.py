@@ -1,22 +1,44 @@
 """Conversation memory: one SQLite file under data_dir holding the LangGraph checkpoints of every thread, plus a
 small ``agent_threads`` table recording who owns each thread (so a shopper cannot resume another's thread, and
-erasure can delete a user's conversations)."""
+erasure can delete a user's conversations). Checkpoint blobs are encrypted (Fernet under the "checkpoints" key
+derived in ``domain.privacy.crypto``): the file holds no conversation text in the clear."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
+from cryptography.fernet import Fernet
+from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from domain.privacy.access import AccessDenied, Principal
+from domain.privacy.crypto import purpose_fernet
 from domain.settings import Settings
 
 
 def checkpoint_path(settings: Settings) -> Path:
     return settings.data_dir / "agent" / "checkpoints.sqlite"
+
+
+class FernetCipher:
+    """LangGraph's cipher protocol over Fernet (AES-128-CBC + HMAC-SHA256)."""
+
+    name = "fernet"
+
+    def __init__(self, fernet: Fernet) -> None:
+        self._fernet = fernet
+
+    def encrypt(self, plaintext: bytes) -> tuple[str, bytes]:
+        return self.name, self._fernet.encrypt(plaintext)
+
+    def decrypt(self, ciphername: str, ciphertext: bytes) -> bytes:
+        if ciphername != self.name:
+            raise ValueError(f"unsupported checkpoint cipher {ciphername!r}")
+        return self._fernet.decrypt(ciphertext)
 
 
 class ConversationMemory:
@@ -32,7 +54,8 @@ class ConversationMemory:
                 "mode TEXT NOT NULL, actor TEXT NOT NULL, user_id TEXT, created_at TEXT NOT NULL)"
             )
             self._conn.commit()
-        self.checkpointer = SqliteSaver(self._conn)
+        cipher = FernetCipher(purpose_fernet(settings, "checkpoints"))
+        self.checkpointer = SqliteSaver(self._conn, serde=EncryptedSerializer(cipher))
 
     @staticmethod
     def thread_key(mode: str, thread_id: str) -> str:
@@ -62,13 +85,26 @@ class ConversationMemory:
             ).fetchall()
         return [r[0] for r in rows]
 
+    def staff_threads_about(self, user_id: str) -> list[str]:
+        """Staff conversations whose latest state mentions ``user_id`` (a lookup, a tool call, a reply)."""
+        with self._lock:
+            rows = self._conn.execute("SELECT thread_key FROM agent_threads WHERE user_id IS NULL").fetchall()
+        mention = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(user_id)}(?![A-Za-z0-9_])")
+        found = []
+        for (key,) in rows:
+            state = self.checkpointer.get_tuple({"configurable": {"thread_id": key}})
+            if state is not None and mention.search(repr(state.checkpoint.get("channel_values"))):
+                found.append(key)
+        return found
+
     def forget_user(self, user_id: str) -> int:
-        """Delete every checkpoint of the user's threads (right to erasure). Returns the number of threads."""
-        keys = self.threads_of(user_id)
+        """Delete every checkpoint of the user's own threads and of staff threads about the user (right to
+        erasure). Returns the number of threads."""
+        keys = self.threads_of(user_id) + self.staff_threads_about(user_id)
         for key in keys:
             self.checkpointer.delete_thread(key)
         with self._lock:
-            self._conn.execute("DELETE FROM agent_threads WHERE user_id = ?", (user_id,))
+            self._conn.executemany("DELETE FROM agent_threads WHERE thread_key = ?", [(k,) for k in keys])
             self._conn.commit()
         return len(keys)
 

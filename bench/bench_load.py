@@ -113,7 +113,7 @@ class Server:
         self.log = (RESULTS_DIR / f"bench_load_server_{llm}.log").open("w")
         self.proc = subprocess.Popen(
             [sys.executable, "-c", "from ui.cli import main; main()", "serve", "--host", "127.0.0.1",
-             "--port", str(self.port), "--no-demo-picker"],
+             "--port", str(self.port)],  # production mode: no demo surfaces
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
 

@@ -47,15 +47,24 @@ class Settings(BaseSettings):
     encryption_key: SecretStr = SecretStr("")
     encryption_key_file: Path | None = None
     token_secret: SecretStr = SecretStr("")
-    staff_users: str = (
-        "staff:staff-demo-password"  # "name:password,..." for the console; change in production
-    )
+    # Where generated key files live (token secret, PII keys, the master key of per-purpose keys). Default:
+    # data_dir/keys; in production put it outside data_dir, so a copy or backup of the data carries no keys.
+    keys_dir: Path | None = None
+    # Staff console accounts: "name:<argon2 hash>,..." (`shopguide staff hash` makes one). No default account:
+    # the demo account exists only under `shopguide serve --demo` on the demo shop.
+    staff_users: str = ""
 
     # Serving.
     host: str = "127.0.0.1"
     port: int = 7860
     max_message_chars: int = 2000
     rate_limit_per_minute: int = 30
+    # Web origins (comma-separated, e.g. https://shop.example) allowed to call the HTTP API cross-site (CORS).
+    allowed_origins: str = ""
+    # Reverse proxies (comma-separated IPs or CIDRs) whose X-Forwarded-For names the real client address.
+    trusted_proxies: str = ""
+    # Mark session cookies Secure (set it when the app is served over HTTPS).
+    secure_cookies: bool = False
 
     # Value engine: training (and the in-memory population behind per-user percentiles) reads at most this many
     # users, a systematic sample of a bigger store; `score --all` still streams every user through the model.
@@ -71,6 +80,20 @@ class Settings(BaseSettings):
         if self.chroma_path is None:
             self.chroma_path = self.data_dir / "chroma"
         return self
+
+    @property
+    def key_dir(self) -> Path:
+        """Where key files live: ``keys_dir`` if set, else ``data_dir/keys`` (computed, so a settings copy with
+        another data_dir gets its own keys)."""
+        return (self.keys_dir or self.data_dir / "keys").expanduser().resolve()
+
+    @property
+    def allowed_origin_list(self) -> list[str]:
+        return [o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip()]
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
 
     @property
     def cache_dir(self) -> Path:

@@ -1,5 +1,6 @@
-"""A real ``shopguide serve`` on 127.0.0.1 over a small demo shop: used by the browser/API tests and by
-``scripts/screenshots.py``. The server is a child process started and stopped by its own pid.
+"""A real ``shopguide serve`` on 127.0.0.1 over a small demo shop: used by the browser/API/attack tests and by
+``scripts/screenshots.py``, in demo mode (``--demo``: picker, widget demo, demo staff login) or in production
+mode. The server is a child process started and stopped by its own pid.
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ _INHERITED_SETTINGS = (
     "SHOPGUIDE_TOKEN_SECRET",
     "SHOPGUIDE_STAFF_USERS",
     "SHOPGUIDE_RATE_LIMIT_PER_MINUTE",
+    "SHOPGUIDE_KEYS_DIR",
+    "SHOPGUIDE_ALLOWED_ORIGINS",
+    "SHOPGUIDE_TRUSTED_PROXIES",
+    "SHOPGUIDE_SECURE_COOKIES",
 )
 
 
@@ -142,10 +147,19 @@ def _shopguide_command() -> list[str]:
 
 
 class LiveServer:
-    """``shopguide serve --host 127.0.0.1 --port P`` over ``data_dir`` with ``llm=none``, until ``stop()``."""
+    """``shopguide serve --host 127.0.0.1 --port P [--demo]`` over ``data_dir`` with ``llm=none``, until
+    ``stop()``."""
 
-    def __init__(self, data_dir: Path, *, port: int | None = None, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        port: int | None = None,
+        env: dict[str, str] | None = None,
+        demo: bool = True,
+    ) -> None:
         self.data_dir = data_dir
+        self.demo = demo
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = data_dir.parent / f"serve-{self.port}.log"
@@ -162,6 +176,7 @@ class LiveServer:
             **self.extra_env,
         }
         command = [*_shopguide_command(), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        command += ["--demo"] if self.demo else []
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:

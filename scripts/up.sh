@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # README command 1: install everything, load the demo shop and start ShopGuide on embedded defaults
-# (SQLite, embedded Chroma, the local llama.cpp model). Re-running skips what is already done.
+# (SQLite, embedded Chroma, the local llama.cpp model) in demo mode, on loopback only. Re-running skips what is
+# already done. For a public server use `shopguide serve` without --demo (README: Security).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,4 +16,4 @@ export CMAKE_ARGS="-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF"
 .venv/bin/python -m pip install -q -e '.[local]'
 
 .venv/bin/shopguide setup
-exec .venv/bin/shopguide serve "$@"
+exec .venv/bin/shopguide serve --demo "$@"

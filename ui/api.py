@@ -2,12 +2,15 @@
 
 Auth: ``Authorization: Bearer <widget token>`` (a shopper, bound to the token's user) or HTTP Basic with a staff
 account (``settings.staff_users``). Errors are JSON ``{"error": ..., "detail": ...}`` with a 4xx status.
+Every request is rate-limited on the authenticated principal, or on the client address when there is none
+(failed logins included); wrong staff passwords also lock the account and the address out for a while.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import json
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -23,8 +26,10 @@ from agent.events import ProductCard
 from domain.i18n import normalize_lang
 from domain.models import Language
 from domain.privacy.access import Principal
+from domain.privacy.ratelimit import RateLimited, client_address
+from domain.privacy.staff_auth import LockedOut
 from ui.chat_view import TurnView
-from ui.services import RateLimited, TokenRefused, UiContext, scoped_thread_id
+from ui.services import THREAD_ID_PATTERN, TokenRefused, UiContext, scoped_thread_id
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +45,10 @@ class ApiError(Exception):
 class ChatRequest(BaseModel):
     message: str = Field(min_length=1, description="the shopper's (or staff member's) message")
     thread_id: str | None = Field(
-        default=None, max_length=64, description="continue this conversation; omitted = a new one"
+        default=None,
+        max_length=64,
+        pattern=THREAD_ID_PATTERN,
+        description="continue this conversation (letters, digits, '-', '_'); omitted = a new one",
     )
     language: Language | None = Field(default=None, description="UI language for error texts")
 
@@ -60,7 +68,7 @@ class ChatResponse(BaseModel):
 
 
 class FeedbackRequest(BaseModel):
-    thread_id: str = Field(min_length=1, max_length=64)
+    thread_id: str = Field(min_length=1, max_length=64, pattern=THREAD_ID_PATTERN)
     message_index: int = Field(ge=0, le=10_000)
     liked: bool
     message: str = Field(default="", max_length=4000)
@@ -75,8 +83,23 @@ def _ctx(request: Request) -> UiContext:
     return request.app.state.ui
 
 
-def authenticate(request: Request) -> Principal:
-    """The caller from the Authorization header: a widget token (shopper) or HTTP Basic (staff)."""
+def request_client(request: Request) -> str:
+    """The client address, believing X-Forwarded-For only from ``settings.trusted_proxies``."""
+    peer = request.client.host if request.client else None
+    return client_address(
+        peer, request.headers.get("x-forwarded-for"), _ctx(request).settings.trusted_proxy_list
+    )
+
+
+def _limit(request: Request, key: str) -> None:
+    try:
+        _ctx(request).check_rate(key)
+    except RateLimited as exc:
+        retry = str(max(1, round(exc.retry_after_s)))
+        raise ApiError(429, "too many requests", str(exc), {"Retry-After": retry}) from exc
+
+
+def _identify(request: Request, client: str) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, credentials = header.partition(" ")
     ctx = _ctx(request)
@@ -96,8 +119,12 @@ def authenticate(request: Request) -> Principal:
             raise ApiError(401, "malformed basic credentials", "expected base64 of 'name:password'") from exc
         if not colon:
             raise ApiError(401, "malformed basic credentials", "expected base64 of 'name:password'")
-        if ctx.staff_login(name, password):
-            return Principal.staff(name)
+        try:
+            if ctx.staff.login(name, password, client):
+                return Principal.staff(name)
+        except LockedOut as exc:
+            retry = str(max(1, round(exc.retry_after_s)))
+            raise ApiError(429, "too many failed logins", str(exc), {"Retry-After": retry}) from exc
         raise ApiError(401, "wrong staff username or password", headers={"WWW-Authenticate": "Basic"})
     raise ApiError(
         401,
@@ -105,6 +132,24 @@ def authenticate(request: Request) -> Principal:
         "send 'Authorization: Bearer <widget token>' or staff HTTP Basic credentials",
         {"WWW-Authenticate": "Bearer"},
     )
+
+
+def authenticate(request: Request) -> Principal:
+    """The caller from the Authorization header: a widget token (shopper) or HTTP Basic (staff). The request
+    counts against the principal's rate limit, or, when authentication fails, against the client address."""
+    client = request_client(request)
+    try:
+        principal = _identify(request, client)
+    except ApiError:
+        _limit(request, f"ip:{client}")
+        raise
+    _limit(request, principal.actor)
+    return principal
+
+
+def public_caller(request: Request) -> None:
+    """Unauthenticated routes count against the client address."""
+    _limit(request, f"ip:{request_client(request)}")
 
 
 Caller = Annotated[Principal, Depends(authenticate)]
@@ -118,12 +163,6 @@ def _prepare_turn(request: Request, body: ChatRequest, principal: Principal) -> 
         text = ctx.validate_message(body.message, lang)
     except ValueError as exc:
         raise ApiError(422, "invalid message", str(exc)) from exc
-    try:
-        ctx.check_rate(f"api:{principal.actor}")
-    except RateLimited as exc:
-        raise ApiError(
-            429, "too many requests", str(exc), {"Retry-After": str(max(1, round(exc.retry_after_s)))}
-        ) from exc
     client_thread = body.thread_id or uuid.uuid4().hex
     return text, client_thread, lang
 
@@ -161,7 +200,7 @@ async def chat_stream(request: Request, body: ChatRequest, principal: Caller) ->
     ctx = _ctx(request)
 
     async def events() -> AsyncIterator[str]:
-        yield f'event: session\ndata: {{"thread_id": "{client_thread}"}}\n\n'
+        yield f"event: session\ndata: {json.dumps({'thread_id': client_thread})}\n\n"
         async for event in ctx.stream(scoped_thread_id(principal, client_thread), text, principal, lang):  # type: ignore[arg-type]
             yield f"event: {event.type}\ndata: {event.model_dump_json()}\n\n"
 
@@ -181,7 +220,11 @@ async def post_feedback(request: Request, body: FeedbackRequest, principal: Call
     return {"stored": True}
 
 
-@router.get("/products/{product_id}", summary="One catalog product (public catalog data)")
+@router.get(
+    "/products/{product_id}",
+    summary="One catalog product (public catalog data)",
+    dependencies=[Depends(public_caller)],
+)
 async def product(request: Request, product_id: str) -> dict[str, Any]:
     if len(product_id) > 64:
         raise ApiError(422, "invalid product id", "at most 64 characters")
@@ -219,7 +262,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled API error", exc_info=exc)
-        return JSONResponse({"error": "internal error", "detail": type(exc).__name__}, status_code=500)
+        return JSONResponse({"error": "internal error", "detail": None}, status_code=500)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

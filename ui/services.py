@@ -8,8 +8,10 @@ pages and the HTTP API stay thin and agree on every rule (who the caller is, whi
 from __future__ import annotations
 
 import asyncio
-import hmac
+import contextvars
 import logging
+import re
+import threading
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -23,9 +25,17 @@ from agent.events import ChatEvent
 from agent.service import ChatService
 from domain.i18n import Language, t
 from domain.models import Product
-from domain.privacy import ratelimit
 from domain.privacy.access import Principal
-from domain.privacy.tokens import issue_widget_token, verify_widget_token
+from domain.privacy.crypto import purpose_fernet, seal_text
+from domain.privacy.ratelimit import shared_limiter
+from domain.privacy.staff_auth import (
+    DEMO_STAFF_NAME,
+    DEMO_STAFF_PASSWORD,
+    LockedOut,
+    StaffAuthenticator,
+    parse_staff_users,
+)
+from domain.privacy.tokens import WidgetTokenError, authorize_widget_token, issue_widget_token
 from domain.settings import Settings
 from domain.store.db import get_engine
 from domain.store.repository import get_product, list_products, table_counts
@@ -33,25 +43,25 @@ from domain.store.schema import feedback, users, value_assessments
 
 log = logging.getLogger(__name__)
 
+# A client thread id: what the SSE stream echoes and the checkpoint key is built from (no newlines, no quotes).
+THREAD_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+_THREAD_ID = re.compile(THREAD_ID_PATTERN)
+# The client address of the request being served, for code that frameworks call without the request
+# (Gradio's login callable); set by the staff guard middleware.
+current_client: contextvars.ContextVar[str] = contextvars.ContextVar("current_client", default="unknown")
+
 
 class TokenRefused(Exception):
-    """A widget token that is missing, tampered with or expired. The message is safe to show."""
+    """A widget token that is missing, tampered with, expired or revoked. The message is safe to show."""
 
 
-class RateLimited(Exception):
-    def __init__(self, retry_after_s: float) -> None:
-        super().__init__(f"rate limit exceeded; retry after {retry_after_s:.0f} s")
-        self.retry_after_s = retry_after_s
+def is_demo_store(settings: Settings) -> bool:
+    """The store was loaded from the generated demo shop (``shopguide setup`` on an empty store)."""
+    return (settings.data_dir / "demo" / "manifest.json").exists()
 
 
-def parse_staff_users(spec: str) -> dict[str, str]:
-    """``"alice:pw1,bob:pw2"`` → ``{"alice": "pw1", "bob": "pw2"}`` (passwords may contain ':')."""
-    accounts: dict[str, str] = {}
-    for item in spec.split(","):
-        name, sep, password = item.strip().partition(":")
-        if name and sep and password:
-            accounts[name.strip()] = password
-    return accounts
+def valid_thread_id(value: str) -> bool:
+    return bool(_THREAD_ID.match(value))
 
 
 def scoped_thread_id(principal: Principal, client_thread_id: str | None) -> str:
@@ -61,12 +71,23 @@ def scoped_thread_id(principal: Principal, client_thread_id: str | None) -> str:
     return f"{principal.actor}/{safe}"
 
 
+def staff_accounts(settings: Settings, *, demo: bool) -> dict[str, str]:
+    """Configured staff accounts, plus the demo account in demo mode (only there)."""
+    accounts = parse_staff_users(settings.staff_users)
+    if demo:
+        accounts.setdefault(DEMO_STAFF_NAME, DEMO_STAFF_PASSWORD)
+    return accounts
+
+
 @dataclass
 class UiContext:
     settings: Settings
-    demo_picker: bool = True
+    demo: bool = False  # demo surfaces (user picker, /widget-demo, demo staff account); serve --demo only
     _chat: Any = field(default=None, repr=False)
     _chat_lock: asyncio.Lock | None = field(default=None, repr=False)
+    _staff: StaffAuthenticator | None = field(default=None, repr=False)
+    _demo_users: list[tuple[str, str]] | None = field(default=None, repr=False)
+    _demo_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     # ------------------------------------------------------------------ store
     @property
@@ -108,54 +129,44 @@ class UiContext:
         return text
 
     # ------------------------------------------------------------------ limits
-    def check_rate(self, session_key: str) -> None:
-        """Per-session sliding-window limit on chat turns (shared with the HTTP middleware); raises RateLimited."""
-
-        decision = ratelimit.check(session_key, self.settings)
-        if not decision.allowed:
-            raise RateLimited(decision.retry_after_s)
+    def check_rate(self, key: str) -> None:
+        """Count one request or chat turn for ``key`` (a principal's actor, else ``ip:<client address>``);
+        raises ``RateLimited``."""
+        shared_limiter(self.settings).enforce(key)
 
     # ------------------------------------------------------------------ identity
-    def staff_login(self, username: str, password: str) -> bool:
-        expected = parse_staff_users(self.settings.staff_users).get(username or "")
-        return expected is not None and hmac.compare_digest(expected.encode(), (password or "").encode())
+    @property
+    def staff(self) -> StaffAuthenticator:
+        if self._staff is None:
+            self._staff = StaffAuthenticator(staff_accounts(self.settings, demo=self.demo))
+        return self._staff
+
+    def staff_login(self, username: str, password: str, client: str | None = None) -> bool:
+        """Right name and password; False otherwise, also while locked out (the guard answers 429 first)."""
+        try:
+            return self.staff.login(username or "", password or "", client or current_client.get())
+        except LockedOut:
+            return False
 
     def verify_token(self, token: str | None) -> Principal:
+        """The shopper a token stands for: signature, expiry, revocation and the user's existence checked."""
         if not token:
             raise TokenRefused("missing widget token")
-
         try:
-            return verify_widget_token(self.settings, token)
-        except Exception as exc:  # the token module's own errors carry the reason (expired, bad signature...)
-            raise TokenRefused(str(exc) or "invalid widget token") from exc
+            return authorize_widget_token(self.settings, token)[0]
+        except WidgetTokenError as exc:  # its message says why (expired, bad signature, revoked...)
+            raise TokenRefused(str(exc)) from exc
 
     def issue_token(self, user_id: str, ttl_s: int = 900) -> str:
         return issue_widget_token(self.settings, user_id, ttl_s=ttl_s)
 
     def demo_users(self, limit: int = 8) -> list[tuple[str, str]]:
-        """(label, user_id) for the demo picker: one or two users per value segment when scores exist."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(
-                    value_assessments.c.user_id, value_assessments.c.segment, value_assessments.c.score
-                ).order_by(value_assessments.c.segment, value_assessments.c.score.desc())
-            ).all()
-            if not rows:
-                ids = (
-                    conn.execute(select(users.c.user_id).order_by(users.c.user_id).limit(limit))
-                    .scalars()
-                    .all()
-                )
-                return [(uid, uid) for uid in ids]
-        per_segment: dict[str, list[Any]] = {}
-        for row in rows:
-            per_segment.setdefault(row.segment, []).append(row)
-        picked: list[Any] = []
-        while len(picked) < limit and any(per_segment.values()):
-            for segment in sorted(per_segment):
-                if per_segment[segment] and len(picked) < limit:
-                    picked.append(per_segment[segment].pop(0))
-        return [(f"{row.user_id} · {row.segment} · {row.score:.0f}", row.user_id) for row in picked]
+        """(label, user_id) for the demo picker: the best users of each value segment, read once per app (a
+        page load must not read every assessment)."""
+        with self._demo_lock:
+            if self._demo_users is None or len(self._demo_users) < limit:
+                self._demo_users = _pick_demo_users(self.engine, limit)
+            return self._demo_users[:limit]
 
     # ------------------------------------------------------------------ catalog
     def product(self, product_id: str) -> Product | None:
@@ -177,13 +188,15 @@ class UiContext:
     def save_feedback(
         self, thread_id: str, user_id: str | None, message_index: int, liked: bool, message: str
     ) -> None:
-        """Store a like/dislike; a second vote on the same message replaces the first."""
+        """Store a like/dislike (the message text encrypted); a second vote on the same message replaces it."""
         values = {
             "thread_id": thread_id[:128],
             "user_id": user_id,
             "message_index": message_index,
             "liked": liked,
-            "message": message[:4000],
+            "message": seal_text(purpose_fernet(self.settings, "feedback"), message[:4000])
+            if message
+            else "",
             "created_at": datetime.now(UTC).replace(tzinfo=None),
         }
         with self.engine.begin() as conn:
@@ -196,11 +209,12 @@ class UiContext:
             conn.execute(feedback.insert().values(**values))
 
     # ------------------------------------------------------------------ health
-    def health(self) -> dict[str, Any]:
+    def health(self, *, detailed: bool) -> dict[str, Any]:
+        """``{"status": "ok"|"degraded"}``; the parts (store counts, index path, model) only for staff."""
         report: dict[str, Any] = {"store": _store_status(self.engine), "index": self._index_status()}
         report["llm"] = _llm_status(self.settings)
-        report["status"] = "ok" if all(part.get("ok") for part in report.values()) else "degraded"
-        return report
+        status = "ok" if all(part.get("ok") for part in report.values()) else "degraded"
+        return {**report, "status": status} if detailed else {"status": status}
 
     def _index_status(self) -> dict[str, Any]:
         path = self.settings.chroma_path
@@ -208,6 +222,33 @@ class UiContext:
             return {"ok": True, "mode": "server", "url": self.settings.chroma_url}
         exists = bool(path and path.exists() and any(path.iterdir()))
         return {"ok": exists, "mode": "embedded", "path": str(path), "built": exists}
+
+
+def _pick_demo_users(engine: Engine, limit: int) -> list[tuple[str, str]]:
+    """Round-robin over segments of each segment's top scores: one small query per segment."""
+    with engine.connect() as conn:
+        segments = sorted(conn.execute(select(value_assessments.c.segment).distinct()).scalars().all())
+        if not segments:
+            ids = conn.execute(select(users.c.user_id).order_by(users.c.user_id).limit(limit)).scalars().all()
+            return [(uid, uid) for uid in ids]
+        per_segment = {
+            segment: list(
+                conn.execute(
+                    select(value_assessments.c.user_id, value_assessments.c.score)
+                    .where(value_assessments.c.segment == segment)
+                    .order_by(value_assessments.c.score.desc())
+                    .limit(limit)
+                ).all()
+            )
+            for segment in segments
+        }
+    picked: list[tuple[str, str]] = []
+    while len(picked) < limit and any(per_segment.values()):
+        for segment in segments:
+            if per_segment[segment] and len(picked) < limit:
+                row = per_segment[segment].pop(0)
+                picked.append((f"{row.user_id} · {segment} · {row.score:.0f}", row.user_id))
+    return picked
 
 
 def _store_status(engine: Engine) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """The shopper chat at ``/``: streamed replies, tool steps as "thinking" boxes, product cards, feedback.
 
-Who is chatting: a ``?token=`` widget token when present (the real path), else the demo user picker (demo only:
-``shopguide serve --no-demo-picker`` turns it off, and then a token is required).
+Who is chatting: a ``?token=`` widget token (re-checked every turn: expiry, revocation, erasure), else, in demo
+mode only (``shopguide serve --demo``), the demo user picker. Without either the page chats with nobody.
 """
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ import gradio as gr
 from agent.events import ProductCard
 from domain.i18n import Language, normalize_lang, t
 from domain.privacy.access import Principal
+from domain.privacy.ratelimit import RateLimited
 from ui.chat_view import TurnView
 from ui.i18n import DETECT_LANG_JS, EXAMPLE_PROMPTS, LANG_CHOICES
 from ui.render import error_box, product_cards, product_details
-from ui.services import RateLimited, TokenRefused, UiContext, scoped_thread_id
+from ui.services import TokenRefused, UiContext, scoped_thread_id
 
 # Product cards report clicks with their product id (one delegated listener survives re-renders).
 CARD_CLICK_JS = (
@@ -49,13 +50,16 @@ def _header(lang: Language) -> str:
     return f"<div><h1>🛍️ {t('app_title', lang)}</h1><p>{t('shopper_tagline', lang)}</p></div>"
 
 
-def _principal(identity: dict[str, Any] | None) -> Principal | None:
-    if not identity or not identity.get("user_id"):
-        return None
-    return Principal.shopper(identity["user_id"])
-
-
 def build_shopper(ctx: UiContext) -> gr.Blocks:
+    def current_principal(identity: dict[str, Any] | None) -> Principal | None:
+        """The shopper of this session now: a token identity is verified again (it may have expired or been
+        revoked since the page loaded); a demo identity counts only in demo mode."""
+        if not identity or not identity.get("user_id"):
+            return None
+        if identity.get("source") == "token":
+            return ctx.verify_token(identity.get("token"))
+        return Principal.shopper(identity["user_id"]) if ctx.demo else None
+
     stop_flags: dict[str, asyncio.Event] = {}
 
     with gr.Blocks(title="ShopGuide", fill_width=False) as demo:
@@ -72,7 +76,7 @@ def build_shopper(ctx: UiContext) -> gr.Blocks:
             with gr.Column(scale=3, min_width=300):
                 picker = gr.Dropdown(
                     choices=[], label=t("demo_user", "en"), info=t("demo_user_info", "en"),
-                    visible=ctx.demo_picker, elem_id="sg-user", interactive=True,
+                    visible=ctx.demo, elem_id="sg-user", interactive=True,
                 )  # fmt: skip
                 notice = gr.HTML("", elem_id="sg-notice", visible=False)
                 chatbot = gr.Chatbot(
@@ -104,7 +108,7 @@ def build_shopper(ctx: UiContext) -> gr.Blocks:
             if token:
                 try:
                     principal = ctx.verify_token(token)
-                    ident = {"user_id": principal.user_id, "source": "token"}
+                    ident = {"user_id": principal.user_id, "source": "token", "token": token}
                     return ident, new_thread, gr.update(visible=False), gr.update(visible=False)
                 except TokenRefused as exc:
                     msg = f"{t('token_invalid', 'zh')} / {t('token_invalid', 'en')} ({exc})"
@@ -114,7 +118,7 @@ def build_shopper(ctx: UiContext) -> gr.Blocks:
                         gr.update(visible=False),
                         gr.update(value=error_box(msg), visible=True),
                     )
-            if not ctx.demo_picker:
+            if not ctx.demo:
                 msg = f"{t('token_invalid', 'zh')} / {t('token_invalid', 'en')}"
                 return (
                     {"error": msg},
@@ -136,9 +140,9 @@ def build_shopper(ctx: UiContext) -> gr.Blocks:
         demo.load(None, None, lang, js=DETECT_LANG_JS, api_visibility="private")
 
         def pick_user(user_id: str | None, ident: dict[str, Any] | None) -> tuple[Any, ...]:
-            if (
-                ident and ident.get("source") == "token"
-            ):  # a token identity cannot be swapped from the browser
+            # a token identity cannot be swapped from the browser, and outside demo mode nothing can be picked
+            offered = {uid for _, uid in ctx.demo_users()} if ctx.demo else set()
+            if (ident and ident.get("source") == "token") or user_id not in offered:
                 return ident, gr.update(), gr.update(), gr.update(), gr.update()
             return {"user_id": user_id, "source": "demo"}, uuid.uuid4().hex, [], product_cards([], "en"), []
 
@@ -156,14 +160,17 @@ def build_shopper(ctx: UiContext) -> gr.Blocks:
         ) -> AsyncIterator[tuple[Any, ...]]:  # fmt: skip
             ui_lang = normalize_lang(lang_value)
             history = list(history or [])
-            principal = _principal(ident)
+            try:
+                principal = current_principal(ident)
+            except TokenRefused as exc:
+                principal, ident = None, {"error": f"{t('token_invalid', ui_lang)} ({exc})"}
             if principal is None:
                 gr.Warning((ident or {}).get("error") or t("token_invalid", ui_lang))
                 yield history, gr.update(), gr.update(), message
                 return
             try:
                 text = ctx.validate_message(message, ui_lang)
-                ctx.check_rate(f"chat:{request.session_hash}")
+                ctx.check_rate(principal.actor)
             except ValueError as exc:
                 gr.Warning(str(exc))
                 yield history, gr.update(), gr.update(), message
@@ -264,7 +271,10 @@ def build_shopper(ctx: UiContext) -> gr.Blocks:
 
         # ------------------------------------------------------------ feedback, details, language
         def on_like(data: gr.LikeData, thread_id: str, ident: dict[str, Any] | None, lang_value: str) -> None:
-            principal = _principal(ident)
+            try:
+                principal = current_principal(ident)
+            except TokenRefused:
+                principal = None
             if principal is None:
                 return
             liked = data.liked if isinstance(data.liked, bool) else str(data.liked).lower() == "like"
@@ -315,7 +325,7 @@ def build_shopper(ctx: UiContext) -> gr.Blocks:
             try:
                 principal = ctx.verify_token(token)
                 text = ctx.validate_message(message, "en")
-                ctx.check_rate(f"gradio-api:{principal.actor}")
+                ctx.check_rate(principal.actor)
             except TokenRefused as exc:
                 raise gr.Error(f"invalid or expired widget token: {exc}") from exc
             except (ValueError, RateLimited) as exc:

@@ -5,10 +5,8 @@ export; and the assistant chat with staff rights. Every customer read is audited
 
 from __future__ import annotations
 
-import tempfile
 import uuid
 from html import escape
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -25,11 +23,13 @@ from domain.i18n import (
     t,
 )
 from domain.privacy.access import Principal
+from domain.privacy.ratelimit import RateLimited
 from ui.chat_view import TurnView
+from ui.exports import ExportVault
 from ui.i18n import DETECT_LANG_JS, LANG_CHOICES
 from ui.plots import contributions_figure, timeline_figure
 from ui.render import error_box, product_cards, value_card
-from ui.services import RateLimited, UiContext, scoped_thread_id
+from ui.services import UiContext, scoped_thread_id
 from ui.staff_data import (
     SPEND_BAND_LABELS,
     UserHit,
@@ -98,8 +98,12 @@ def _profile_html(
     ) + "</div>"  # fmt: skip
 
 
-def build_staff(ctx: UiContext) -> gr.Blocks:
-    export_dir = Path(tempfile.mkdtemp(prefix="shopguide-exports-"))
+def _download_link(url: str, name: str, lang: Language) -> str:
+    label = "下载（一次有效，10 分钟内）" if lang == "zh" else "Download (once, within 10 minutes)"
+    return f'<a href="{escape(url)}" download="{escape(name)}" id="sg-export-link">⬇ {escape(name)} · {label}</a>'
+
+
+def build_staff(ctx: UiContext, vault: ExportVault) -> gr.Blocks:
     segment_choices = lambda lang: [(labels[lang], key.value) for key, labels in SEGMENT_LABELS.items()]  # noqa: E731
 
     with gr.Blocks(title="ShopGuide · Staff", fill_width=True) as demo:
@@ -170,7 +174,8 @@ def build_staff(ctx: UiContext) -> gr.Blocks:
                         False, label=t("export_contacts", "en"), elem_id="sg-export-contacts"
                     )
                     export_btn = gr.Button(t("export_button", "en"), elem_id="sg-export-btn")
-                    export_file = gr.File(label="CSV", elem_id="sg-export-file", interactive=False)
+                    # a link to the private one-time download, never a gr.File (Gradio's cache is public)
+                    export_file = gr.HTML("", elem_id="sg-export-file")
 
             with gr.Tab(t("staff_chat_tab", "en"), id="assistant") as chat_tab:
                 staff_chat = gr.Chatbot(
@@ -237,13 +242,14 @@ def build_staff(ctx: UiContext) -> gr.Blocks:
         refresh.click(dashboard, [lang], seg_outputs, api_visibility="private")
         segments_tab.select(dashboard, [lang], seg_outputs, api_visibility="private")
 
-        def export(segment: str, contacts: bool, request: gr.Request) -> str:
-            path = export_campaign(
-                ctx, request.username or "staff", segment, export_dir, with_contacts=contacts
-            )
-            return str(path)
+        def export(segment: str, contacts: bool, lang_value: str, request: gr.Request) -> str:
+            owner = request.username or ""
+            path = export_campaign(ctx, owner, segment, vault.staging_dir(owner), with_contacts=contacts)
+            return _download_link(vault.register(owner, path).url, path.name, normalize_lang(lang_value))
 
-        export_btn.click(export, [campaign_segment, with_contacts], export_file, api_visibility="private")
+        export_btn.click(
+            export, [campaign_segment, with_contacts, lang], export_file, api_visibility="private"
+        )
 
         # ------------------------------------------------------------ assistant (staff rights, audited by tools)
         async def staff_turn(
@@ -253,7 +259,7 @@ def build_staff(ctx: UiContext) -> gr.Blocks:
             history = list(history or [])
             try:
                 text = ctx.validate_message(message, lg)
-                ctx.check_rate(f"staff:{request.username}")
+                ctx.check_rate(Principal.staff(request.username or "staff").actor)
             except (ValueError, RateLimited) as exc:
                 gr.Warning(t("rate_limited", lg) if isinstance(exc, RateLimited) else str(exc))
                 yield history, message, thread_id

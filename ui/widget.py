@@ -1,6 +1,6 @@
 """The embeddable widget: ``/widget.js`` (launcher), ``/embed`` (the chat in the panel) and ``/widget-demo``.
 
-The shopper is identified only by a short-lived signed token that the host site's backend issues
+``/widget-demo`` is served in demo mode only. The shopper is identified only by a short-lived signed token that the host site's backend issues
 (``domain.privacy.tokens.issue_widget_token``); ``/embed`` refuses a missing, tampered or expired token with a
 clear message (HTTP 401) and never accepts a bare user id.
 """
@@ -23,6 +23,7 @@ from ui.services import TokenRefused, UiContext
 STATIC_DIR = Path(__file__).parent / "static"
 
 router = APIRouter(include_in_schema=False)
+demo_router = APIRouter(include_in_schema=False)  # mounted only in demo mode (serve --demo)
 
 EMBED_CSS = """
 *{box-sizing:border-box}
@@ -150,9 +151,10 @@ body{margin:0;font:15px/1.5 system-ui,-apple-system,"PingFang SC","Microsoft YaH
 """
 
 
-@router.get("/widget-demo", response_class=HTMLResponse)
+@demo_router.get("/widget-demo", response_class=HTMLResponse)
 async def widget_demo(request: Request) -> HTMLResponse:
-    """A small demo shop that embeds the widget. Its own backend (this handler) issues the shopper's token."""
+    """A small demo shop that embeds the widget. Its own backend (this handler) issues the shopper's token:
+    a token for a real user to whoever asks, which is why this page exists only in demo mode."""
     ctx, lang = _ctx(request), _lang(request)
     tiles = []
     for product in ctx.showcase_products(8):

@@ -4,10 +4,14 @@ Keys come from settings (``SHOPGUIDE_ENCRYPTION_KEY``, comma-separated, newest f
 (one key per line, newest first; created with mode 0600 under ``data_dir/keys`` on first use). Several keys
 make a MultiFernet, so ``shopguide keys rotate`` can re-encrypt old rows while both keys still decrypt.
 The lookup-hash key is separate and never rotated, so staff lookups by phone or email survive a rotation.
+
+Other secrets at rest (agent checkpoints, feedback text, erasure pseudonyms) use per-purpose keys derived with
+HKDF-SHA256 from one master key file (``keys_dir/master.key``): one purpose's key says nothing about another's.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import os
@@ -16,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from domain.settings import Settings
 
@@ -36,7 +42,7 @@ def _read_or_create(path: Path, create: bool = True) -> list[bytes]:
 
 
 def key_file(settings: Settings) -> Path:
-    return settings.encryption_key_file or settings.data_dir / "keys" / "pii.keys"
+    return settings.encryption_key_file or settings.key_dir / "pii.keys"
 
 
 def load_keys(settings: Settings) -> list[bytes]:
@@ -44,6 +50,41 @@ def load_keys(settings: Settings) -> list[bytes]:
     if configured:
         return [k.strip().encode() for k in configured.split(",") if k.strip()]
     return _read_or_create(key_file(settings))
+
+
+def purpose_key(settings: Settings, purpose: str) -> bytes:
+    """32 bytes for one purpose ("checkpoints", "feedback", "pseudonym"...), derived from the master key file."""
+    master = _read_or_create(settings.key_dir / "master.key")[0]
+    kdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=f"shopguide:{purpose}".encode())
+    return kdf.derive(master)
+
+
+def purpose_fernet(settings: Settings, purpose: str) -> Fernet:
+    return Fernet(base64.urlsafe_b64encode(purpose_key(settings, purpose)))
+
+
+SEALED_PREFIX = "enc:v1:"
+
+
+def seal_text(fernet: Fernet, text: str) -> str:
+    """Text encrypted for storage, marked so that ``open_text`` can tell it from older plain rows."""
+    return SEALED_PREFIX + fernet.encrypt(text.encode("utf-8")).decode("ascii")
+
+
+def open_text(fernet: Fernet, stored: str | None) -> str:
+    if not stored or not stored.startswith(SEALED_PREFIX):
+        return stored or ""
+    try:
+        return fernet.decrypt(stored[len(SEALED_PREFIX) :].encode("ascii")).decode("utf-8")
+    except InvalidToken as exc:
+        raise PiiKeyError("stored text does not decrypt with this master key") from exc
+
+
+def keyed_pseudonym(settings: Settings, value: str) -> str:
+    """A stable stand-in for an erased id: HMAC-SHA256 under a secret key, so sequential ids cannot be
+    recovered by hashing every candidate."""
+    digest = hmac.new(purpose_key(settings, "pseudonym"), value.encode("utf-8"), hashlib.sha256).hexdigest()
+    return "erased:" + digest[:24]
 
 
 @dataclass
@@ -59,7 +100,7 @@ class PiiCipher:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PiiCipher:
-        lookup = _read_or_create(settings.data_dir / "keys" / "lookup.key")[0]
+        lookup = _read_or_create(settings.key_dir / "lookup.key")[0]
         return cls(keys=load_keys(settings), lookup_key=lookup)
 
     def encrypt(self, value: str | None) -> str | None:

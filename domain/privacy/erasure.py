@@ -2,13 +2,13 @@
 
 Each layer erases what it owns (``vectorstore.erasure``, ``valuation.erasure``, ``agent.memory``); the
 application-level ``ui.erasure.forget_user`` calls them in order, the store rows last in one transaction. The
-audit log keeps one record of the erasure itself; earlier audit rows about the user are pseudonymised (staff
+audit log keeps one record of the erasure itself, under a keyed pseudonym (HMAC with a secret key, so the erased
+id cannot be recovered by hashing candidate ids); earlier audit rows about the user get the same pseudonym (staff
 accountability stays, the link to the id goes).
 """
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
@@ -16,6 +16,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection
 
 from domain.privacy.access import Principal
+from domain.privacy.crypto import keyed_pseudonym
 from domain.settings import Settings
 from domain.store import schema
 from domain.store.db import get_engine
@@ -34,10 +35,6 @@ class ErasureReport(BaseModel):
         return sum(self.removed.values())
 
 
-def pseudonym(user_id: str) -> str:
-    return "erased:" + hashlib.sha256(user_id.encode("utf-8")).hexdigest()[:16]
-
-
 def user_exists(settings: Settings, user_id: str) -> bool:
     with get_engine(settings).connect() as conn:
         return (
@@ -46,7 +43,7 @@ def user_exists(settings: Settings, user_id: str) -> bool:
         )
 
 
-def _delete_store_rows(conn: Connection, user_id: str) -> dict[str, int]:
+def _delete_store_rows(conn: Connection, user_id: str, pseudonym: str) -> dict[str, int]:
     s = schema
     order_ids = select(s.orders.c.order_id).where(s.orders.c.user_id == user_id)
     removed: dict[str, int] = {}
@@ -67,7 +64,7 @@ def _delete_store_rows(conn: Connection, user_id: str) -> dict[str, int]:
         conn.execute(
             update(s.audit_log)
             .where(s.audit_log.c.subject_user_id == user_id, s.audit_log.c.action != ERASURE_ACTION)
-            .values(subject_user_id=pseudonym(user_id))
+            .values(subject_user_id=pseudonym)
         ).rowcount
         or 0
     )
@@ -86,14 +83,15 @@ def forget_store_rows(
 ) -> None:
     """The domain layer's part, run last: delete the user's store rows and audit the erasure, in one transaction."""
     actor = principal or Principal.staff("cli")
+    pseudonym = keyed_pseudonym(settings, user_id)
     with get_engine(settings).begin() as conn:
-        report.removed.update(_delete_store_rows(conn, user_id))
+        report.removed.update(_delete_store_rows(conn, user_id, pseudonym))
         conn.execute(
             schema.audit_log.insert().values(
                 ts=datetime.now(UTC).replace(tzinfo=None),
                 actor=actor.actor,
                 role=actor.role.value,
-                subject_user_id=user_id,
+                subject_user_id=pseudonym,
                 action=ERASURE_ACTION,
                 reason=f"right to erasure: {sum(report.removed.values())} items removed",
             )

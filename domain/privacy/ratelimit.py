@@ -1,22 +1,27 @@
-"""Abuse limits: a per-session sliding-window rate limiter and an ASGI middleware for request size and rate.
+"""Abuse limits: a per-caller rate limiter (moving window, on the ``limits`` library) and an ASGI middleware
+that caps request bodies.
 
-The session key is, in order: the bearer token (a widget token), the ``shopguide_session`` cookie, the client
-IP. Keys are hashed before they are kept, so the limiter never stores a token. Over the limit the HTTP API
-answers 429 with ``Retry-After``; a body over ``max_body_bytes`` gets 413, whether it announces its length or
-streams it. The chat path calls :func:`check` with the same session key.
+Rate-limit keys are what the server knows, never what the client chooses: the authenticated principal
+(``user:u000123``, a staff name) or else the client address (:func:`client_address`, which believes
+``X-Forwarded-For`` only from ``settings.trusted_proxies``). Keys are hashed before they are kept. Memory is
+bounded: at most ``max_keys`` distinct keys are tracked per window, and beyond that new keys share one overflow
+bucket, so a flood of new keys neither grows memory nor evicts (resets) anyone's counter.
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import math
 import threading
 import time
-from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
+from limits import RateLimitItemPerSecond
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
 from pydantic import BaseModel
 
 from domain.settings import Settings, get_settings
@@ -27,23 +32,8 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-SESSION_COOKIE = "shopguide_session"
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
-# Gradio's page assets, file downloads, heartbeats and the SSE result stream are many small requests per
-# visible action; counting them would throttle a normal page load. Only actions are counted.
-DEFAULT_EXEMPT_PREFIXES: tuple[str, ...] = (
-    "/assets",
-    "/static",
-    "/favicon",
-    "/health",
-    "/gradio_api/file",
-    "/gradio_api/heartbeat",
-    "/gradio_api/queue/data",
-    "/gradio_api/info",
-    "/config",
-    "/theme.css",
-    "/manifest.json",
-)
+OVERFLOW_KEY = "overflow"
 
 
 class RateDecision(BaseModel):
@@ -53,119 +43,120 @@ class RateDecision(BaseModel):
 
 
 class RateLimited(RuntimeError):
+    """Over the rate limit; the one exception every layer raises and catches for it."""
+
     def __init__(self, retry_after_s: float) -> None:
         super().__init__(f"too many requests: retry after {math.ceil(retry_after_s)} s")
         self.retry_after_s = retry_after_s
 
 
-class SlidingWindowLimiter:
-    """At most ``limit`` events per ``window_s`` for each key (exact sliding window: one timestamp per event).
+class RateLimiter:
+    """At most ``limit`` events per ``window_s`` seconds for each key (moving window). Thread-safe."""
 
-    Memory is bounded: at most ``max_keys`` sessions are tracked, least recently seen dropped first.
-    Thread-safe, so one instance can serve the ASGI app and worker threads together.
-    """
-
-    def __init__(
-        self,
-        limit: int,
-        window_s: float = 60.0,
-        *,
-        max_keys: int = 50_000,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        if limit < 1 or window_s <= 0:
-            raise ValueError("limit must be >= 1 and window_s > 0")
-        self.limit = limit
-        self.window_s = window_s
-        self.max_keys = max_keys
-        self._clock = clock
-        self._events: OrderedDict[str, deque[float]] = OrderedDict()
+    def __init__(self, limit: int, window_s: int = 60, *, max_keys: int = 50_000) -> None:
+        if limit < 1 or window_s < 1:
+            raise ValueError("limit must be >= 1 and window_s >= 1")
+        self.limit, self.window_s, self.max_keys = limit, window_s, max_keys
+        self._item = RateLimitItemPerSecond(limit, window_s)
+        self._storage = MemoryStorage()
+        self._strategy = MovingWindowRateLimiter(self._storage)
+        self._last_hit: dict[str, float] = {}  # hashed key -> monotonic time of its last event
         self._lock = threading.Lock()
 
-    def check(self, key: str, *, cost: int = 1) -> RateDecision:
-        """Record one event for ``key`` if it fits in the window; refused events are not recorded."""
-        now = self._clock()
-        hashed = _hash_key(key)
-        with self._lock:
-            events = self._events.get(hashed)
-            if events is None:
-                events = deque()
-                self._events[hashed] = events
-                while len(self._events) > self.max_keys:
-                    self._events.popitem(last=False)
-            else:
-                self._events.move_to_end(hashed)
+    @property
+    def tracked_keys(self) -> int:
+        return len(self._last_hit)
+
+    def _slot(self, key: str) -> str:
+        """The hashed key, or the overflow bucket when the table is full of keys still inside their window."""
+        hashed = hashlib.blake2b(key.encode("utf-8", "replace"), digest_size=16).hexdigest()
+        now = time.monotonic()
+        if hashed not in self._last_hit and len(self._last_hit) >= self.max_keys:
             horizon = now - self.window_s
-            while events and events[0] <= horizon:
-                events.popleft()
-            if len(events) + cost > self.limit:
-                retry = events[0] + self.window_s - now if events else self.window_s
-                return RateDecision(
-                    allowed=False, remaining=max(0, self.limit - len(events)), retry_after_s=retry
-                )
-            events.extend([now] * cost)
-            return RateDecision(allowed=True, remaining=self.limit - len(events))
+            for stale in [k for k, seen in self._last_hit.items() if seen <= horizon]:
+                del self._last_hit[stale]  # its window is over: nothing of it is left to reset
+            if len(self._last_hit) >= self.max_keys:
+                hashed = OVERFLOW_KEY
+        self._last_hit[hashed] = now
+        return hashed
 
-    def reset(self, key: str | None = None) -> None:
+    def check(self, key: str, *, cost: int = 1) -> RateDecision:
+        """Count ``cost`` events for ``key`` if they fit in the window; refused events are not counted."""
         with self._lock:
-            if key is None:
-                self._events.clear()
-            else:
-                self._events.pop(_hash_key(key), None)
+            slot = self._slot(key)
+            allowed = self._strategy.hit(self._item, slot, cost=cost)
+            stats = self._strategy.get_window_stats(self._item, slot)
+        retry = 0.0 if allowed else max(0.001, stats.reset_time - time.time())
+        return RateDecision(allowed=allowed, remaining=stats.remaining, retry_after_s=retry)
+
+    def enforce(self, key: str, *, cost: int = 1) -> None:
+        decision = self.check(key, cost=cost)
+        if not decision.allowed:
+            raise RateLimited(decision.retry_after_s)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._storage.reset()
+            self._last_hit.clear()
 
 
-def _hash_key(key: str) -> str:
-    return hashlib.blake2b(key.encode("utf-8", "replace"), digest_size=16).hexdigest()
-
-
-_shared: dict[tuple[int, float], SlidingWindowLimiter] = {}
+_shared: dict[tuple[int, int], RateLimiter] = {}
 _shared_lock = threading.Lock()
 
 
-def shared_limiter(settings: Settings | None = None, *, window_s: float = 60.0) -> SlidingWindowLimiter:
+def shared_limiter(settings: Settings | None = None, *, window_s: int = 60) -> RateLimiter:
     """The process-wide limiter for ``settings.rate_limit_per_minute`` (HTTP API and chat share it)."""
     settings = settings or get_settings()
     key = (settings.rate_limit_per_minute, window_s)
     with _shared_lock:
         if key not in _shared:
-            _shared[key] = SlidingWindowLimiter(settings.rate_limit_per_minute, window_s)
+            _shared[key] = RateLimiter(settings.rate_limit_per_minute, window_s)
         return _shared[key]
 
 
-def check(session_key: str, settings: Settings | None = None) -> RateDecision:
-    """Count one chat turn for this session; ``allowed`` is False when over ``rate_limit_per_minute``."""
-    return shared_limiter(settings).check(session_key or "anonymous")
+def enforce(key: str, settings: Settings | None = None) -> None:
+    """Count one request or chat turn for ``key``; raises ``RateLimited`` when over the limit."""
+    shared_limiter(settings).enforce(key)
 
 
-def enforce(session_key: str, settings: Settings | None = None) -> None:
-    """Like :func:`check` but raises ``RateLimited`` (with ``retry_after_s``) when over the limit."""
-    decision = check(session_key, settings)
-    if not decision.allowed:
-        raise RateLimited(decision.retry_after_s)
+def in_networks(address: str, networks: Iterable[str]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    for network in networks:
+        try:
+            if ip in ipaddress.ip_network(network, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
 
 
-def session_key_from_scope(scope: Scope) -> str:
-    """Bearer token, else session cookie, else client IP (``X-Forwarded-For`` is ignored: it is spoofable)."""
+def client_address(peer: str | None, forwarded_for: str | None, trusted_proxies: Iterable[str]) -> str:
+    """The client's address: the TCP peer, unless the peer is a trusted proxy; then the right-most
+    ``X-Forwarded-For`` entry that is not a trusted proxy (entries left of it are client-written)."""
+    trusted = list(trusted_proxies)
+    address = peer or "unknown"
+    if not trusted or not in_networks(address, trusted):
+        return address
+    for hop in reversed([h.strip() for h in (forwarded_for or "").split(",") if h.strip()]):
+        if not in_networks(hop, trusted):
+            return hop
+    return address
+
+
+def scope_client_address(scope: Scope, trusted_proxies: Iterable[str]) -> str:
     headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-    auth = headers.get("authorization", "")
-    if auth.lower().startswith("bearer ") and len(auth) > 7:
-        return "token:" + auth[7:].strip()
-    for part in headers.get("cookie", "").split(";"):
-        name, _, value = part.strip().partition("=")
-        if name == SESSION_COOKIE and value:
-            return "cookie:" + value
-    client = scope.get("client") or ("unknown", 0)
-    return "ip:" + str(client[0])
+    peer = (scope.get("client") or ("unknown", 0))[0]
+    return client_address(str(peer), headers.get("x-forwarded-for"), trusted_proxies)
 
 
-def _json_response(
-    status: int, body: dict[str, Any], extra_headers: Iterable[tuple[bytes, bytes]] = ()
-) -> tuple:
+def _json_response(status: int, body: dict[str, Any]) -> tuple[Message, Message]:
     payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
     headers = [
         (b"content-type", b"application/json; charset=utf-8"),
         (b"content-length", str(len(payload)).encode()),
-        *extra_headers,
     ]
     return {"type": "http.response.start", "status": status, "headers": headers}, {
         "type": "http.response.body",
@@ -173,33 +164,12 @@ def _json_response(
     }
 
 
-class LimitMiddleware:
-    """ASGI middleware: 413 for bodies over ``max_body_bytes``, 429 + Retry-After over the session rate limit.
+class BodyLimitMiddleware:
+    """ASGI middleware: 413 for request bodies over ``max_body_bytes``, whether announced or streamed."""
 
-    Mount with ``app.add_middleware(LimitMiddleware, settings=settings)`` on FastAPI/Starlette, or wrap any
-    ASGI app: ``LimitMiddleware(app, settings=settings)``.
-    """
-
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        settings: Settings | None = None,
-        limiter: SlidingWindowLimiter | None = None,
-        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-        exempt_prefixes: Iterable[str] = DEFAULT_EXEMPT_PREFIXES,
-        limited_prefixes: Iterable[str] | None = None,
-    ) -> None:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
         self.app = app
-        self.limiter = limiter or shared_limiter(settings)
         self.max_body_bytes = max_body_bytes
-        self.exempt_prefixes = tuple(exempt_prefixes)
-        self.limited_prefixes = tuple(limited_prefixes) if limited_prefixes is not None else None
-
-    def _is_limited(self, path: str) -> bool:
-        if path.startswith(self.exempt_prefixes):
-            return False
-        return self.limited_prefixes is None or path.startswith(self.limited_prefixes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope.get("type") != "http":
@@ -209,23 +179,6 @@ class LimitMiddleware:
         if declared is not None and declared > self.max_body_bytes:
             await self._send_too_large(send)
             return
-        if self._is_limited(scope.get("path", "")):
-            decision = self.limiter.check(session_key_from_scope(scope))
-            if not decision.allowed:
-                retry = max(1, math.ceil(decision.retry_after_s))
-                start, body = _json_response(
-                    429,
-                    {
-                        "error": "rate_limited",
-                        "retry_after_s": retry,
-                        "message_en": f"Too many requests. Please try again in {retry} s.",
-                        "message_zh": f"请求过于频繁，请 {retry} 秒后再试。",
-                    },
-                    [(b"retry-after", str(retry).encode())],
-                )
-                await send(start)
-                await send(body)
-                return
 
         received = 0
         response_started = False

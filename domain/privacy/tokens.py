@@ -4,6 +4,9 @@ HS256 (PyJWT) with ``settings.token_secret``; when that is unset a random secret
 ``data_dir/keys/token.secret`` (mode 0600). Claims: ``sub`` = user id, ``iat``, ``exp``, ``aud`` =
 ``shopguide-widget``, ``jti``. Verification accepts HS256 only (no ``alg: none``, no key confusion), requires
 every claim, and turns any failure into ``WidgetTokenError`` with a reason a client can act on.
+
+:func:`authorize_widget_token` adds the checks that need the store: a revoked ``jti`` (``shopguide token
+revoke``) and a subject who is not (or no longer, after erasure) a user are refused alike, with one message.
 """
 
 from __future__ import annotations
@@ -14,9 +17,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import jwt
+from sqlalchemy import delete, select
 
 from domain.privacy.access import AccessDenied, Principal
 from domain.settings import Settings
+from domain.store.db import get_engine
+from domain.store.schema import revoked_tokens, users
 
 AUDIENCE = "shopguide-widget"
 ALGORITHM = "HS256"
@@ -34,7 +40,7 @@ class WidgetTokenError(AccessDenied):
 
 
 def secret_file(settings: Settings) -> Path:
-    return settings.data_dir / "keys" / "token.secret"
+    return settings.key_dir / "token.secret"
 
 
 def token_secret(settings: Settings) -> bytes:
@@ -86,7 +92,7 @@ def decode_widget_token(settings: Settings, token: str) -> dict[str, object]:
             algorithms=[ALGORITHM],
             audience=AUDIENCE,
             leeway=CLOCK_LEEWAY_S,
-            options={"require": ["sub", "exp", "iat", "aud"]},
+            options={"require": ["sub", "exp", "iat", "aud", "jti"]},
         )
     except jwt.ExpiredSignatureError as exc:
         raise WidgetTokenError("expired", "widget token expired: ask the site for a new one") from exc
@@ -97,13 +103,53 @@ def decode_widget_token(settings: Settings, token: str) -> dict[str, object]:
     except jwt.InvalidSignatureError as exc:
         raise WidgetTokenError("invalid_signature", "widget token signature is invalid (tampered?)") from exc
     except jwt.InvalidTokenError as exc:  # bad base64/JSON, wrong algorithm, iat in the future...
-        raise WidgetTokenError("malformed", f"widget token rejected: {exc.__class__.__name__}") from exc
+        raise WidgetTokenError("malformed", "widget token rejected: not a valid token") from exc
 
 
 def verify_widget_token(settings: Settings, token: str) -> Principal:
     """The shopper principal a valid token stands for; raises ``WidgetTokenError`` (an ``AccessDenied``)."""
-    claims = decode_widget_token(settings, token)
+    return _principal(decode_widget_token(settings, token))
+
+
+def _principal(claims: dict[str, object]) -> Principal:
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject.strip() or len(subject) > 64:
         raise WidgetTokenError("malformed", "widget token subject is not a user id")
     return Principal.shopper(subject)
+
+
+REFUSED_MESSAGE = "widget token refused: it was revoked or its user is not known here"
+
+
+def authorize_widget_token(settings: Settings, token: str) -> tuple[Principal, dict[str, object]]:
+    """The principal and claims of a token that verifies, is not revoked and names a user in the store."""
+    claims = decode_widget_token(settings, token)
+    principal = _principal(claims)
+    with get_engine(settings).connect() as conn:
+        revoked = conn.execute(
+            select(revoked_tokens.c.jti).where(revoked_tokens.c.jti == str(claims["jti"]))
+        ).first()
+        known = conn.execute(select(users.c.user_id).where(users.c.user_id == principal.user_id)).first()
+    if revoked is not None or known is None:
+        raise WidgetTokenError("revoked", REFUSED_MESSAGE)
+    return principal, claims
+
+
+def revoke_widget_token(settings: Settings, token_or_jti: str) -> str:
+    """Revoke a token (given whole, or by its ``jti``) until its expiry; returns the jti. Idempotent."""
+    value = token_or_jti.strip()
+    if "." in value:  # a whole token: its signature must verify, but an expired one needs no revoking
+        claims = decode_widget_token(settings, value)
+        jti, expires = str(claims["jti"]), datetime.fromtimestamp(int(claims["exp"]), UTC)  # type: ignore[call-overload]
+    else:
+        if not value or len(value) > 64:
+            raise ValueError("give a widget token or its jti (at most 64 characters)")
+        jti, expires = value, datetime.now(UTC) + timedelta(seconds=MAX_TTL_S + CLOCK_LEEWAY_S)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    with get_engine(settings).begin() as conn:
+        conn.execute(delete(revoked_tokens).where(revoked_tokens.c.expires_at < now))
+        conn.execute(delete(revoked_tokens).where(revoked_tokens.c.jti == jti))
+        conn.execute(
+            revoked_tokens.insert().values(jti=jti, revoked_at=now, expires_at=expires.replace(tzinfo=None))
+        )
+    return jti

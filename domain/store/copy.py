@@ -21,8 +21,8 @@ def copy_store(source: Settings, target_dir: Path, *, chroma: bool = False, link
         sqlite3.connect(target_dir / "shopguide.db") as dst,
     ):
         src.backup(dst)
-    if (source.data_dir / "keys").exists():
-        shutil.copytree(source.data_dir / "keys", target_dir / "keys", dirs_exist_ok=True)
+    if source.key_dir.exists():
+        shutil.copytree(source.key_dir, target_dir / "keys", dirs_exist_ok=True)
     if chroma and source.chroma_path and Path(source.chroma_path).exists() and not source.chroma_url:
         shutil.copytree(source.chroma_path, target_dir / "chroma", dirs_exist_ok=True)
     if link_caches:
@@ -35,6 +35,7 @@ def copy_store(source: Settings, target_dir: Path, *, chroma: bool = False, link
     return source.model_copy(
         update={
             "data_dir": target_dir,
+            "keys_dir": target_dir / "keys",
             "database_url": f"sqlite:///{target_dir / 'shopguide.db'}",
             "chroma_path": target_dir / "chroma",
         }

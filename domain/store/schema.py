@@ -165,6 +165,15 @@ audit_log = Table(
     Column("reason", Text, default=""),
 )
 
+# Widget tokens revoked before their expiry (`shopguide token revoke`); rows past expires_at can be dropped.
+revoked_tokens = Table(
+    "revoked_tokens",
+    metadata,
+    Column("jti", String(64), primary_key=True),
+    Column("revoked_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False, index=True),
+)
+
 schema_info = Table("schema_info", metadata, Column("version", Integer, primary_key=True))
 
 ENTITY_TABLES = {

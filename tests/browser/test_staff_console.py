@@ -15,7 +15,7 @@ from domain.store.schema import audit_log, value_assessments
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 LOOKUP_TIMEOUT_MS = 180_000
-STAFF = ("staff", "staff-demo-password")  # Settings' default demo account
+STAFF = ("staff", "staff-demo-password")  # the demo account (the live server runs `serve --demo`)
 
 
 def login(new_page, url: str, password: str = STAFF[1], **viewport):  # type: ignore[no-untyped-def]
@@ -114,11 +114,13 @@ def test_segment_dashboard_and_campaign_export(live_server, new_page) -> None:  
     link = page.locator("#sg-export-file a").first
     link.wait_for(timeout=60_000)
     href = link.get_attribute("href")
-    assert href and "campaign-vip" in href
+    assert href and href.startswith("/staff/exports/") and "campaign-vip" in link.inner_text()
+    url = live_server.url + href
+    assert httpx.get(url, timeout=30).status_code == 404  # not without the maker's session
     cookies = {c["name"]: c["value"] for c in page.context.cookies()}
-    body = httpx.get(
-        href if href.startswith("http") else live_server.url + href, cookies=cookies, timeout=30
-    ).text
+    with httpx.Client(cookies=cookies, timeout=30) as session:
+        body = session.get(url).text
+        assert session.get(url).status_code == 404  # a one-time download
     rows = list(csv.DictReader(io.StringIO(body.lstrip("\ufeff"))))
     assert rows, "the export is empty"
     assert {"user_id", "score", "offer_en", "offer_zh"} <= set(rows[0])

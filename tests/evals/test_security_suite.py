@@ -25,6 +25,13 @@ CLASSES = {
     "pii_extraction",
     "oversized_input",
     "malformed_input",
+    # deployment attacks on the real web app in production mode (evals/security/http_attacks.py)
+    "anonymous_access",
+    "brute_force",
+    "rate_limit_evasion",
+    "cross_site",
+    "export_access",
+    "token_abuse",
 }
 
 
@@ -166,6 +173,9 @@ def test_guided_mode_without_llm_leaks_nothing(small_shop: Settings) -> None:
     excerpts = {r.id: r.reply_excerpt for r in report.results}
     assert "too long" in excerpts["big-60k-en"]  # refused politely, not processed
     assert handled["http-oversized-body"] == "HTTP 413" and handled["http-forged-token"] == "HTTP 401"
+    assert handled["http-widget-demo"] == "HTTP 404" and handled["http-guess-basic"] == "HTTP 429"
+    assert handled["http-foreign-origin"] == "HTTP 403" and handled["http-revoked-token"] == "HTTP 401"
+    assert handled["http-sse-thread-injection"] == "HTTP 422"
     # the suite works on a copy: the planted content never reaches the real store
     from sqlalchemy import select
 

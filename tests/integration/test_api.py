@@ -214,10 +214,12 @@ def test_expired_and_tampered_tokens_get_401(
     assert "signature" in body["detail"]
 
 
-def test_rate_limit_answers_429_with_retry_after(
-    client: httpx.Client, settings: Settings, shopper_id: str
-) -> None:
-    fresh = issue_widget_token(settings, shopper_id, ttl_s=600)  # its own rate-limit session
+def test_rate_limit_answers_429_with_retry_after(client: httpx.Client, settings: Settings) -> None:
+    from ui.services import UiContext
+
+    # the limit is per shopper (any token of theirs), so another shopper than the other tests' one
+    other_shopper = UiContext(settings).demo_users(2)[1][1]
+    fresh = issue_widget_token(settings, other_shopper, ttl_s=600)
     statuses = [
         client.get("/api/v1/session", headers={"Authorization": f"Bearer {fresh}"}).status_code
         for _ in range(settings.rate_limit_per_minute + 2)
@@ -226,12 +228,13 @@ def test_rate_limit_answers_429_with_retry_after(
     assert statuses[-1] == 429
     limited = client.get("/api/v1/session", headers={"Authorization": f"Bearer {fresh}"})
     assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
-    # other sessions are not affected
+    # other callers are not affected
     assert client.get("/api/v1/session", auth=STAFF_AUTH).status_code == 200
 
 
 def test_health_and_openapi(client: httpx.Client) -> None:
-    health = client.get("/healthz").json()
+    assert client.get("/healthz").json() == {"status": "ok"}  # anonymous callers learn nothing more
+    health = client.get("/healthz", auth=STAFF_AUTH).json()
     assert health["status"] == "ok"
     assert (
         health["store"]["products"] > 0 and health["index"]["built"] and health["llm"]["provider"] == "none"

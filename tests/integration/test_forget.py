@@ -14,7 +14,8 @@ from sqlalchemy.engine import Connection
 from typer.testing import CliRunner
 
 from domain.privacy.access import Principal, audit
-from domain.privacy.erasure import ERASURE_ACTION, pseudonym
+from domain.privacy.crypto import keyed_pseudonym
+from domain.privacy.erasure import ERASURE_ACTION
 from domain.settings import Settings, get_settings
 from domain.store import schema
 from domain.store.db import get_engine
@@ -63,6 +64,8 @@ def shop(small_shop_factory) -> Settings:  # type: ignore[no-untyped-def]
     try:
         for user in (TARGET, OTHER):
             service.respond_sync(f"thread-{user}", "我上次买了什么？", Principal.shopper(user))
+            # a staff member's conversation about each user: erasure must take the target's too
+            service.respond_sync(f"staff-about-{user}", f"查一下 {user} 的订单", Principal.staff("alice"))
     finally:
         service.close()
     engine = get_engine(settings)
@@ -130,6 +133,12 @@ def _threads(settings: Settings, user_id: str) -> list[str]:
         memory.close()
 
 
+def _staff_threads(settings: Settings) -> list[str]:
+    with sqlite3.connect(settings.data_dir / "agent" / "checkpoints.sqlite") as conn:
+        rows = conn.execute("SELECT thread_key FROM agent_threads WHERE user_id IS NULL ORDER BY 1").fetchall()
+    return [row[0] for row in rows]
+
+
 def _checkpoint_rows(settings: Settings, thread_key: str) -> int:
     with sqlite3.connect(settings.data_dir / "agent" / "checkpoints.sqlite") as conn:
         return conn.execute("SELECT COUNT(*) FROM checkpoints WHERE thread_id = ?", (thread_key,)).fetchone()[
@@ -150,7 +159,7 @@ def test_forget_removes_every_trace_and_spares_other_users(shop: Settings) -> No
     with engine.connect() as conn:
         before_target, before_other = count_user_rows(conn, TARGET), count_user_rows(conn, OTHER)
     assert before_target["orders"] and before_target["events"] and before_target["llm_cache"]
-    assert before_target["feedback"] and before_target["audit_log"] == 1
+    assert before_target["feedback"] and before_target["audit_log"] >= 1  # staff reads, incl. the chat
     target_docs = _chroma_docs(shop, TARGET)["user_history"]
     assert target_docs
     other_docs = _chroma_docs(shop, OTHER)
@@ -158,6 +167,10 @@ def test_forget_removes_every_trace_and_spares_other_users(shop: Settings) -> No
     assert target_keys & _cached_keys(shop)  # the index embedded (and cached) the target's texts
     target_threads = _threads(shop, TARGET)
     assert target_threads and _checkpoint_rows(shop, target_threads[0]) > 0
+    staff_threads = _staff_threads(shop)
+    assert len(staff_threads) == 2
+    checkpoint_bytes = (shop.data_dir / "agent" / "checkpoints.sqlite").read_bytes()
+    assert "我上次买了什么".encode() not in checkpoint_bytes  # conversations are encrypted at rest
 
     model_tables = sorted(shop.models_dir.glob("**/*.parquet"))
     assert model_tables and any(_has_user(path, TARGET) for path in model_tables)
@@ -168,7 +181,7 @@ def test_forget_removes_every_trace_and_spares_other_users(shop: Settings) -> No
     assert report.removed["store.users"] == 1
     assert report.removed["store.orders"] == before_target["orders"]
     assert report.removed["chroma.user_history"] == len(target_docs)
-    assert report.removed["cache.agent_threads"] == len(target_threads)
+    assert report.removed["cache.agent_threads"] == len(target_threads) + 1  # + the staff thread about them
     with engine.connect() as conn:
         assert all(count == 0 for count in count_user_rows(conn, TARGET).values())
         assert count_user_rows(conn, OTHER) == before_other
@@ -179,13 +192,16 @@ def test_forget_removes_every_trace_and_spares_other_users(shop: Settings) -> No
     assert _history_keys(shop, OTHER) <= _cached_keys(shop)
     assert _threads(shop, TARGET) == [] and _checkpoint_rows(shop, target_threads[0]) == 0
     assert _threads(shop, OTHER)
+    assert _staff_threads(shop) == [k for k in staff_threads if OTHER in k]
     assert not any(_has_user(path, TARGET) for path in model_tables)
     assert any(_has_user(path, OTHER) for path in model_tables)
     assert report.removed["models.user_rows"] >= 1
     erasures = [a for a in audits if a["action"] == ERASURE_ACTION]
-    assert [a["subject_user_id"] for a in erasures] == [TARGET]
+    pseudonym = keyed_pseudonym(shop, TARGET)
+    assert [a["subject_user_id"] for a in erasures] == [pseudonym]  # no raw id, even in the erasure record
+    assert TARGET not in " ".join(str(a["subject_user_id"]) + str(a["reason"]) for a in audits)
     staff_access = [a for a in audits if a["action"] == "view_history"]
-    assert staff_access[0]["actor"] == "alice" and staff_access[0]["subject_user_id"] == pseudonym(TARGET)
+    assert staff_access[0]["actor"] == "alice" and staff_access[0]["subject_user_id"] == pseudonym
 
 
 def test_second_run_is_a_harmless_no_op(shop: Settings) -> None:

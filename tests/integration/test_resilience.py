@@ -95,7 +95,7 @@ async def async_api(shop: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, di
     from domain.privacy.tokens import issue_widget_token
     from ui.app import create_app
 
-    app = create_app(shop, demo_picker=False)
+    app = create_app(shop)
     token = issue_widget_token(shop, _first_user(shop))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test", timeout=120) as client:

@@ -105,16 +105,24 @@ def test_alg_none_and_wrong_audience_and_missing_claims_are_refused(settings: Se
     issue_widget_token(settings, "seed")  # creates the secret file
     secret = secret_file(settings).read_bytes().strip()
     wrong_aud = jwt.encode(
-        {"sub": "u1", "aud": "another-app", "iat": now, "exp": now + timedelta(minutes=5)}, secret, "HS256"
+        {"sub": "u1", "aud": "another-app", "iat": now, "exp": now + timedelta(minutes=5), "jti": "j1"},
+        secret,
+        "HS256",
     )
     with pytest.raises(WidgetTokenError) as err:
         verify_widget_token(settings, wrong_aud)
     assert err.value.reason == "wrong_audience"
 
-    no_exp = jwt.encode({"sub": "u1", "aud": AUDIENCE, "iat": now}, secret, "HS256")
+    no_exp = jwt.encode({"sub": "u1", "aud": AUDIENCE, "iat": now, "jti": "j2"}, secret, "HS256")
     with pytest.raises(WidgetTokenError) as err:
         verify_widget_token(settings, no_exp)
     assert err.value.reason == "missing_claim"
+    no_jti = jwt.encode(
+        {"sub": "u1", "aud": AUDIENCE, "iat": now, "exp": now + timedelta(minutes=5)}, secret, "HS256"
+    )
+    with pytest.raises(WidgetTokenError) as err:
+        verify_widget_token(settings, no_jti)
+    assert err.value.reason == "missing_claim"  # a token without an id could never be revoked
 
 
 @pytest.mark.parametrize("garbage", ["", "not-a-token", "a.b.c", "x" * 5000, "e30.e30."])
@@ -158,3 +166,57 @@ def test_cli_issues_a_verifiable_token(settings: Settings, monkeypatch: pytest.M
     payload = json.loads(issued.stdout)
     assert payload["ttl_s"] == 60
     assert verify_widget_token(settings, payload["token"]).user_id == "u404"
+
+
+def _add_user(settings: Settings, user_id: str) -> None:
+    from domain.store.db import get_engine
+    from domain.store.schema import users
+
+    with get_engine(settings).begin() as conn:
+        conn.execute(users.insert().values(user_id=user_id, signup_at=datetime(2025, 1, 1)))
+
+
+def test_revoked_tokens_and_tokens_of_unknown_or_erased_users_are_refused_alike(settings: Settings) -> None:
+    from domain.privacy.tokens import REFUSED_MESSAGE, authorize_widget_token, revoke_widget_token
+    from ui.erasure import forget_user
+
+    _add_user(settings, "u000001")
+    _add_user(settings, "u000002")
+    kept, revoked = issue_widget_token(settings, "u000001"), issue_widget_token(settings, "u000001")
+    assert authorize_widget_token(settings, revoked)[0].user_id == "u000001"
+    jti = revoke_widget_token(settings, revoked)
+    assert revoke_widget_token(settings, jti) == jti  # by jti too, and idempotent
+    messages = []
+    for token in (
+        revoked,
+        issue_widget_token(settings, "u999999"),
+        erased := issue_widget_token(settings, "u000002"),
+    ):
+        if token is erased:
+            forget_user(settings, "u000002")
+        with pytest.raises(WidgetTokenError) as err:
+            authorize_widget_token(settings, token)
+        messages.append((err.value.reason, str(err.value)))
+    assert messages == [("revoked", REFUSED_MESSAGE)] * 3  # no oracle for which ids exist
+    assert authorize_widget_token(settings, kept)[0].user_id == "u000001"  # other tokens unaffected
+
+
+def test_cli_revokes_a_token(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from domain.privacy.tokens import authorize_widget_token
+    from domain.settings import get_settings
+    from ui.cli import app
+
+    _add_user(settings, "u000003")
+    token = issue_widget_token(settings, "u000003")
+    monkeypatch.setenv("SHOPGUIDE_DATA_DIR", str(settings.data_dir))
+    monkeypatch.delenv("SHOPGUIDE_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["token", "revoke", token])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    with pytest.raises(WidgetTokenError):
+        authorize_widget_token(settings, token)

@@ -1,17 +1,25 @@
-"""Privacy commands: ``shopguide keys rotate``, ``shopguide forget``, ``shopguide token issue``,
-``shopguide eval security``. Registered on the shared apps in ui.cli.app; heavy imports stay inside."""
+"""Privacy commands: ``shopguide keys rotate``, ``shopguide forget``, ``shopguide token issue|revoke``,
+``shopguide staff hash``, ``shopguide eval security``. Registered on the shared apps in ui.cli.app; heavy imports stay inside."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import typer
 
+from domain.privacy.crypto import PiiKeyError
+from domain.privacy.erasure import user_exists
+from domain.privacy.rotation import rotate_keys
+from domain.privacy.staff_auth import hash_password, weak_password_reason
+from domain.privacy.tokens import WidgetTokenError, issue_widget_token, revoke_widget_token
 from ui.cli.app import app, eval_app, export_app, get_settings, keys_app  # noqa: F401
 
-token_app = typer.Typer(help="Issue signed widget tokens for shoppers.", no_args_is_help=True)
+token_app = typer.Typer(help="Issue and revoke signed widget tokens for shoppers.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+staff_app = typer.Typer(help="Staff console accounts.", no_args_is_help=True)
+app.add_typer(staff_app, name="staff")
 
 
 def _settings(**update: Any) -> Any:
@@ -33,10 +41,6 @@ def token_issue(
     as_json: bool = typer.Option(False, "--json", help="Print {token, user_id, expires_at} as JSON."),
 ) -> None:
     """Issue a short-lived signed widget token (HS256, aud=shopguide-widget) for USER_ID; prints the token."""
-    from datetime import UTC, datetime, timedelta
-
-    from domain.privacy.erasure import user_exists
-    from domain.privacy.tokens import issue_widget_token
 
     settings = _settings()
     if check_user and not user_exists(settings, user_id):
@@ -50,6 +54,36 @@ def token_issue(
         typer.echo(json.dumps({"token": token, "user_id": user_id, "expires_at": expires, "ttl_s": ttl}))
     else:
         typer.echo(token)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token: str = typer.Argument(..., help="The widget token, or its jti claim."),
+) -> None:
+    """Revoke a widget token before its expiry: every later request with it is refused."""
+
+    try:
+        jti = revoke_widget_token(_settings(), token)
+    except (WidgetTokenError, ValueError) as exc:
+        _fail(f"cannot revoke: {exc}")
+    typer.echo(f"revoked token {jti}")
+
+
+@staff_app.command("hash")
+def staff_hash(
+    name: str = typer.Option(..., "--name", help="The staff login name."),
+    password: str = typer.Option(
+        ..., "--password", prompt=True, hide_input=True, confirmation_prompt=True, help="Asked if not given."
+    ),
+) -> None:
+    """Print a SHOPGUIDE_STAFF_USERS entry "name:<argon2id hash>" for this account."""
+
+    if not name.strip() or ":" in name or "," in name:
+        _fail("the name must be non-empty, without ':' or ','")
+    reason = weak_password_reason(password)
+    if reason:
+        _fail(f"password refused: {reason}")
+    typer.echo(f"{name.strip()}:{hash_password(password)}")
 
 
 @keys_app.command("rotate")
@@ -70,9 +104,6 @@ def keys_rotate(
     """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    from domain.privacy.crypto import PiiKeyError
-    from domain.privacy.rotation import rotate_keys
 
     settings = _settings()
     try:
@@ -115,7 +146,6 @@ def forget(
     from rich.console import Console
     from rich.table import Table
 
-    from domain.privacy.erasure import user_exists
     from ui.erasure import forget_user
 
     settings = _settings()
