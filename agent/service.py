@@ -20,10 +20,9 @@ from pydantic import BaseModel, Field
 
 from agent.events import ChatEvent, ProductCard
 from agent.guided.graph import build_guided_graph
-from agent.guided.slots import detect_language
 from agent.memory import ConversationMemory
 from agent.react.agent import run_react_turn
-from domain.i18n import t
+from domain.i18n import detect_language, t
 from domain.models import Language
 from domain.privacy.access import AccessDenied, Principal
 from domain.settings import Settings
@@ -226,6 +225,7 @@ class ChatService:
                 "intent": turn.get("intent"),
                 "intent_source": turn.get("intent_source"),
                 "lead_source": turn.get("lead_source"),
+                "faithfulness": turn.get("faithfulness"),
                 "tool_calls": [
                     {"name": r["name"], "args": r["args"], "error": r.get("error")}
                     for r in turn.get("tool_runs", [])

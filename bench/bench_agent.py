@@ -48,7 +48,9 @@ def _shopper(settings: Any) -> str:
         ).scalar_one()
 
 
-def _measure(settings: Any, mode: str, user: str, rounds: int) -> dict[str, Any]:
+def _measure(
+    settings: Any, mode: str, user: str, rounds: int, messages: tuple[tuple[str, str | None], ...] = MESSAGES
+) -> dict[str, Any]:
     service = ChatService(settings)
     principal = Principal.shopper(user)
     ttft: list[float] = []
@@ -61,7 +63,7 @@ def _measure(settings: Any, mode: str, user: str, rounds: int) -> dict[str, Any]
         )
         cold = time.perf_counter() - started
         for r in range(rounds):
-            for i, (first, follow_up) in enumerate(MESSAGES):
+            for i, (first, follow_up) in enumerate(messages):
                 thread = f"bench-{mode}-{settings.llm}-{r}-{i}-{time.time_ns()}"
                 for message in (first, follow_up):
                     if message is None:
@@ -81,13 +83,15 @@ def run(quick: bool) -> list[dict[str, Any]]:
     base = _store()
     user = _shopper(base)
     rounds = 1 if quick else 2
+    # Quick: one English and one Chinese conversation with a follow-up, and one single turn (5 turns per case).
+    messages = MESSAGES[:3] if quick else MESSAGES
 
     local = local_settings(base, port=PORT or free_port())
     cases = [("guided", base), ("guided", local)] + ([] if quick else [("react", local)])
     measured: dict[str, dict[str, Any]] = {}
     try:
         for mode, settings in cases:
-            measured[f"{mode} / {settings.llm}"] = _measure(settings, mode, user, rounds)
+            measured[f"{mode} / {settings.llm}"] = _measure(settings, mode, user, rounds, messages)
     finally:
         get_local_server(local).stop_if_owner()
     baseline = measured["guided / none"]

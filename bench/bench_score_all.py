@@ -8,7 +8,7 @@ LightGBM engine, five signed reasons and a templated explanation per user in the
 Baseline in the same run: the engine alone on N in-memory synthetic users (``bench_scoring.growth_point``), i.e.
 what the store reads, the reasons, the sentences and the writes cost on top of the model.
 
-Run: ``python -m bench.bench_score_all [--quick]`` (quick: 50k users, full: 1M).
+Run: ``python -m bench.bench_score_all [--quick]`` (quick: 20k users, full: 1M).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ BENCH = "score_all"
 
 
 def run(quick: bool) -> list[dict[str, Any]]:
-    n_users = 50_000 if quick else 1_000_000
+    n_users = 20_000 if quick else 1_000_000
     timeout_s = 3600.0
     root = Path(tempfile.mkdtemp(prefix="shopguide-bench-score-all-"))
     try:

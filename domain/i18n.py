@@ -7,9 +7,11 @@ never shows an English feature name, a category slug or a raw code.
 
 from __future__ import annotations
 
+import re
+
 from domain.models import Language, OrderStatus, PriceTier, Segment
 
-__all__ = ["LANGUAGES", "Language", "normalize_lang", "t"]
+__all__ = ["LANGUAGES", "Language", "detect_language", "normalize_lang", "t"]
 
 LANGUAGES: tuple[Language, Language] = ("zh", "en")
 Bilingual = dict[Language, str]
@@ -164,6 +166,18 @@ TEXT: dict[str, Bilingual] = {
         "zh": "抱歉，我这边出了点问题，请稍后再试。",
         "en": "Sorry, something went wrong on my side. Please try again in a moment.",
     },
+    "unsupported": {
+        "en": "Sorry, I can't do that here: I can recommend and compare products, search within a budget and "
+        "check your orders' status. For refunds, returns, cancellations or address changes please contact "
+        "customer service.",
+        "zh": "抱歉，这个我办不到：我可以为您推荐和对比商品、按预算搜索、查询订单状态。退款、退货、取消订单或修改地址"
+        "需要由人工客服处理。",
+    },
+    "not_sold": {
+        "en": "Sorry, we don't sell that in this shop. We have, for example, {examples}. Can I help you with one "
+        "of those?",
+        "zh": "抱歉，我们店里没有这类商品。我们有{examples}等，需要看看吗？",
+    },
     "staff_only_user": {
         "zh": "请问要查看哪位客户？请提供用户编号。",
         "en": "Which customer should I look at? Please give their user id.",
@@ -285,6 +299,18 @@ def normalize_lang(value: str | None) -> Language:
     if not value:
         return "en"
     return "zh" if value.strip().lower().startswith("zh") else "en"
+
+
+_CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def detect_language(text: str, default: Language = "en") -> Language:
+    """Chinese when CJK characters make up a real share of the letters (ids and brand names are latin)."""
+    cjk = len(_CJK_RE.findall(text))
+    latin_words = len(re.findall(r"[A-Za-z]{2,}", text))
+    if cjk == 0 and latin_words == 0:
+        return default
+    return "zh" if cjk >= max(2, latin_words) or (cjk and not latin_words) else "en"
 
 
 def t(key: str, lang: str, **fmt: object) -> str:

@@ -10,9 +10,15 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
 
 Language = Literal["zh", "en"]
+
+
+def in_language(language: Language, text_en: str | None, text_zh: str | None) -> str:
+    """The text in ``language``, else the other one: a shop with a one-language catalog still shows something."""
+    preferred, other = (text_zh, text_en) if language == "zh" else (text_en, text_zh)
+    return (preferred or "").strip() or (other or "").strip()
 
 
 def _pii(description: str) -> Any:
@@ -87,16 +93,19 @@ PII_FIELDS: tuple[str, ...] = tuple(
 class Product(ShopModel):
     product_id: str = Field(min_length=1, max_length=64)
     sku: str = Field(default="", max_length=64, description="model number, e.g. 'XR-550'")
-    title_en: str = Field(min_length=1, max_length=300)
-    title_zh: str = Field(min_length=1, max_length=300)
+    # One title is enough: most shops have a one-language catalog. The other language stays "" (never None).
+    title_en: str = Field(default="", max_length=300)
+    title_zh: str = Field(default="", max_length=300)
     description_en: str = Field(default="", max_length=4000)
     description_zh: str = Field(default="", max_length=4000)
-    brand: str = Field(min_length=1, max_length=100)
+    brand: str = Field(default="", max_length=100, description="'' when the shop's catalog names none")
     category: str = Field(min_length=1, max_length=64, description="category slug, e.g. 'running-shoes'")
     category_zh: str = Field(default="", max_length=64)
     price: float = Field(gt=0, description="current selling price, CNY")
     list_price: float | None = Field(default=None, gt=0)
-    price_tier: PriceTier
+    # None when the source has no tier: ingestion derives it from price quantiles within the category
+    # (domain/ingest/tiers.py) before anything else reads the product.
+    price_tier: PriceTier | None = None
     on_promotion: bool = False
     discount_pct: float = Field(default=0.0, ge=0, lt=1)
     rating: float = Field(default=0.0, ge=0, le=5)
@@ -108,8 +117,17 @@ class Product(ShopModel):
     def in_stock(self) -> bool:
         return self.stock > 0
 
+    @model_validator(mode="after")
+    def _has_a_title(self) -> Product:
+        if not (self.title_en or self.title_zh):
+            raise ValueError("a product needs a title in English or Chinese (title_en or title_zh)")
+        return self
+
     def title(self, language: Language) -> str:
-        return self.title_zh if language == "zh" else self.title_en
+        return in_language(language, self.title_en, self.title_zh)
+
+    def description(self, language: Language) -> str:
+        return in_language(language, self.description_en, self.description_zh)
 
 
 class OrderLine(ShopModel):

@@ -65,10 +65,17 @@ class Settings(BaseSettings):
     trusted_proxies: str = ""
     # Mark session cookies Secure (set it when the app is served over HTTPS).
     secure_cookies: bool = False
+    # What a shopper is told when asking for their member level: "segment=English|中文,..." (e.g.
+    # "vip=Gold member|金卡会员,loyal=Silver member|银卡会员"). Segments not listed get a polite "can't share".
+    member_levels: str = ""
 
     # Value engine: training (and the in-memory population behind per-user percentiles) reads at most this many
     # users, a systematic sample of a bigger store; `score --all` still streams every user through the model.
     value_train_users: int = 200_000
+    # `score --all` engine: "local" (worker processes over the store) or "spark" (Parquet in, Parquet out; see
+    # README "Scaling out"), and the Spark master it uses (local[N], spark://host:7077, yarn).
+    batch_engine: Literal["local", "spark"] = "local"
+    spark_master: str = "local[2]"
 
     log_level: str = "INFO"
 

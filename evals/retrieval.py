@@ -4,6 +4,10 @@ Labels in ``eval_queries.jsonl`` are predicates over the catalog (category, bran
 description words, or "the model number of the n-th product of a category"), resolved against whatever demo
 catalog is indexed, so they stay true when the generator changes. Recall@5 is capped: hits in the top 5 divided
 by min(5, number of relevant products), since a category query has dozens of relevant products.
+
+Most shops have a one-language catalog, so the same queries also run on English-only and Chinese-only versions of
+the catalog (``monolingual``: the other language's fields removed). Labels are always resolved on the full
+bilingual catalog, so every version is scored against the same relevant products.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from vectorstore.index import get_shop_index
 
 QUERIES_PATH = Path(__file__).with_name("eval_queries.jsonl")
 MODES: tuple[Literal["dense", "bm25", "hybrid"], ...] = ("dense", "bm25", "hybrid")
+CatalogLang = Literal["bilingual", "en", "zh"]
+CATALOG_LANGS: tuple[CatalogLang, ...] = ("bilingual", "en", "zh")
 
 
 class EvalQuery(BaseModel):
@@ -111,9 +117,33 @@ def score_ranking(ranked: list[str], relevant: set[str]) -> tuple[float, float, 
     return recall, rr, dcg / ideal
 
 
-def evaluate(index: Any, catalog: list[dict[str, Any]], queries: list[EvalQuery] | None = None) -> EvalReport:
-    """Run every query through every arm of ``index`` (a ShopIndex over ``catalog``) and aggregate."""
-    resolved, skipped = resolve(queries or load_queries(), catalog)
+def monolingual(catalog: list[dict[str, Any]], lang: CatalogLang) -> list[dict[str, Any]]:
+    """The catalog as a one-language shop would export it: the other language's titles, descriptions and
+    category names removed. A Chinese-only shop names its categories and brands in Chinese too."""
+    if lang == "bilingual":
+        return catalog
+    rows = []
+    for row in catalog:
+        if lang == "en":
+            rows.append({**row, "title_zh": "", "description_zh": "", "category_zh": ""})
+        else:
+            category_zh = row.get("category_zh") or row["category"]
+            brand_zh = str(row["title_zh"]).split(" ")[0] or row["brand"]
+            rows.append(
+                {**row, "title_en": "", "description_en": "", "category": category_zh, "brand": brand_zh}
+            )
+    return rows
+
+
+def evaluate(
+    index: Any,
+    catalog: list[dict[str, Any]],
+    queries: list[EvalQuery] | None = None,
+    labels: list[dict[str, Any]] | None = None,
+) -> EvalReport:
+    """Run every query through every arm of ``index`` (a ShopIndex over ``catalog``) and aggregate; the
+    labels resolve against ``labels`` (the bilingual catalog) when given, else against ``catalog``."""
+    resolved, skipped = resolve(queries or load_queries(), labels or catalog)
     sums: dict[str, dict[str, list[tuple[float, float, float]]]] = defaultdict(lambda: defaultdict(list))
     per_query = []
     for q in resolved:
@@ -159,11 +189,25 @@ def demo_catalog(cache_dir: Path, seed: int = 7, n_products: int = 600) -> list[
     return [json.loads(line) for line in products.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def build_eval_index(settings: Any, catalog: list[dict[str, Any]]) -> Any:
-    """A ShopIndex over exactly ``catalog``, in its own data dir (never the user's store)."""
+def evaluate_catalogs(
+    settings: Any, catalog: list[dict[str, Any]], langs: tuple[CatalogLang, ...] = CATALOG_LANGS
+) -> dict[str, EvalReport]:
+    """One report per catalog language: the bilingual catalog and its English-only and Chinese-only versions."""
+    return {
+        lang: evaluate(
+            build_eval_index(settings, monolingual(catalog, lang), name=lang),
+            monolingual(catalog, lang),
+            labels=catalog,
+        )
+        for lang in langs
+    }
+
+
+def build_eval_index(settings: Any, catalog: list[dict[str, Any]], name: str = "bilingual") -> Any:
+    """A ShopIndex over exactly ``catalog``, in its own data dir (never the user's store); one per ``name``."""
 
     eval_settings = Settings(
-        data_dir=settings.cache_dir / "eval_retrieval",
+        data_dir=settings.cache_dir / "eval_retrieval" / name,
         llm="none",
         embedder=settings.embedder,
         embedding_model=settings.embedding_model,

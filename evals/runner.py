@@ -10,6 +10,7 @@ Reports the pass rate and pass^k (a scenario passes^k when all k repeats pass).
 from __future__ import annotations
 
 import json
+import re
 import statistics
 import time
 import uuid
@@ -21,10 +22,10 @@ import numpy as np
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from agent.guided.slots import detect_language
 from agent.middleware.guards import check_text
 from agent.service import ChatResult, ChatService
 from agent.vocabulary import Catalog, get_catalog
+from domain.i18n import detect_language
 from domain.models import Language
 from domain.privacy.access import Principal
 from domain.settings import Settings
@@ -46,6 +47,9 @@ class TurnExpect(BaseModel):
     contains_all: list[str] = Field(default_factory=list)
     contains_any: list[str] = Field(default_factory=list)
     must_not_contain: list[str] = Field(default_factory=list)
+    # "answered the question": the reply says one of these (and none of answer_not); counted apart
+    answer_any: list[str] = Field(default_factory=list)
+    answer_not: list[str] = Field(default_factory=list)
 
 
 class Turn(BaseModel):
@@ -74,6 +78,8 @@ class TurnResult(BaseModel):
     first_token_s: float | None = None
     llm_used: str | None = None  # guided: "intent", "lead", "intent+lead" or None (templates only)
     fallback_from: str | None = None  # "react" when the react turn failed and the guided mode answered
+    faithfulness: dict[str, Any] | None = None  # the LLM text's outcome: first_try | regenerated | template
+    answered: bool | None = None  # None: the turn has no "answered the question" expectation
 
 
 class ScenarioRun(BaseModel):
@@ -156,7 +162,37 @@ def check_turn(
     for needle in expect.must_not_contain:
         if _fill(needle, personas).lower() in low:
             failures.append(f"reply contains forbidden {_fill(needle, personas)!r}")
+    failures += price_failures(result)
+    if answered(expect, result.reply, personas) is False:
+        failures.append(f"did not answer the question (expected one of {expect.answer_any})")
     return failures, ungrounded
+
+
+_YUAN_RE = re.compile(r"[¥￥]\s*(\d[\d,]*(?:\.\d+)?)")
+
+
+def price_failures(result: ChatResult) -> list[str]:
+    """Every price is quoted to the cent: each listed product's exact price is in the reply, and no figure in
+    the reply is a rounded version of a shown product's price (¥110 for ¥109.65)."""
+    failures: list[str] = []
+    figures = [float(x.replace(",", "")) for x in _YUAN_RE.findall(result.reply)]
+    exact_prices = {round(card.price, 2) for card in result.products}
+    for card in result.products:
+        exact = f"¥{card.price:,.2f}"
+        if card.title and card.title in result.reply and exact not in result.reply:
+            failures.append(f"price of {card.product_id} not quoted exactly ({exact})")
+        for figure in figures:
+            if figure not in exact_prices and abs(figure - card.price) < 1.0:
+                failures.append(f"price of {card.product_id} misquoted: ¥{figure:g} for {exact}")
+    return failures
+
+
+def answered(expect: TurnExpect, reply: str, personas: Personas) -> bool | None:
+    if not expect.answer_any and not expect.answer_not:
+        return None
+    low = reply.lower()
+    said = not expect.answer_any or any(_fill(n, personas).lower() in low for n in expect.answer_any)
+    return said and not any(_fill(n, personas).lower() in low for n in expect.answer_not)
 
 
 def catalog_category(catalog: Catalog, product_id: str) -> str | None:
@@ -214,6 +250,8 @@ def run_suite(
                                                ("lead", result.meta.get("lead_source") == "llm")) if v
                             ) or None,
                             fallback_from=result.meta.get("fallback_from"),
+                            faithfulness=result.meta.get("faithfulness"),
+                            answered=answered(turn.expect, result.reply, personas),
                         )
                     )  # fmt: skip
                 runs.append(
@@ -285,6 +323,7 @@ def summarise(runs: list[ScenarioRun], scenarios: list[Scenario], repeats: int) 
         "turn_p50_s": round(statistics.median(turn_seconds), 3) if turn_seconds else None,
         "turn_p95_s": round(float(np.percentile(turn_seconds, 95, method="nearest")), 3) if turn_seconds else None,
         "first_token_p50_s": round(statistics.median(first_tokens), 3) if first_tokens else None,
+        **faithfulness_rates(runs),
         "by_tag": {tag: round(sum(v) / len(v), 3) for tag, v in sorted(tags.items()) if v},
         "failures": [
             {
@@ -299,6 +338,23 @@ def summarise(runs: list[ScenarioRun], scenarios: list[Scenario], repeats: int) 
             for i, t in enumerate(r.turns)
             if t.failures
         ],
+    }
+
+
+def faithfulness_rates(runs: list[ScenarioRun]) -> dict[str, Any]:
+    """Per LLM-written text (a guided lead-in, a react answer): passed the faithfulness check on the first try,
+    after the one regeneration, or fell back to the template; and the "answered the question" rate."""
+    outcomes = [t.faithfulness["outcome"] for r in runs for t in r.turns if t.faithfulness]
+    graded = [t.answered for r in runs for t in r.turns if t.answered is not None]
+    n = len(outcomes)
+    return {
+        "llm_texts": n,
+        "llm_sentences": sum(t.faithfulness.get("sentences", 0) for r in runs for t in r.turns if t.faithfulness),
+        "first_try_faithful_rate": round(outcomes.count("first_try") / n, 4) if n else None,
+        "regenerated_rate": round(outcomes.count("regenerated") / n, 4) if n else None,
+        "template_fallback_rate": round(outcomes.count("template") / n, 4) if n else None,
+        "answered_turns": len(graded),
+        "answered_rate": round(sum(graded) / len(graded), 4) if graded else None,
     }
 
 

@@ -7,6 +7,7 @@ to the item's score. At most two reasons per item.
 
 from __future__ import annotations
 
+from recommend.candidates import Filters
 from recommend.models import UserSignals
 from recommend.rerank import Scored
 from recommend.snapshot import CatalogSnapshot
@@ -22,8 +23,25 @@ def _short(title: str, n: int = 40) -> str:
     return neutralise(title, n)
 
 
+def _amount(value: float) -> str:
+    return f"¥{value:,.0f}" if float(value).is_integer() else f"¥{value:,.2f}"
+
+
+def need_label(category_en: str, category_zh: str, filters: Filters | None) -> tuple[str, str]:
+    """The need a request expressed, as a card reason names it: "耳机 · ¥500 以内", "headphones · under ¥500"."""
+    en, zh = category_en.replace("-", " "), category_zh or category_en.replace("-", " ")
+    lo, hi = (filters.min_price, filters.max_price) if filters else (None, None)
+    if lo is not None and hi is not None:
+        return f"{en} · {_amount(lo)}–{_amount(hi)}", f"{zh} · {_amount(lo)}–{_amount(hi)}"
+    if hi is not None:
+        return f"{en} · under {_amount(hi)}", f"{zh} · {_amount(hi)} 以内"
+    if lo is not None:
+        return f"{en} · over {_amount(lo)}", f"{zh} · {_amount(lo)} 以上"
+    return en, zh
+
+
 def explain(
-    item: Scored, snap: CatalogSnapshot, sig: UserSignals, query: str | None
+    item: Scored, snap: CatalogSnapshot, sig: UserSignals, query: str | None, filters: Filters | None = None
 ) -> tuple[str, str, list[str]]:
     product = snap.products[item.candidate.product_id]
     cand = item.candidate
@@ -31,9 +49,10 @@ def explain(
     parts = item.parts
 
     # Only a strong hit is said to match the request (rank within the first ~10 retrieval hits).
+    # The reason names the need (category and budget), never the shopper's whole message.
     if cand.signals.get("relevance", 0) >= 0.4 and "request" in cand.sources and query:
-        q = neutralise(query, 40)
-        options.append((parts["relevance"], "matches_request", f"matches “{q}”", f"符合您的需求「{q}」"))
+        en, zh = need_label(product.category, product.category_zh, filters)
+        options.append((parts["relevance"], "matches_request", en, zh))
     elif parts.get("relevance", 0) > 0 and "recent_search" in cand.sources and sig.recent_queries:
         q = neutralise(sig.recent_queries[0], 30)
         options.append(
@@ -48,11 +67,14 @@ def explain(
     if parts.get("co_purchase", 0) > 0 and anchor and anchor in snap.products:
         a = snap.products[anchor]
         if a.category == product.category:
-            en, zh = f"similar to {_short(a.title_en)} you bought", f"与您买过的{_short(a.title_zh)}相似"
+            en, zh = (
+                f"similar to {_short(a.title('en'))} you bought",
+                f"与您买过的{_short(a.title('zh'))}相似",
+            )
         else:
             en, zh = (
-                f"often bought with {_short(a.title_en)} you bought",
-                f"常与您买过的{_short(a.title_zh)}一起购买",
+                f"often bought with {_short(a.title('en'))} you bought",
+                f"常与您买过的{_short(a.title('zh'))}一起购买",
             )
         options.append((parts["co_purchase"], "co_purchase", en, zh))
     if parts.get("recently_viewed", 0) > 0:

@@ -189,7 +189,7 @@ class Recommender:
                 max_price is not None and product.price > max_price
             ):
                 continue
-            en, zh, codes = explain(item, snap, sig, query)
+            en, zh, codes = explain(item, snap, sig, query, filters)
             out.append(
                 Recommendation(
                     product=product,

@@ -104,7 +104,7 @@ def build_signals(
             brand_weights[prod.brand] += float(weight)
             tier_weight[int(tier)] += float(weight)
             prices_by_cat.setdefault(prod.category, []).append(float(r.unit_price))
-        sig.purchased_titles = {pid: snapshot.products[pid].title_en for pid in sig.purchased}
+        sig.purchased_titles = {pid: snapshot.products[pid].title("en") for pid in sig.purchased}
         prices = np.array([float(r.unit_price) for r in lines])
         sig.paid_price_low = float(np.percentile(prices, 10))
         sig.paid_price_high = float(np.percentile(prices, 90))

@@ -9,10 +9,12 @@ PYTHON="${PYTHON:-$(command -v python3.11 || command -v python3)}"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 export CMAKE_ARGS="-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF"
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e '.[local,test]'
+.venv/bin/python -m pip install -q -e '.[local,test,spark]'
 
-# System packages the tests drive: Debian's Chromium (never a browser download) and PostgreSQL.
+# System packages the tests drive: Debian's Chromium (never a browser download), PostgreSQL, and the Java 17
+# runtime of the Spark tests.
 need_apt=()
+command -v java >/dev/null || need_apt+=(openjdk-17-jre-headless)
 command -v chromium >/dev/null || need_apt+=(chromium)
 { command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || need_apt+=(postgresql)
 if [ ${#need_apt[@]} -gt 0 ]; then

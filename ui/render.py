@@ -157,7 +157,7 @@ def product_details(product: Product | None, lang: Language) -> str:
     if product is None:
         return f'<div class="sg-details">{escape(t("unknown_product", lang))}</div>'
     title = product.title(lang)
-    description = (product.description_zh if lang == "zh" else product.description_en) or ""
+    description = product.description(lang)
     category = (product.category_zh if lang == "zh" else "") or product.category
     stock = t("in_stock", lang) if product.in_stock else t("out_of_stock", lang)
     facts = []
@@ -170,7 +170,7 @@ def product_details(product: Product | None, lang: Language) -> str:
     facts.append(escape(stock))
     return (
         f'<div class="sg-details" data-pid="{escape(product.product_id)}"><h3>{escape(title)}</h3>'
-        f'<div class="sg-meta">{escape(t("brand", lang))}: {escape(product.brand)} · '
+        f'<div class="sg-meta">{escape(t("brand", lang))}: {escape(product.brand or "–")} · '
         f"{escape(t('category', lang))}: {escape(category)} · SKU {escape(product.sku or '-')}</div>"
         f'<div class="sg-price">{escape(money(product.price))}</div>'
         f'<div class="sg-meta">{" · ".join(facts)}</div>'

@@ -13,15 +13,14 @@ end, so a finished run leaves exactly one row per scored user.
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import time
 from collections import Counter, deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
-from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -31,44 +30,46 @@ from sqlalchemy import and_, delete, func, not_, select
 from sqlalchemy.engine import Engine
 from tqdm import tqdm
 
-from domain.ingest.writer import upsert_statement
-from domain.models import Segment
 from domain.settings import Settings
 from domain.store.db import get_engine
 from domain.store.repository import iter_user_id_chunks
 from domain.store.schema import users, value_assessments
 from valuation.btyd import BtydModels
-from valuation.explain import feature_label, template_explanation
+from valuation.explain import feature_label, template_explanations
 from valuation.feature_matrix import ShopData, drop_profile, feature_matrix, likely_categories, load_shop_data
 from valuation.segments import assign_segments
 from valuation.training import TrainedEngine, reference_percentiles, score_frame
 
 CHUNK_USERS = 50_000
 N_REASONS = 5
-FLAT_COLUMNS: tuple[str, ...] = (
-    "user_id",
-    "as_of",
-    "score",
-    "segment",
-    "predicted_spend_12m",
-    "predicted_purchases_12m",
-    "p_alive",
-    "price_sensitivity",
-    "churn_risk",
-    "next_purchase_prob_30d",
-    "explanation",
-    "model_version",
+# The assessment table (the output file, the Spark output): one row per user. ``likely_categories`` is
+# comma-joined, ``reasons`` is the JSON list of the top signed contributions (``domain.models.Reason``'s fields).
+FLAT_FIELDS: tuple[tuple[str, str], ...] = (
+    ("user_id", "string"),
+    ("as_of", "string"),
+    ("score", "double"),
+    ("segment", "string"),
+    ("predicted_spend_12m", "double"),
+    ("predicted_purchases_12m", "double"),
+    ("p_alive", "double"),
+    ("price_sensitivity", "double"),
+    ("churn_risk", "double"),
+    ("next_purchase_prob_30d", "double"),
+    ("likely_categories", "string"),
+    ("reasons", "string"),
+    ("explanation", "string"),
+    ("model_version", "string"),
 )
-
-
-class _Reason(NamedTuple):
-    """``domain.models.Reason``'s fields, built a million times a run: a tuple, not a validated model."""
-
-    feature: str
-    value: float | None
-    contribution: float
-    label_en: str
-    label_zh: str
+FLAT_COLUMNS: tuple[str, ...] = tuple(name for name, _ in FLAT_FIELDS)
+FLAT_SCHEMA = ", ".join(f"{name} {kind}" for name, kind in FLAT_FIELDS)  # as a Spark DDL schema
+_ROUNDING: dict[str, int] = {
+    "predicted_spend_12m": 2,
+    "predicted_purchases_12m": 3,
+    "p_alive": 4,
+    "price_sensitivity": 3,
+    "churn_risk": 4,
+    "next_purchase_prob_30d": 4,
+}
 
 
 @dataclass
@@ -88,6 +89,19 @@ class BatchSummary:
     @property
     def mean_score(self) -> float | None:
         return round(self.score_sum / self.users, 2) if self.users else None
+
+
+@dataclass
+class ScoringJob:
+    """What scoring a chunk needs, whatever runs it (a worker process, a Spark executor): the trained engine,
+    its BTYD fit, the reference ranking (sorted raw predictions of the trained population: the scale of every
+    score) and the population's feature columns (a chunk may lack some)."""
+
+    trained: TrainedEngine
+    btyd: BtydModels
+    reference: np.ndarray
+    columns: pd.Index
+    with_reasons: bool = True
 
 
 def score_chunk(
@@ -115,61 +129,126 @@ def score_chunk(
     return out, X
 
 
-def assessment_rows(
+def _json_numbers(values: np.ndarray) -> list[str]:
+    """Floats as JSON numbers (``NaN`` as Python's json writes it: the payload is read back with json)."""
+    return [repr(v) if v == v else "NaN" for v in values.tolist()]
+
+
+def _reasons_json(
+    trained: TrainedEngine, features: pd.DataFrame, with_reasons: bool
+) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per user: the reasons as a JSON list, and the (n, k) label/value/contribution arrays of the template."""
+    X = features if trained.with_profile else drop_profile(features)
+    names = trained.value_model.feature_names
+    labels = np.array([feature_label(n) for n in names], dtype=object).reshape(len(names), 2)
+    k = N_REASONS if with_reasons and len(X) else 0
+    if k:
+        # Path attribution: the batch cost of reasons is a leaf lookup per tree, not TreeSHAP (see ValueModel).
+        contrib = trained.value_model.contributions(X, method="path").to_numpy()[:, : len(names)]
+        contrib = np.where(np.isnan(contrib), 0.0, contrib)
+    else:
+        contrib = np.zeros((len(X), len(names)))
+    values = X.reindex(columns=names).to_numpy(dtype=float)
+    top = np.argsort(-np.abs(contrib), axis=1, kind="stable")[:, :k]
+    top_values = np.round(np.take_along_axis(values, top, axis=1), 3)
+    top_contrib = np.round(np.take_along_axis(contrib, top, axis=1), 4)
+    heads = np.array(
+        [
+            f'{{"feature":{json.dumps(n)},"label_en":{json.dumps(en)},'
+            f'"label_zh":{json.dumps(zh, ensure_ascii=False)},"value":'
+            for n, (en, zh) in zip(names, labels.tolist(), strict=True)
+        ],
+        dtype=object,
+    )
+    value_json = np.array(
+        [("null" if v != v else repr(v)) for v in top_values.ravel().tolist()], dtype=object
+    ).reshape(top.shape)
+    contrib_json = np.array(_json_numbers(top_contrib.ravel()), dtype=object).reshape(top.shape)
+    items = heads[top] + value_json + ',"contribution":' + contrib_json + "}"
+    reasons = ["[" + ",".join(row) + "]" for row in items.tolist()]
+    return reasons, labels[top, 0], labels[top, 1], top_values, top_contrib
+
+
+def assessment_table(
     trained: TrainedEngine,
     outputs: pd.DataFrame,
     features: pd.DataFrame,
     language: pd.Series,
     *,
     with_reasons: bool = True,
-) -> list[dict[str, Any]]:
-    """One ValueAssessment dict per row of ``outputs``: reasons are the top signed contributions, the
-    explanation is templated in the user's language. Vectorised per call (contributions, top-k, labels), so the
-    Python work per user is building its dict and its sentence."""
-    X = features if trained.with_profile else drop_profile(features)
-    names = trained.value_model.feature_names
-    labels = [feature_label(n) for n in names]
-    as_of = trained.as_of.date().isoformat()
-    # Path attribution: the batch cost of reasons is a leaf lookup per tree, not TreeSHAP (see ValueModel).
-    if with_reasons and len(X):
-        contrib = trained.value_model.contributions(X, method="path").to_numpy()[:, : len(names)]
-    else:
-        contrib = np.zeros((len(X), len(names)))
-    values = X.reindex(columns=names).to_numpy(dtype=float)
-    contrib = np.where(np.isnan(contrib), 0.0, contrib)
-    top = np.argsort(-np.abs(contrib), axis=1, kind="stable")[:, : N_REASONS if with_reasons else 0]
-    cols = {c: outputs[c].to_numpy() for c in outputs.columns}
-    langs = language.reindex(outputs.index).to_numpy()
-    top_values = np.round(np.take_along_axis(values, top, axis=1), 3)
-    top_contrib = np.round(np.take_along_axis(contrib, top, axis=1), 4)
-    rows: list[dict[str, Any]] = []
-    for i, uid in enumerate(outputs.index):
-        reasons = [
-            _Reason(names[f], None if v != v else v, c, labels[f][0], labels[f][1])
-            for f, v, c in zip(top[i].tolist(), top_values[i].tolist(), top_contrib[i].tolist(), strict=True)
-        ]
-        segment = Segment(cols["segment"][i])
-        score, spend = float(cols["score"][i]), float(cols["predicted_spend_12m"][i])
-        lang = "en" if langs[i] == "en" else "zh"
-        rows.append(
-            {
-                "user_id": uid,
-                "as_of": as_of,
-                "score": score,
-                "segment": segment.value,
-                "predicted_spend_12m": round(spend, 2),
-                "predicted_purchases_12m": round(float(cols["predicted_purchases_12m"][i]), 3),
-                "p_alive": round(float(cols["p_alive"][i]), 4),
-                "price_sensitivity": round(float(cols["price_sensitivity"][i]), 3),
-                "churn_risk": round(float(cols["churn_risk"][i]), 4),
-                "next_purchase_prob_30d": round(float(cols["next_purchase_prob_30d"][i]), 4),
-                "likely_categories": list(cols["likely_categories"][i]),
-                "reasons": [r._asdict() for r in reasons],
-                "explanation": template_explanation(lang, score, segment, spend, reasons),
-                "model_version": trained.version,
-            }
+) -> pd.DataFrame:
+    """The assessment table (``FLAT_COLUMNS``) of the rows of ``outputs``: reasons are the top signed
+    contributions, the explanation is templated in the user's language. Column-wise: contributions, top-k, the
+    reasons' JSON and the sentences are built for the whole chunk at once."""
+    reasons, labels_en, labels_zh, values, contrib = _reasons_json(trained, features, with_reasons)
+    langs = language.reindex(outputs.index).to_numpy(dtype=object)
+    langs = np.where(langs == "en", "en", "zh")
+    score = outputs["score"].to_numpy(dtype=float)
+    spend = np.round(outputs["predicted_spend_12m"].to_numpy(dtype=float), 2)
+    segment = outputs["segment"].to_numpy(dtype=object)
+    explanation = template_explanations(
+        langs, score, segment, outputs["predicted_spend_12m"].to_numpy(dtype=float),
+        labels_en, labels_zh, values, contrib,
+    )  # fmt: skip
+    table = pd.DataFrame(
+        {
+            "user_id": outputs.index.to_numpy(dtype=object),
+            "as_of": trained.as_of.date().isoformat(),
+            "score": score,
+            "segment": segment,
+            "predicted_spend_12m": spend,
+            **{
+                col: np.round(outputs[col].to_numpy(dtype=float), digits)
+                for col, digits in _ROUNDING.items()
+                if col != "predicted_spend_12m"
+            },
+            "likely_categories": [",".join(c) for c in outputs["likely_categories"].tolist()],
+            "reasons": reasons,
+            "explanation": explanation,
+            "model_version": trained.version,
+        }
+    )
+    return table[list(FLAT_COLUMNS)]
+
+
+def assess_chunk(job: ScoringJob, data: ShopData) -> pd.DataFrame:
+    """Score and explain the users of ``data`` (one id range, one Spark bucket): their assessment table."""
+    outputs, features = score_chunk(job.trained, data, job.btyd, job.reference, job.columns)
+    return assessment_table(
+        job.trained, outputs, features, data.users["language"], with_reasons=job.with_reasons
+    )
+
+
+def assessment_payloads(table: pd.DataFrame) -> list[str]:
+    """Each row's ``ValueAssessment`` as JSON text (the ``payload`` column), written from the columns without
+    building a dict per user."""
+    cats = table["likely_categories"]
+    codes, uniques = pd.factorize(cats)
+    cat_json = np.array([json.dumps(c.split(",") if c else []) for c in uniques], dtype=object)
+    numbers = {col: _json_numbers(table[col].to_numpy(dtype=float)) for col in ("score", *_ROUNDING)}
+    return [
+        f'{{"user_id":{json.dumps(u)},"as_of":"{a}","score":{s},"segment":"{g}","predicted_spend_12m":{sp},'
+        f'"predicted_purchases_12m":{pp},"p_alive":{pa_},"price_sensitivity":{ps},"churn_risk":{cr},'
+        f'"next_purchase_prob_30d":{np_},"likely_categories":{c},"reasons":{r},'
+        f'"explanation":{json.dumps(e, ensure_ascii=False)},"model_version":{json.dumps(v)}}}'
+        for u, a, s, g, sp, pp, pa_, ps, cr, np_, c, r, e, v in zip(
+            table["user_id"].tolist(),
+            table["as_of"].tolist(),
+            numbers["score"],
+            table["segment"].tolist(),
+            numbers["predicted_spend_12m"],
+            numbers["predicted_purchases_12m"],
+            numbers["p_alive"],
+            numbers["price_sensitivity"],
+            numbers["churn_risk"],
+            numbers["next_purchase_prob_30d"],
+            cat_json[codes].tolist(),
+            table["reasons"].tolist(),
+            table["explanation"].tolist(),
+            table["model_version"].tolist(),
+            strict=True,
         )
-    return rows
+    ]
 
 
 class _FileWriter:
@@ -216,34 +295,57 @@ class _FileWriter:
             flat.to_parquet(self._tmp, index=False)
 
 
-def _upsert(engine: Engine, rows: list[dict[str, Any]]) -> None:
-    records = [
-        {
-            "user_id": r["user_id"],
-            "as_of": date.fromisoformat(str(r["as_of"])),
-            "score": r["score"],
-            "segment": r["segment"],
-            "predicted_spend_12m": r["predicted_spend_12m"],
-            "payload": r,
-            "model_version": r["model_version"],
-        }
-        for r in rows
+_UPSERT_COLUMNS: tuple[str, ...] = (
+    "user_id", "as_of", "score", "segment", "predicted_spend_12m", "payload", "model_version",
+)  # fmt: skip
+
+
+def _upsert_sql(dialect: str) -> str:
+    """One INSERT .. ON CONFLICT DO UPDATE for SQLite and PostgreSQL, the payload bound as ready JSON text."""
+    mark = "?" if dialect == "sqlite" else "%s"
+    values = [
+        f"{mark}::json" if c == "payload" and dialect == "postgresql" else mark for c in _UPSERT_COLUMNS
     ]
-    if records:
-        with engine.begin() as conn:
-            conn.execute(upsert_statement(engine, value_assessments, ("user_id",)), records)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in _UPSERT_COLUMNS if c != "user_id")
+    return (
+        f"INSERT INTO {value_assessments.name} ({', '.join(_UPSERT_COLUMNS)}) VALUES ({', '.join(values)}) "
+        f"ON CONFLICT (user_id) DO UPDATE SET {updates}"
+    )
 
 
-@dataclass
-class _ChunkJob:
-    """What every worker needs to score a chunk: built once per worker process, not once per chunk."""
+def upsert_assessments(engine: Engine, table: pd.DataFrame) -> None:
+    """Upsert rows of the assessment table into ``value_assessments`` in one transaction: one driver-level
+    ``executemany`` of plain tuples, the payload JSON already written (no per-row dict, no second encode)."""
+    if not len(table):
+        return
+    if engine.dialect.name not in ("sqlite", "postgresql"):  # pragma: no cover - other dialects unsupported
+        raise NotImplementedError(
+            f"upsert is implemented for SQLite and PostgreSQL, not {engine.dialect.name}"
+        )
+    rows = list(
+        zip(
+            table["user_id"].tolist(),
+            table["as_of"].tolist(),
+            table["score"].tolist(),
+            table["segment"].tolist(),
+            table["predicted_spend_12m"].tolist(),
+            assessment_payloads(table),
+            table["model_version"].tolist(),
+            strict=True,
+        )
+    )
+    with engine.begin() as conn:
+        conn.exec_driver_sql(_upsert_sql(engine.dialect.name), rows)
 
-    settings: Settings
-    trained: TrainedEngine
-    btyd: BtydModels
-    reference: np.ndarray
-    columns: pd.Index
-    with_reasons: bool
+
+def delete_other_runs(engine: Engine, trained: TrainedEngine) -> None:
+    """Delete the rows of an older run that this one did not rewrite (e.g. users now too new to score)."""
+    with engine.begin() as conn:
+        this_run = and_(
+            value_assessments.c.model_version == trained.version,
+            value_assessments.c.as_of == trained.as_of.date(),
+        )
+        conn.execute(delete(value_assessments).where(not_(this_run)))
 
 
 @dataclass
@@ -254,27 +356,25 @@ class _ChunkResult:
     users_read: int
 
 
-_WORKER_JOB: _ChunkJob | None = None
+_WORKER: tuple[Settings, ScoringJob] | None = None
 
 
-def _init_worker(job: _ChunkJob) -> None:
-    global _WORKER_JOB
-    _WORKER_JOB = job
+def _init_worker(settings: Settings, job: ScoringJob) -> None:
+    """Built once per worker process, not once per chunk."""
+    global _WORKER
+    _WORKER = (settings, job)
 
 
-def _score_range(scope: tuple[str, str], job: _ChunkJob | None = None) -> _ChunkResult:
-    """Read, score, explain and store the users of one id range; returns the flat rows for the file."""
-    job = job or _WORKER_JOB
-    assert job is not None, "worker not initialised"
-    engine = get_engine(job.settings)
+def _score_range(scope: tuple[str, str], work: tuple[Settings, ScoringJob] | None = None) -> _ChunkResult:
+    """Read, score, explain and store the users of one id range; returns the table rows for the file."""
+    work = work or _WORKER
+    assert work is not None, "worker not initialised"
+    settings, job = work
+    engine = get_engine(settings)
     data = load_shop_data(engine, scope=scope)
-    outputs, features = score_chunk(job.trained, data, job.btyd, job.reference, job.columns)
-    rows = assessment_rows(
-        job.trained, outputs, features, data.users["language"], with_reasons=job.with_reasons
-    )
-    _upsert(engine, rows)
-    flat = pd.DataFrame({c: [r[c] for r in rows] for c in FLAT_COLUMNS})
-    return _ChunkResult(flat, Counter(outputs["segment"]), float(outputs["score"].sum()), len(data.users))
+    flat = assess_chunk(job, data)
+    upsert_assessments(engine, flat)
+    return _ChunkResult(flat, Counter(flat["segment"]), float(flat["score"].sum()), len(data.users))
 
 
 def default_workers() -> int:
@@ -283,14 +383,10 @@ def default_workers() -> int:
 
 def stream_assessments(
     settings: Settings,
-    trained: TrainedEngine,
-    btyd: BtydModels,
-    reference: np.ndarray,
-    columns: pd.Index,
+    job: ScoringJob,
     *,
     out: Path | str | None = None,
     progress: bool = True,
-    with_reasons: bool = True,
     chunk_users: int = CHUNK_USERS,
     workers: int | None = None,
 ) -> BatchSummary:
@@ -301,7 +397,6 @@ def stream_assessments(
     to the file in id order. Each worker upserts its own chunk (SQLite serialises the writes)."""
     started = time.perf_counter()
     engine = get_engine(settings)
-    job = _ChunkJob(settings, trained, btyd, reference, columns, with_reasons)
     writer = _FileWriter(Path(out) if out is not None else None)
     with engine.connect() as conn:
         total = int(conn.execute(select(func.count()).select_from(users)).scalar_one())
@@ -322,13 +417,13 @@ def stream_assessments(
     if workers == 1 or total <= chunk_users:
         summary.workers = 0
         for scope in ranges:
-            consume(_score_range(scope, job))
+            consume(_score_range(scope, (settings, job)))
     else:
         summary.workers = workers
         # spawn, not fork: a forked child would share the parent's pooled database connections.
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(
-            workers, mp_context=context, initializer=_init_worker, initargs=(job,)
+            workers, mp_context=context, initializer=_init_worker, initargs=(settings, job)
         ) as pool:
             pending: deque[Future[_ChunkResult]] = deque()
             for scope in ranges:
@@ -338,12 +433,7 @@ def stream_assessments(
             while pending:
                 consume(pending.popleft().result())
     bar.close()
-    with engine.begin() as conn:  # rows of an older run this one did not rewrite (e.g. users now too new)
-        this_run = and_(
-            value_assessments.c.model_version == trained.version,
-            value_assessments.c.as_of == trained.as_of.date(),
-        )
-        conn.execute(delete(value_assessments).where(not_(this_run)))
+    delete_other_runs(engine, job.trained)
     writer.close()
     summary.segments = dict(segments)
     summary.seconds = time.perf_counter() - started

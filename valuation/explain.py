@@ -14,6 +14,8 @@ import re
 from collections.abc import Sequence
 from typing import Protocol
 
+import numpy as np
+
 from domain import i18n
 from domain.models import Language, Reason, Segment, UserProfile
 from domain.settings import Settings
@@ -77,27 +79,79 @@ def template_explanation(
     predicted_spend: float,
     reasons: Sequence[ReasonLike],
 ) -> str:
-    """Two sentences from the numbers, no LLM."""
-    seg_en, seg_zh = i18n.segment_label(segment, "en"), i18n.segment_label(segment, "zh")
-    ups = [r for r in reasons if r.contribution > 0][:3]
-    downs = [r for r in reasons if r.contribution < 0][:2]
-    if language == "zh":
-        parts = [f"价值评分 {score:.0f}/100（{seg_zh}），预计未来12个月消费 ¥{predicted_spend:,.0f}。"]
-        if ups:
-            parts.append("加分项：" + "、".join(f"{r.label_zh} {_fmt(r.value)}".strip() for r in ups) + "。")
-        if downs:
-            parts.append(
-                "减分项：" + "、".join(f"{r.label_zh} {_fmt(r.value)}".strip() for r in downs) + "。"
+    """Two sentences from the numbers, no LLM (one user of ``template_explanations``)."""
+    k = len(reasons)
+    return template_explanations(
+        [language],
+        np.array([score], dtype=float),
+        [segment],
+        np.array([predicted_spend], dtype=float),
+        np.array([[r.label_en for r in reasons]], dtype=object).reshape(1, k),
+        np.array([[r.label_zh for r in reasons]], dtype=object).reshape(1, k),
+        np.array([[np.nan if r.value is None else r.value for r in reasons]], dtype=float).reshape(1, k),
+        np.array([[r.contribution for r in reasons]], dtype=float).reshape(1, k),
+    )[0]
+
+
+def _joined(items: np.ndarray, take: np.ndarray, sep: str) -> np.ndarray:
+    """Per row, the items where ``take`` is set, in order, joined with ``sep`` ("" when none)."""
+    out = np.full(len(items), "", dtype=object)
+    first = np.ones(len(items), dtype=bool)
+    for j in range(items.shape[1]):
+        t = take[:, j]
+        out = np.where(t, np.where(first, items[:, j], out + sep + items[:, j]), out)
+        first &= ~t
+    return out
+
+
+def template_explanations(
+    languages: Sequence[str] | np.ndarray,
+    scores: np.ndarray,
+    segments: Sequence[Segment | str] | np.ndarray,
+    predicted_spend: np.ndarray,
+    labels_en: np.ndarray,
+    labels_zh: np.ndarray,
+    values: np.ndarray,
+    contributions: np.ndarray,
+) -> list[str]:
+    """The template explanation of many users at once (the batch's path): per user a language, score, segment
+    and spend; (n, k) arrays hold each user's reasons in order (value NaN: none). Up to three raising and two
+    lowering reasons are named. Column-wise string work, no Python loop over users' reasons."""
+    n, k = contributions.shape
+    text = np.array([_fmt(None if v != v else v) for v in values.ravel().tolist()], dtype=object).reshape(
+        n, k
+    )
+    up, down = contributions > 0, contributions < 0
+    take_up, take_down = up & (np.cumsum(up, axis=1) <= 3), down & (np.cumsum(down, axis=1) <= 2)
+    has_text = text != ""
+    labels = {
+        "en": np.where(has_text, labels_en + " " + text, labels_en) if k else labels_en,
+        "zh": np.where(has_text, labels_zh + " " + text, labels_zh) if k else labels_zh,
+    }
+    by_segment = {s: (i18n.segment_label(s, "en"), i18n.segment_label(s, "zh")) for s in set(segments)}
+    seg_labels = [by_segment[s] for s in segments]
+    score_text = [f"{s:.0f}" for s in np.asarray(scores, dtype=float).tolist()]
+    spend_text = [f"{s:,.0f}" for s in np.asarray(predicted_spend, dtype=float).tolist()]
+    is_zh = np.asarray(languages, dtype=object) == "zh"
+    out = np.empty(n, dtype=object)
+    for zh, sep, raise_, lower, end in (
+        (False, ", ", " Raising it: ", " Lowering it: ", "."),
+        (True, "、", "加分项：", "减分项：", "。"),
+    ):
+        rows = np.flatnonzero(is_zh == zh)
+        if not len(rows):
+            continue
+        items = labels["zh" if zh else "en"][rows]
+        ups, downs = _joined(items, take_up[rows], sep), _joined(items, take_down[rows], sep)
+        for i, u, d in zip(rows.tolist(), ups.tolist(), downs.tolist(), strict=True):
+            seg_en, seg_zh = seg_labels[i]
+            head = (
+                f"价值评分 {score_text[i]}/100（{seg_zh}），预计未来12个月消费 ¥{spend_text[i]}。"
+                if zh
+                else f"Value score {score_text[i]}/100 ({seg_en}); predicted 12-month spend ¥{spend_text[i]}."
             )
-        return "".join(parts)
-    parts = [f"Value score {score:.0f}/100 ({seg_en}); predicted 12-month spend ¥{predicted_spend:,.0f}."]
-    if ups:
-        parts.append("Raising it: " + ", ".join(f"{r.label_en} {_fmt(r.value)}".strip() for r in ups) + ".")
-    if downs:
-        parts.append(
-            "Lowering it: " + ", ".join(f"{r.label_en} {_fmt(r.value)}".strip() for r in downs) + "."
-        )
-    return " ".join(parts)
+            out[i] = head + (raise_ + u + end if u else "") + (lower + d + end if d else "")
+    return out.tolist()
 
 
 _NUMBER_RE = re.compile(r"\d[\d,]*(?:\.\d+)?")

@@ -63,6 +63,27 @@ def _transactions(engine: Engine, scope: UserScope = None) -> pd.DataFrame:
     return out
 
 
+TX_COLUMNS: tuple[str, ...] = (
+    "user_id", "order_id", "created_at", "status", "product_id", "category", "price_tier", "brand", "quantity",
+    "unit_price", "discount", "amount",
+)  # fmt: skip  (``domain.store.repository.transactions_frame``'s columns)
+
+
+def transactions_from_lines(lines: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
+    """What ``_transactions`` reads from the store, built from order lines joined to their order (user_id,
+    order_id, created_at, status, line_no, product_id, quantity, unit_price, discount, amount) and the product
+    frame (index product_id): the same columns, the same order, a ``date`` column."""
+    attrs = products[["category", "price_tier", "brand"]]
+    tx = lines.join(attrs, on="product_id", how="inner")
+    tx = tx.sort_values(["created_at", "order_id", "line_no"], kind="stable", ignore_index=True)
+    tx = tx[list(TX_COLUMNS)]
+    if len(tx):
+        return normalise_transactions(tx)
+    out = tx.rename(columns={"created_at": "date"})
+    out["date"] = pd.to_datetime(out["date"])
+    return out
+
+
 def load_shop_data(engine: Engine, scope: UserScope = None) -> ShopData:
     """Everything at once (training, and the demo-sized batch), or the slice of the users of ``scope`` (the
     streamed batch reads one id range at a time; training on a big store reads a sample)."""

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from valuation.blending import LOG_FLOOR, BlendWeights, TargetBlend, blend, choose_weights, customer_fold_ids
 from valuation.btyd import BtydModels, btyd_features
 from valuation.features import holdout_targets, transaction_features
 from valuation.learned import ValueModel
@@ -29,7 +30,7 @@ from valuation.splits import TimeSplit, rolling_origins
 ENGINE_EXCLUDED: tuple[str, ...] = ("T", "tenure_days")
 ENGINE_PARAMS: dict[str, float | int] = {"num_leaves": 7, "min_data_in_leaf": 100}
 ENGINE_ROUNDS = 150
-_MIN_BASE = 1e-3  # floor before taking the log of a BTYD prediction of zero
+_MIN_BASE = LOG_FLOOR  # floor before taking the log of a BTYD prediction of zero
 
 
 @dataclass
@@ -40,6 +41,18 @@ class EngineFrame:
     btyd: BtydModels
     horizon: float  # in the time unit of the features
     y: pd.DataFrame | None = None
+    cutoff: pd.Timestamp | None = None  # the day the features were computed to
+
+    def subset(self, users: pd.Index) -> EngineFrame:
+        y = None if self.y is None else self.y.loc[users]
+        return EngineFrame(self.X.loc[users], self.btyd, self.horizon, y, self.cutoff)
+
+    @property
+    def btyd_prediction(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            {"pred_spend": self.X["btyd_spend_h"], "pred_purchases": self.X["bg_purchases_h"]},
+            index=self.X.index,
+        )
 
     @property
     def spend_margin(self) -> np.ndarray:
@@ -68,18 +81,20 @@ def engine_frame(
     y = None
     if window_end is not None:
         y = holdout_targets(tx, cutoff + pd.Timedelta(days=1), window_end, feats.index)
-    return EngineFrame(X, models, horizon, y)
+    return EngineFrame(X, models, horizon, y, cutoff)
 
 
 @dataclass
 class FinalEngine:
-    """Learned correction of BTYD, with the total-spend calibration factor kept in ``model.spend_scale``."""
+    """Learned correction of BTYD, blended with BTYD per target by ``blend`` (``valuation.blending``; the default
+    is the unblended correction), with the total-spend calibration factor kept in ``model.spend_scale``."""
 
     model: ValueModel = field(
         default_factory=lambda: ValueModel(num_boost_round=ENGINE_ROUNDS, params=dict(ENGINE_PARAMS))
     )
     columns: list[str] = field(default_factory=list)
     calibration: dict[str, float] = field(default_factory=dict)
+    blend: BlendWeights = field(default_factory=BlendWeights)
 
     def _cols(self, X: pd.DataFrame) -> list[str]:
         return [c for c in X.columns if c not in ENGINE_EXCLUDED]
@@ -116,17 +131,93 @@ class FinalEngine:
         }
         return self
 
+    @property
+    def fitted_learned(self) -> bool:
+        return self.model.spend_booster is not None
+
     def predict(self, frame: EngineFrame) -> pd.DataFrame:
-        return self.model.predict(
+        if not self.fitted_learned and self.blend.weight("spend") == self.blend.weight("purchases") == 0.0:
+            return frame.btyd_prediction.copy()  # a BTYD-only engine (``btyd_only_engine``)
+        pred = self.model.predict(
             frame.X[self.columns], base_margin=frame.spend_margin, purchases_margin=frame.purchases_margin
+        )
+        scale = self.model.spend_scale
+        btyd = frame.btyd_prediction
+        return pd.DataFrame(
+            {
+                "pred_spend": blend(
+                    pred["pred_spend"].to_numpy() / scale, btyd["pred_spend"], self.blend.weight("spend")
+                )
+                * scale,
+                "pred_purchases": blend(
+                    pred["pred_purchases"].to_numpy(), btyd["pred_purchases"], self.blend.weight("purchases")
+                ),
+            },
+            index=frame.X.index,
         )
 
     def contributions(self, frame: EngineFrame, *, method: str = "shap") -> pd.DataFrame:
         """Signed per-feature contributions to log(predicted spend), plus ``btyd_baseline`` (the base margin)
-        and ``bias``; each row sums to log(pred_spend / spend_scale)."""
-        contrib = self.model.contributions(frame.X[self.columns], method=method)
+        and ``bias``; each row sums to log(pred_spend / spend_scale) (the blend weight scales the trees' part)."""
+        contrib = self.model.contributions(frame.X[self.columns], method=method) * self.blend.weight("spend")
         contrib["btyd_baseline"] = frame.spend_margin
         return contrib
+
+
+def backtest_weights(
+    frames: list[EngineFrame],
+    scale_frames: list[EngineFrame] | None = None,
+    *,
+    folds: int = 3,
+    seed: int = 7,
+) -> BlendWeights:
+    """Blend weights from an out-of-fold backtest on the training frames themselves: customers are split into
+    ``folds`` groups; each group's rows are predicted by an unblended engine fitted on the other groups' rows (every
+    frame). Scored on the windows closest to the real task: ``scale_frames`` (the training customers' own holdout,
+    customer splits) and the rolling origin with the latest cut-off, whose customers' tenures are closest to those
+    at the real cut-off (on CDNOW the earliest origin, a cohort weeks old, wanted half the learned weight that the
+    latest origin and the real holdout want)."""
+    targets = list(scale_frames or [])
+    rolling = [f for f in frames if all(f is not t for t in targets)]
+    if rolling:
+        targets.append(max(rolling, key=lambda f: f.cutoff or pd.Timestamp.min))
+    fold_of = customer_fold_ids(pd.concat([f.X for f in frames]).index, folds, seed=seed)
+
+    def part(frame: EngineFrame, k: int, inside: bool) -> EngineFrame:
+        in_fold = fold_of.reindex(frame.X.index).to_numpy() == k
+        return frame.subset(frame.X.index[in_fold if inside else ~in_fold])
+
+    preds: list[list[pd.DataFrame]] = [[] for _ in targets]
+    for k in range(folds):
+        train = [part(f, k, inside=False) for f in frames]
+        scale = [part(f, k, inside=False) for f in scale_frames] if scale_frames else None
+        engine = FinalEngine().fit_frames(train, scale_frames=scale)
+        for i, target in enumerate(targets):
+            preds[i].append(engine.predict(part(target, k, inside=True)))
+    windows = []
+    for target, parts in zip(targets, preds, strict=True):
+        assert target.y is not None
+        windows.append((target.y, pd.concat(parts).reindex(target.X.index), target.btyd_prediction))
+    return choose_weights(windows, seed=seed)
+
+
+def fit_engine(
+    frames: list[EngineFrame], scale_frames: list[EngineFrame] | None = None, *, seed: int = 7
+) -> FinalEngine:
+    """The production recipe: backtest the blend weights, then fit on every frame with them."""
+    weights = backtest_weights(frames, scale_frames, seed=seed)
+    return FinalEngine(blend=weights).fit_frames(frames, scale_frames=scale_frames)
+
+
+def btyd_only_engine(reason: str) -> FinalEngine:
+    """No labelled window to learn from: BG/NBD x Gamma-Gamma as it is (no learned part, no rescaling)."""
+    only = {
+        t: TargetBlend(
+            target=t, weight=0.0, best_weight=0.0, gain=0.0, gain_se=0.0, n_backtest=0, reason=reason
+        )
+        for t in ("spend", "purchases")
+    }
+    return FinalEngine(blend=BlendWeights(**only))
 
 
 def rolling_frames(
@@ -137,18 +228,10 @@ def rolling_frames(
     unit: str = "W",
     n_origins: int = 3,
 ) -> tuple[list[EngineFrame], list[TimeSplit]]:
-    """Labelled frames on rolling origins inside the calibration period, never past it (windows of 1/3, 1/2
-    and 2/3 of the horizon ending on ``calibration_end`` when the history is shorter than the horizon)."""
+    """Labelled frames on rolling origins inside the calibration period, never past it (``rolling_origins``:
+    windows scaled to the horizon when the calibration period is shorter than it)."""
     first = pd.to_datetime(tx["date"]).min()
     origins = rolling_origins(first, calibration_end, horizon_days, n_origins=n_origins)
-    if origins and origins[0].holdout_end == calibration_end and origins[0].holdout_days < horizon_days:
-        # Windows shorter than the horizon: use the later part of the calibration period, where customers'
-        # tenure is closest to what it is at the real cut-off.
-        fractions = np.linspace(1 / 3, 2 / 3, n_origins)
-        origins = [
-            TimeSplit(calibration_end - pd.Timedelta(days=round(horizon_days * f)), calibration_end)
-            for f in fractions
-        ]
     frames = [
         engine_frame(tx, o.calibration_end, o.holdout_days, unit=unit, window_end=o.holdout_end)
         for o in origins

@@ -18,6 +18,7 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 DEFAULT_PARAMS: dict[str, Any] = {
     "learning_rate": 0.03,
@@ -68,7 +69,7 @@ class ValueModel:
             1.0  # total-spend calibration factor, set by the caller (see calibration.py)
         )
         self.meta: dict[str, Any] = {}
-        self._path_tables: dict[str, tuple[np.ndarray, float]] = {}
+        self._path_tables: dict[str, tuple[sparse.csr_matrix, int, float]] = {}
 
     # ---- training -------------------------------------------------------------------------------------------
     def fit(
@@ -169,12 +170,22 @@ class ValueModel:
         return pd.DataFrame(contrib, index=X.index, columns=[*self.feature_names, "bias"])
 
     def _path_contributions(self, booster: lgb.Booster, target: str, data: np.ndarray) -> np.ndarray:
-        tables, bias = self._path_tables.get(target) or _path_tables(booster, len(self.feature_names))
-        self._path_tables[target] = (tables, bias)
-        leaves = booster.predict(data, pred_leaf=True, num_threads=PREDICT_THREADS).astype(np.intp)
-        out = np.zeros((len(data), len(self.feature_names) + 1))
-        for t in range(tables.shape[0]):
-            out[:, :-1] += tables[t][leaves[:, t]]
+        table, width, bias = self._path_tables.get(target) or _path_tables(booster, len(self.feature_names))
+        self._path_tables[target] = (table, width, bias)
+        leaves = booster.predict(data, pred_leaf=True, num_threads=PREDICT_THREADS).astype(np.int64)
+        n, n_trees = leaves.shape
+        # Summing one leaf row per tree is a product of a 0/1 (rows x all leaves) matrix with the leaf table;
+        # both are sparse (a path touches a few features), so it costs the non-zeros, not trees x features.
+        picked = sparse.csr_matrix(
+            (
+                np.ones(n * n_trees),
+                (leaves + np.arange(n_trees) * width).ravel(),
+                np.arange(0, n * n_trees + 1, n_trees),
+            ),
+            shape=(n, n_trees * width),
+        )
+        out = np.empty((n, len(self.feature_names) + 1))
+        out[:, :-1] = (picked @ table).toarray()
         out[:, -1] = bias
         return out
 
@@ -228,15 +239,16 @@ class ValueModel:
         return model
 
 
-def _path_tables(booster: lgb.Booster, n_features: int) -> tuple[np.ndarray, float]:
-    """Per tree, per leaf: the Saabas contribution vector of the path to that leaf; plus the summed root values."""
+def _path_tables(booster: lgb.Booster, n_features: int) -> tuple[sparse.csr_matrix, int, float]:
+    """Per tree, per leaf: the Saabas contribution vector of the path to that leaf, as one sparse (trees x width,
+    features) table with tree ``t``'s leaves in rows ``t * width ...``; the width; the summed root values."""
     trees = booster.dump_model()["tree_info"]
     width = max(t["num_leaves"] for t in trees)
     tables = np.zeros((len(trees), width, n_features))
     bias = 0.0
     for t, tree in enumerate(trees):
         root = tree["tree_structure"]
-        if "leaf_index" in root:  # a single-leaf tree: all of it is bias
+        if "split_feature" not in root:  # a single-leaf tree (no split found): all of it is bias
             bias += float(root["leaf_value"])
             continue
         bias += float(root["internal_value"])
@@ -252,4 +264,4 @@ def _path_tables(booster: lgb.Booster, n_features: int) -> tuple[np.ndarray, flo
                     tables[t, child["leaf_index"]] = path
                 else:
                     stack.append((child, path))
-    return tables, bias
+    return sparse.csr_matrix(tables.reshape(len(trees) * width, n_features)), width, bias

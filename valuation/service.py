@@ -31,7 +31,7 @@ from domain.settings import Settings
 from domain.store.db import get_engine
 from domain.store.repository import sample_user_ids
 from domain.store.schema import products, reviews, users
-from valuation.batch import CHUNK_USERS, BatchSummary, score_chunk, stream_assessments
+from valuation.batch import CHUNK_USERS, BatchSummary, ScoringJob, score_chunk, stream_assessments
 from valuation.behaviour import load_events
 from valuation.btyd import BtydModels
 from valuation.explain import llm_explanation, template_explanation, top_reasons
@@ -334,22 +334,22 @@ class ValueService:
         """Every user's assessment without the LLM (rule profile, templated reasons), streamed through the store
         in chunks (:mod:`valuation.batch`): upserted into ``value_assessments`` and written to ``out`` (.parquet
         or .csv) when given. Returns counts and timing, not the rows: at millions of users they stay on disk."""
-
-        self.ensure_ready()
-        assert self._trained is not None and self._btyd is not None and self._features is not None
-        assert self._sorted_raw is not None
         return stream_assessments(
             self.settings,
-            self._trained,
-            self._btyd,
-            self._sorted_raw,
-            self._features.columns,
+            self.scoring_job(with_reasons=with_reasons),
             out=out,
             progress=progress,
-            with_reasons=with_reasons,
             chunk_users=chunk_users or CHUNK_USERS,
             workers=workers,
         )
+
+    def scoring_job(self, *, with_reasons: bool = True) -> ScoringJob:
+        """What any batch engine needs to score chunks of users (the single-machine workers, Spark executors):
+        the trained engine, its BTYD fit, the reference ranking and the population's feature columns."""
+        self.ensure_ready()
+        assert self._trained is not None and self._btyd is not None and self._features is not None
+        assert self._sorted_raw is not None
+        return ScoringJob(self._trained, self._btyd, self._sorted_raw, self._features.columns, with_reasons)
 
 
 @per_settings("database_url", "models_dir", "llm")

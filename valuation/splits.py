@@ -22,6 +22,7 @@ import pandas as pd
 
 SplitKind = Literal["temporal", "random", "stratified"]
 SPLIT_KINDS: tuple[str, ...] = ("temporal", "random", "stratified")
+HOLDOUT_UNCOVERED_SHARE = 0.05  # of the holdout that may lie after the last transaction
 
 
 @dataclass(frozen=True)
@@ -134,10 +135,12 @@ def rolling_origins(
 ) -> list[TimeSplit]:
     """Earlier (cut-off, window end) pairs that lie entirely inside the calibration period.
 
-    Each window is ``horizon_days`` long when the calibration period allows it, otherwise as long as possible
-    (ending on ``calibration_end``); cut-offs are spread between ``min_history_days`` after the first date and
-    ``min_window_days`` before the calibration end. Horizon differences are handled by the engine (the BTYD
-    baseline is computed for each window's own length).
+    Each window is ``horizon_days`` long when the calibration period allows it. Otherwise (a holdout as long as the
+    calibration period, or longer) the windows end on ``calibration_end`` and are scaled to the horizon: 1/3, 1/2
+    and 2/3 of it, each capped so that its cut-off leaves ``min_history_days`` of history (the later part of the
+    calibration period, where tenures are closest to those at the real cut-off); windows shorter than
+    ``min_window_days`` are dropped. Horizon differences are handled by the engine (the BTYD baseline is computed
+    for each window's own length). Raises ValueError, naming the dates, when no window fits.
     """
     earliest = first_date.normalize() + pd.Timedelta(days=min_history_days)
     latest_full = calibration_end - pd.Timedelta(days=horizon_days)
@@ -147,8 +150,43 @@ def rolling_origins(
         cuts = [latest_full - step * i for i in range(n_origins)]
         cuts = [c for c in cuts if c >= earliest]
         return [TimeSplit(c, c + pd.Timedelta(days=horizon_days)) for c in cuts]
-    latest = calibration_end - pd.Timedelta(days=min_window_days)
-    if latest < earliest:
-        raise ValueError("the calibration period is too short for a rolling-origin training window")
-    cuts = pd.date_range(earliest, latest, periods=n_origins).normalize().unique()
-    return [TimeSplit(pd.Timestamp(c), calibration_end) for c in cuts]
+    room = (calibration_end - earliest).days
+    lengths = sorted(
+        {min(round(horizon_days * f), room) for f in np.linspace(1 / 3, 2 / 3, n_origins)}, reverse=True
+    )
+    lengths = [d for d in lengths if d >= min_window_days]
+    if not lengths:
+        raise ValueError(
+            f"the calibration period is too short for a rolling-origin training window: data from "
+            f"{first_date.date()} to the calibration end {calibration_end.date()} leaves {max(room, 0)} days after "
+            f"{min_history_days} days of history, and a window needs at least {min_window_days}"
+        )
+    return [TimeSplit(calibration_end - pd.Timedelta(days=d), calibration_end) for d in lengths]
+
+
+def check_dates(tx: pd.DataFrame, times: TimeSplit, *, holdout_from_data: bool = True) -> None:
+    """Clear errors, naming the dates, for settings no model can be evaluated on: no customer buying by the
+    calibration end, a calibration end at or after the last transaction, or a holdout ending well after the data
+    (its unseen days would count as no purchases; up to ``HOLDOUT_UNCOVERED_SHARE`` of it is tolerated, since a
+    shop's last order need not fall on the holdout's last day). ``holdout_from_data=False`` when the holdout's targets come
+    from elsewhere (the demo's hidden next year)."""
+    if len(tx) == 0:
+        raise ValueError("the dataset holds no transactions")
+    dates = pd.to_datetime(tx["date"])
+    first, last = dates.min().normalize(), dates.max().normalize()
+    cal, hold = times.calibration_end.date(), times.holdout_end.date()
+    if times.calibration_end < first:
+        raise ValueError(
+            f"no calibration data: the calibration end {cal} is before the first transaction {first.date()}"
+        )
+    if not holdout_from_data:
+        return
+    if times.calibration_end >= last:
+        raise ValueError(
+            f"no holdout data: the calibration end {cal} is on or after the last transaction {last.date()}"
+        )
+    if (times.holdout_end - last).days > HOLDOUT_UNCOVERED_SHARE * times.holdout_days:
+        raise ValueError(
+            f"the holdout end {hold} is beyond the data, which ends on {last.date()}: choose a holdout end on or "
+            f"before it"
+        )

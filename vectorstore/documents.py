@@ -85,8 +85,7 @@ def _epoch(ts: datetime) -> int:
 def _title(titles: dict[str, tuple[str, str]], product_id: str | None) -> str:
     if not product_id or product_id not in titles:
         return product_id or ""
-    en, zh = titles[product_id]
-    return f"{en} / {zh}"
+    return " / ".join(t for t in titles[product_id] if t)
 
 
 def iter_history_docs(engine: Engine, user_id: str | None = None) -> Iterator[IndexDoc]:

@@ -86,6 +86,10 @@ class BM25Index:
         retriever = bm25s.BM25.load(str(directory), mmap=False, show_progress=False)
         return cls(retriever, int(meta["n_docs"]))
 
+    def vocabulary(self) -> dict[str, int]:
+        """token -> id of every token in the index (empty for an empty index)."""
+        return self._retriever.vocab_dict if self._retriever is not None else {}  # type: ignore[attr-defined]
+
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every document for this query (zeros when no query token is in the vocabulary)."""
         if self._retriever is None:

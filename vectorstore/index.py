@@ -22,6 +22,7 @@ from domain.cache import per_settings
 from domain.settings import Settings
 from domain.store.db import get_engine
 from vectorstore.client import get_chroma_client
+from vectorstore.crosslingual import fuse
 from vectorstore.documents import iter_history_docs, iter_product_docs
 from vectorstore.embedding import get_embedding_function
 from vectorstore.hybrid import BM25Index, dense_search, rrf_fuse, top_k
@@ -243,25 +244,29 @@ class ShopIndex:
         if not query:  # filter-only browse: best rated first
             return [hit(r, table.rating[r], i) for i, r in enumerate(top_k(table.rating, k, allowed), 1)]
         depth = max(_CANDIDATES, k)
-        dense_rows: np.ndarray = np.zeros(0, dtype=np.int64)
-        bm25_rows: np.ndarray = np.zeros(0, dtype=np.int64)
-        if mode in ("hybrid", "dense"):
-            dense_rows, sims = table.dense_search(
-                self.query_vector(query), depth, allowed, min_price, max_price
-            )
-            if mode == "dense":
-                return [
-                    hit(r, s, i, dense_rank=i)
-                    for i, (r, s) in enumerate(zip(dense_rows[:k], sims[:k], strict=True), 1)
-                ]
-        if mode in ("hybrid", "bm25"):
+        if mode == "bm25":
             scores = table.bm25.scores(query)
-            bm25_rows = top_k(scores, depth, allowed, floor=0.0)
-            if mode == "bm25":
-                return [hit(r, scores[r], i, bm25_rank=i) for i, r in enumerate(bm25_rows[:k], 1)]
+            keyword_rows = top_k(scores, depth, allowed, floor=0.0)
+            return [hit(r, scores[r], i, bm25_rank=i) for i, r in enumerate(keyword_rows[:k], 1)]
+        dense_rows, sims = table.dense_search(self.query_vector(query), depth, allowed, min_price, max_price)
+        if mode == "dense":
+            return [
+                hit(r, s, i, dense_rank=i)
+                for i, (r, s) in enumerate(zip(dense_rows[:k], sims[:k], strict=True), 1)
+            ]
+        # Each arm weighted by what it can say about this query in this catalog (vectorstore/crosslingual.py).
+        fused, bm25_rows = fuse(
+            query=query,
+            dense_rows=dense_rows,
+            bm25=table.bm25,
+            terms=table.terms,
+            depth=depth,
+            allowed=allowed,
+            dense_weight=dense_weight,
+            bm25_weight=bm25_weight,
+        )
         dense_rank = {int(r): i for i, r in enumerate(dense_rows, 1)}
         bm25_rank = {int(r): i for i, r in enumerate(bm25_rows, 1)}
-        fused = rrf_fuse([dense_rows.tolist(), bm25_rows.tolist()], [dense_weight, bm25_weight])
         return [
             hit(row, score, i, dense_rank=dense_rank.get(row), bm25_rank=bm25_rank.get(row))
             for i, (row, score) in enumerate(fused[:k], 1)

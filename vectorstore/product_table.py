@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vectorstore.crosslingual import CatalogTerms
 from vectorstore.hybrid import BM25Index, one_blas_thread, top_k
 
 STATE_FILE = "state.json"
@@ -59,9 +60,19 @@ class ProductTable:
     category_zh: np.ndarray  # str
     in_stock: np.ndarray  # bool
     rating: np.ndarray  # float32
+    sku: np.ndarray  # str, "" when none
+    brand: np.ndarray  # str
     bm25: BM25Index
     centroids: np.ndarray  # (clusters, dim)
     offsets: np.ndarray  # (clusters + 1,) row where each cluster starts
+    _terms: CatalogTerms | None = None
+
+    @property
+    def terms(self) -> CatalogTerms:
+        """Model numbers, brands and lexicon of this snapshot (vectorstore/crosslingual.py), built on first use."""
+        if self._terms is None:
+            self._terms = CatalogTerms.build(self.sku, self.brand, self.category, self.category_zh)
+        return self._terms
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])
@@ -86,6 +97,8 @@ class ProductTable:
             category_zh=np.asarray([str(m.get("category_zh", "")) for m in metadatas], dtype=str)[order],
             in_stock=np.asarray([bool(m.get("in_stock", True)) for m in metadatas], dtype=bool)[order],
             rating=np.asarray([float(m.get("rating", 0.0)) for m in metadatas], dtype=np.float32)[order],
+            sku=np.asarray([str(m.get("sku", "")) for m in metadatas], dtype=str)[order],
+            brand=np.asarray([str(m.get("brand", "")) for m in metadatas], dtype=str)[order],
             bm25=BM25Index.build([texts[i] for i in order]),
             centroids=centroids,
             offsets=offsets.astype(np.int64),
@@ -186,6 +199,8 @@ class ProductTable:
             category_zh=self.category_zh,
             in_stock=self.in_stock,
             rating=self.rating,
+            sku=self.sku,
+            brand=self.brand,
         )
         self.bm25.save(tmp / "bm25")
         (tmp / STATE_FILE).write_text(json.dumps({"generation": self.generation, "n": len(self)}))
@@ -216,6 +231,8 @@ class ProductTable:
             category_zh=columns["category_zh"],
             in_stock=columns["in_stock"],
             rating=columns["rating"],
+            sku=columns["sku"],  # a snapshot from before these columns raises KeyError: rebuilt from Chroma
+            brand=columns["brand"],
             bm25=BM25Index.load(directory / "bm25"),
             centroids=np.load(directory / "centroids.npy"),
             offsets=columns["offsets"],

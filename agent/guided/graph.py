@@ -15,10 +15,12 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
 from agent.events import ChatEvent
+from agent.guided.answers import parse_member_levels
 from agent.guided.planner import PRODUCT_INTENTS, act, understand
 from agent.guided.prompts import SUMMARY_SYSTEM
-from agent.guided.reply import LEAD_INTENTS, compose_body, llm_lead
+from agent.guided.reply import compose_body, llm_lead, wants_lead
 from agent.guided.state import GuidedContext, GuidedState
+from agent.middleware.faithfulness import build_evidence
 from agent.middleware.guards import mask_output, refs_in_outputs
 from agent.toolbox import Toolbox, ToolRun
 from agent.vocabulary import get_catalog
@@ -79,7 +81,8 @@ def build_guided_graph(settings: Settings, checkpointer: Any = None) -> Any:
                 write(ChatEvent(type="tool_end", tool=run.name, args=run.args, output=summary).model_dump())
 
         toolbox = Toolbox(settings, principal, listener=on_tool)
-        return {"turn": act(toolbox, state["turn"], principal)}
+        levels = bool(parse_member_levels(settings.member_levels))
+        return {"turn": act(toolbox, state["turn"], principal, member_levels=levels)}
 
     def respond_node(state: GuidedState, runtime: Runtime[GuidedContext]) -> dict[str, Any]:
         write = _writer()
@@ -87,7 +90,7 @@ def build_guided_graph(settings: Settings, checkpointer: Any = None) -> Any:
         turn = dict(state["turn"])
         lang = turn["language"]
         catalog = get_catalog(settings)
-        header, body, cards = compose_body(turn, catalog)
+        header, body, cards = compose_body(turn, catalog, parse_member_levels(settings.member_levels))
         runs = turn.get("tool_runs") or []
         turn_ids = [pid for run in runs for pid in run.get("product_ids", [])]
         grounded = list(dict.fromkeys([*(state.get("grounded_ids") or []), *turn_ids]))
@@ -101,28 +104,24 @@ def build_guided_graph(settings: Settings, checkpointer: Any = None) -> Any:
 
         lead = None
         use_llm = bool(ctx.get("use_llm", settings.llm != "none"))
-        if use_llm and cards and turn["intent"] in LEAD_INTENTS and not turn.get("clarify"):
-            lead = llm_lead(
-                settings,
-                turn,
-                cards,
-                catalog,
-                grounded,
-                allowed,
-                masker,
-                emit_token,
-                state.get("summary", ""),
+        if use_llm and cards and wants_lead(turn):
+            evidence = build_evidence(
+                [run.get("output") for run in runs], turn["text"], grounded, allowed, extra_text=[header, body]
             )
-        if lead is None and header:
-            emit_token(header)
-        opening = lead.strip() if lead else header
+            lead = llm_lead(settings, turn, cards, catalog, evidence, masker, state.get("summary", ""))
+            turn["faithfulness"] = {"outcome": lead.outcome, "sentences": lead.sentences}
+        opening = lead.text if lead and lead.text else header
+        if opening:
+            emit_token(opening)
         if body:
             emit_token(("\n" if opening else "") + body)
         reply = mask_output("\n".join(x for x in (opening, body) if x))
         if cards:
             write(ChatEvent(type="products", products=cards, language=lang).model_dump())
         turn.update(
-            reply=reply, cards=[c.model_dump() for c in cards], lead_source="llm" if lead else "template"
+            reply=reply,
+            cards=[c.model_dump() for c in cards],
+            lead_source="llm" if lead and lead.text else "template",
         )
         return {"turn": turn, "grounded_ids": grounded}
 
@@ -136,6 +135,7 @@ def build_guided_graph(settings: Settings, checkpointer: Any = None) -> Any:
             update["last_slots"] = {
                 "intent": turn["intent"], "category": slots.get("category"), "budget_min": slots.get("budget_min"),
                 "budget_max": slots.get("budget_max"), "target_user_id": slots.get("target_user_id"),
+                "query": slots.get("query"),
             }  # fmt: skip
         messages = [*(state.get("messages") or []), update["messages"][0]]
         if len(messages) > SUMMARISE_AFTER:

@@ -10,6 +10,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, Field
 
+from agent.guided.answers import MEMBER_RE, SOLD_HERE_RE, UNSUPPORTED_RE
 from agent.guided.exemplars import INTENT_EXEMPLARS
 from agent.guided.prompts import intent_messages
 from agent.guided.slots import Slots, extract_slots
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 
 Intent = Literal[
     "recommend", "search", "compare", "product_details", "order_status", "my_history", "value_explain",
-    "greeting", "off_topic", "ambiguous", "injection",
+    "greeting", "off_topic", "ambiguous", "injection", "member_level", "unsupported", "not_sold",
 ]  # fmt: skip
 LLM_INTENTS = [i for i in INTENT_EXEMPLARS]
 LLM_BELOW_SIMILARITY = 0.8
@@ -33,8 +34,11 @@ _ORDER_RE = re.compile(
     r"\border(?:s)?\b|package|parcel|deliver|shipping|shipped|track|订单|快递|物流|包裹|发货|到货|签收", re.I
 )
 _COMPARE_RE = re.compile(
-    r"\bcompare|\bvs\.?\b|versus|which (?:one )?is better|difference|哪个好|哪个更|对比|比较|区别|还是", re.I
+    r"\bcompare|\bvs\.?\b|versus|which (?:one )?is better|which of (?:them|these|those|the two)|which one|"
+    r"difference|哪个好|哪个更|哪款|哪一款|哪个|对比|比较|区别|还是",
+    re.I,
 )
+_GENERIC_ASK_RE = re.compile(r"anything|something|gifts?|present|推荐|礼物|东西|什么|便宜|好的", re.I)
 _DETAILS_RE = re.compile(
     r"tell me more|more about|details?|specs?|in stock|rating|reviews? of|详情|详细|参数|介绍|有货|评价|怎么样",
     re.I,
@@ -110,6 +114,10 @@ def rule_intent(text: str, slots: Slots, *, is_staff: bool, has_shown_products: 
     """The cases rules decide with certainty, before any model is asked."""
     if looks_like_injection(text):
         return "injection"
+    if not is_staff and MEMBER_RE.search(text):
+        return "member_level"
+    if UNSUPPORTED_RE.search(text):
+        return "unsupported"
     if slots.order_id or (_ORDER_RE.search(text) and not _SHOPPING_RE.search(text)):
         return "order_status"
     if is_staff and (slots.target_user_id or _STAFF_VALUE_RE.search(text)) and _STAFF_VALUE_RE.search(text):
@@ -119,10 +127,19 @@ def rule_intent(text: str, slots: Slots, *, is_staff: bool, has_shown_products: 
         + len(slots.ordinals)
         + (2 if slots.demonstratives and has_shown_products else 0)
     )
-    if _COMPARE_RE.search(text) and (refs >= 2 or slots.demonstratives):
+    if _COMPARE_RE.search(text) and (
+        refs >= 2 or slots.demonstratives or (has_shown_products and slots.criterion and not slots.category)
+    ):
         return "compare"
-    if (slots.product_ids or slots.ordinals) and _DETAILS_RE.search(text):
+    pointed = slots.product_ids or slots.ordinals or (slots.demonstratives and has_shown_products)
+    if pointed and (_DETAILS_RE.search(text) or slots.yes_no or slots.criterion) and not slots.relative:
         return "product_details"
+    concrete = (
+        slots.category or slots.brand or slots.product_ids or slots.relative or slots.price_preference
+        or slots.budget_max or slots.budget_min or slots.criterion
+    )  # fmt: skip
+    if SOLD_HERE_RE.search(text) and not concrete and not _GENERIC_ASK_RE.search(text):
+        return "not_sold"
     if _HISTORY_RE.search(text) and not _SHOPPING_RE.search(text):
         return "my_history"
     return None

@@ -8,9 +8,10 @@ from typing import Any
 from sqlalchemy import select
 
 from agent.guided.intent import IntentResult, classify
-from agent.guided.slots import Slots, detect_language
+from agent.guided.slots import Slots
 from agent.toolbox import Toolbox
 from agent.vocabulary import Catalog
+from domain.i18n import detect_language
 from domain.privacy.access import Principal
 from domain.settings import Settings
 from domain.store.db import get_engine
@@ -45,17 +46,34 @@ def has_history(settings: Settings, user_id: str | None) -> bool:
         )
 
 
-def resolve_refs(slots: Slots, shown: list[str], intent: str) -> list[str]:
+_PAIR_RE = re.compile(r"\b(?:two|both|this and that|these two|those two)\b|两|这个和那个", re.I)
+
+
+def resolve_refs(slots: Slots, shown: list[str], intent: str, text: str = "") -> list[str]:
     """Product ids the message points at: explicit ids, then "the first one"/"第二个" in the last list shown,
-    then "this and that"/"这两款" (the first two shown) for a comparison."""
+    then for a comparison "those two"/"这两款" (the first two shown) or "which of them" (all shown, up to 4),
+    else "it"/"这款" (the first shown)."""
     refs = list(slots.product_ids)
     for position in slots.ordinals:
         index = len(shown) - 1 if position == -1 else position - 1
         if 0 <= index < len(shown):
             refs.append(shown[index])
-    if not refs and slots.demonstratives and shown:
-        refs = shown[:2] if intent == "compare" else shown[:1]
+    if not refs and (slots.demonstratives or intent == "compare") and shown:
+        wanted = 1 if intent != "compare" else 2 if _PAIR_RE.search(text) else 4
+        refs = shown[:wanted]
     return list(dict.fromkeys(refs))
+
+
+def relative_budgets(
+    relative: str, prices: list[float], lo: float | None, hi: float | None
+) -> list[tuple[float | None, float | None]]:
+    """Budgets to try, in order, for "cheaper"/"more premium" relative to the prices shown (same need): first
+    beyond every product shown, then beyond the cheapest/priciest one, then the need's own budget."""
+    if relative == "cheaper":
+        return [(None, round(min(prices) - 0.01, 2)), (None, round(max(prices) - 0.01, 2)), (lo, hi)]
+    if relative == "pricier":
+        return [(round(max(prices) + 0.01, 2), None), (round(min(prices) + 0.01, 2), None), (lo, hi)]
+    return [(lo, hi)]
 
 
 def understand(
@@ -93,17 +111,21 @@ def understand(
         and last.get("intent") in PRODUCT_INTENTS
     ):
         intent = last["intent"]  # "cheaper ones?" / "300以内的呢" continue the last search
+    ladder: list[tuple[float | None, float | None]] = []
     if intent in PRODUCT_INTENTS and follow_up:
+        if not slots.category and last.get("query"):
+            slots.query = last["query"]  # the need stays the one that was shown
         slots.category = slots.category or last.get("category")
         if slots.budget_max is None and slots.budget_min is None:
             slots.budget_min, slots.budget_max = last.get("budget_min"), last.get("budget_max")
             prices = [catalog.prices[p] for p in shown if p in catalog.prices]
-            if slots.price_preference == "low" and prices:  # "cheaper ones" = below the cheapest shown so far
-                slots.budget_max = round(
-                    min([min(prices) - 0.01, *([slots.budget_max] if slots.budget_max else [])]), 2
-                )
-                slots.budget_min = None
-    refs = resolve_refs(slots, shown, intent)
+            relative = slots.relative or ("cheaper" if slots.price_preference == "low" else None)
+            if relative and prices:
+                ladder = relative_budgets(relative, prices, slots.budget_min, slots.budget_max)
+                slots.budget_min, slots.budget_max = ladder[0]
+            if relative == "bigger":
+                slots.query = f"{slots.query} large bigger 大号 大容量"
+    refs = resolve_refs(slots, shown, intent, text)
     if intent == "ambiguous" and (slots.category or slots.brand):
         intent = "recommend"
     elif (
@@ -112,7 +134,7 @@ def understand(
         and has_history(settings, principal.user_id)
     ):
         intent = "recommend"  # "recommend something" from a shopper with a history: personalise, don't ask
-    direct = intent if intent in ("greeting", "off_topic", "injection") else None
+    direct = intent if intent in ("greeting", "off_topic", "injection", "unsupported", "not_sold") else None
     if not principal.is_staff and named_ids - {principal.user_id}:
         direct = "access_denied"  # a shopper asking about someone else: refuse before any tool runs
     return {
@@ -124,29 +146,40 @@ def understand(
         "refs": refs,
         "text": text,
         "direct": direct,
+        "budget_ladder": ladder[1:],
     }
 
 
-def act(toolbox: Toolbox, turn: dict[str, Any], principal: Principal) -> dict[str, Any]:
+def act(
+    toolbox: Toolbox, turn: dict[str, Any], principal: Principal, member_levels: bool = False
+) -> dict[str, Any]:
     """Run the tools for the intent. Returns the turn updated with ``tool_runs`` and, if needed, ``clarify``."""
     intent, lang, refs = turn["intent"], turn["language"], turn["refs"]
     slots = Slots.model_validate(turn["slots"])
     target = slots.target_user_id if principal.is_staff else None
     text = turn["text"]
     clarify: str | None = None
-    if intent == "recommend":
-        toolbox.run(
-            "recommend_products", user_id=target, query=text, k=5, min_price=slots.budget_min,
-            max_price=slots.budget_max, category=slots.category, language=lang,
-        )  # fmt: skip
-    elif intent == "search":
-        toolbox.run(
-            "search_products", query=text, k=5, min_price=slots.budget_min, max_price=slots.budget_max,
-            category=slots.category, language=lang,
-        )  # fmt: skip
+    if intent in PRODUCT_INTENTS:
+        query = slots.query or text
+        for lo, hi in [(slots.budget_min, slots.budget_max), *turn.get("budget_ladder", [])]:
+            if intent == "recommend":
+                run = toolbox.run(
+                    "recommend_products", user_id=target, query=query, k=5, min_price=lo, max_price=hi,
+                    category=slots.category, language=lang,
+                )  # fmt: skip
+            else:
+                run = toolbox.run(
+                    "search_products", query=query, k=5, min_price=lo, max_price=hi,
+                    category=slots.category, language=lang,
+                )  # fmt: skip
+            if run.product_ids or run.error:
+                break
     elif intent == "compare":
         if len(refs) >= 2:
             toolbox.run("compare_products", product_ids=refs[:4], language=lang)
+            if slots.criterion:  # "which suits a student": the descriptions decide
+                for pid in refs[:4]:
+                    toolbox.run("get_product_details", product_id=pid, language=lang, n_reviews=0)
         else:
             clarify = "clarify_compare"
     elif intent == "product_details":
@@ -169,6 +202,9 @@ def act(toolbox: Toolbox, turn: dict[str, Any], principal: Principal) -> dict[st
             clarify = "staff_only_user"
         else:
             toolbox.run("assess_user_value", user_id=target, language=lang)
+    elif intent == "member_level":
+        if member_levels:  # only a shop that configured levels reads the segment at all
+            toolbox.run("get_user_profile", language=lang)
     elif intent == "ambiguous":
         clarify = "clarify"
     turn = dict(turn)

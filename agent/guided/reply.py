@@ -1,34 +1,39 @@
 """Guided mode, step 3: the reply. Code renders the facts (product lists, orders, scores) from tool outputs; an
-LLM, when there is one, only writes a one- or two-sentence lead-in from those facts. The lead-in is streamed
-sentence by sentence, and each sentence passes the grounding/leak guard and the language check first."""
+LLM, when there is one, only fills a small schema (an opening sentence, the product to highlight, reason codes).
+The opening passes the faithfulness check before it is shown; the highlight and every number are rendered by
+code."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, create_model
 
 from agent.events import ProductCard
-from agent.guided import templates
+from agent.guided import answers, templates
 from agent.guided.prompts import reply_messages
-from agent.guided.slots import detect_language
-from agent.middleware.guards import (
-    clean_markup,
-    drop_ungrounded,
-    mask_output,
-    numbers_grounded,
-    split_sentences,
+from agent.guided.templates import REASON_CODES
+from agent.middleware.faithfulness import (
+    Evidence,
+    Failure,
+    Outcome,
+    check_reply,
+    feedback_text,
+    generate_faithful,
 )
+from agent.middleware.guards import clean_markup, mask_output
 from agent.vocabulary import Catalog
 from domain.i18n import t
 from domain.settings import Settings
-from llm import get_chat_model
-from llm.structured import mask_messages
+from llm.structured import invoke_structured
 
 log = logging.getLogger(__name__)
 
-Emit = Callable[[str], None]
 LEAD_INTENTS = ("recommend", "search", "compare", "product_details")
+LEAD_PRODUCTS = 5
+OPENING_MAX_CHARS = 90
+LEAD_TOKENS = 110
 
 
 def _examples(catalog: Catalog, lang: str) -> str:
@@ -38,18 +43,23 @@ def _examples(catalog: Catalog, lang: str) -> str:
     return ", ".join(words for _, (words, _) in cats) or "headphones, coffee, running shoes"
 
 
-def compose_body(turn: dict[str, Any], catalog: Catalog) -> tuple[str, str, list[ProductCard]]:
+def compose_body(
+    turn: dict[str, Any], catalog: Catalog, member_levels: dict[str, tuple[str, str]] | None = None
+) -> tuple[str, str, list[ProductCard]]:
     """``(header, body, cards)`` rendered from the tool outputs of the turn (no LLM)."""
     lang, intent = turn["language"], turn["intent"]
+    examples = _examples(catalog, lang)
     if turn.get("clarify"):
-        key = turn["clarify"]
-        return t(key, lang, examples=_examples(catalog, lang)), "", []
+        return t(turn["clarify"], lang, examples=examples), "", []
     if turn.get("direct"):
-        return t(turn["direct"], lang), "", []
+        return t(turn["direct"], lang, examples=examples), "", []
     runs = turn.get("tool_runs") or []
+    if intent == "member_level":
+        segment = ((runs[-1].get("output") or {}).get("segment") if runs else None) or None
+        return answers.member_level_answer(lang, segment, member_levels or {}), "", []
     if not runs:
-        return t("clarify", lang, examples=_examples(catalog, lang)), "", []
-    run = runs[-1]
+        return t("clarify", lang, examples=examples), "", []
+    run = next((r for r in runs if r["name"] == "compare_products"), runs[-1])
     if run.get("error_code"):
         return t(run["error_code"], lang), "", []
     output = run["output"] or {}
@@ -75,10 +85,19 @@ def compose_body(turn: dict[str, Any], catalog: Catalog) -> tuple[str, str, list
         return header, body, cards
     if intent == "compare":
         cards = [templates.card_of(p) for p in output.get("products", [])]
-        header = "对比结果：" if lang == "zh" else "Here is how they compare:"
+        details = [r["output"] for r in runs if r["name"] == "get_product_details" and r.get("output")]
+        if slots.get("criterion") and details:
+            header = answers.criterion_answer(lang, slots["criterion"], details)
+        else:
+            header = "对比结果：" if lang == "zh" else "Here is how they compare:"
         return header, templates.compare_body(lang, output), cards
     if intent == "product_details":
-        return "", templates.details_body(lang, output), [templates.card_of(output["product"])]
+        header = ""
+        if slots.get("criterion"):
+            header = answers.single_criterion_answer(lang, slots["criterion"], output)
+        elif slots.get("yes_no"):
+            header = answers.yes_no_answer(lang, slots["yes_no"], output)
+        return header, templates.details_body(lang, output), [templates.card_of(output["product"])]
     if intent == "order_status":
         header = "您的订单状态：" if lang == "zh" else "Your order status:"
         return header, templates.orders_body(lang, output), []
@@ -89,19 +108,23 @@ def compose_body(turn: dict[str, Any], catalog: Catalog) -> tuple[str, str, list
     return t("fallback", lang), "", []
 
 
+def wants_lead(turn: dict[str, Any]) -> bool:
+    """An LLM lead-in only where code has not already answered the question (criterion, yes/no)."""
+    slots = turn.get("slots") or {}
+    answered = turn["intent"] in ("compare", "product_details") and (slots.get("criterion") or slots.get("yes_no"))
+    return turn["intent"] in LEAD_INTENTS and not turn.get("clarify") and not answered
+
+
 def lead_facts(turn: dict[str, Any], cards: list[ProductCard]) -> dict[str, Any]:
+    """The facts the model may use (exact prices: it is told not to write numbers, code renders them)."""
     slots = turn["slots"]
     facts: dict[str, Any] = {
         "products": [
-            {
-                "no": i,
-                "title": c.title,
-                "price": round(c.price),
-                **({"why": c.reason[:60]} if c.reason else {}),
-            }
-            for i, c in enumerate(cards[:3], 1)
+            {"id": c.product_id, "title": c.title, "brand": c.brand, "price": c.price, "rating": c.rating,
+             **({"on_sale": True} if c.on_promotion else {})}
+            for c in cards[:LEAD_PRODUCTS]
         ]
-    }
+    }  # fmt: skip
     if slots.get("budget_max"):
         facts["budget_max"] = slots["budget_max"]
     if turn["intent"] == "compare":
@@ -111,62 +134,56 @@ def lead_facts(turn: dict[str, Any], cards: list[ProductCard]) -> dict[str, Any]
     return facts
 
 
+def lead_schema(product_ids: list[str]) -> type[BaseModel]:
+    """The lead's JSON schema: a bounded opening sentence, the highlighted product as an enum of the shown
+    ids, and reason codes from a closed list (the small model cannot name anything else)."""
+    return create_model(
+        "Lead",
+        opening=(str, Field(min_length=2, max_length=OPENING_MAX_CHARS)),
+        highlight_id=(Literal[tuple(product_ids)], ...),  # type: ignore[valid-type]
+        reasons=(list[Literal[REASON_CODES]], Field(default_factory=list, max_length=2)),  # type: ignore[valid-type]
+    )
+
+
+class LeadResult(BaseModel):
+    text: str | None  # opening + highlight, ready to show; None = the template header
+    outcome: Outcome
+    sentences: int = 0
+
+
 def llm_lead(
     settings: Settings,
     turn: dict[str, Any],
     cards: list[ProductCard],
     catalog: Catalog,
-    grounded: list[str],
-    allowed_refs: set[str],
+    evidence: Evidence,
     masker: Any,
-    emit: Emit,
     summary: str = "",
-) -> str | None:
-    """Stream a grounded lead-in from the LLM; None when the model is unavailable or wrote nothing usable."""
-
+) -> LeadResult:
+    """A structured lead-in from the LLM: its opening sentence must pass the faithfulness check (one retry with
+    the failed claims fed back); the highlight sentence is rendered by code from the facts."""
     lang = turn["language"]
+    shown = cards[:LEAD_PRODUCTS]
+    schema = lead_schema([c.product_id for c in shown])
     prompt = reply_messages(lang, turn["text"], lead_facts(turn, cards), summary)
-    source = "\n".join(text for _, text in prompt) + "\n" + "\n".join(f"{c.title} {c.price}" for c in cards)
-    messages = mask_messages(prompt, masker)
-    try:
-        model = get_chat_model(settings, temperature=0.3, max_tokens=90, streaming=True)
-        if model is None:
+    leads: list[Any] = []
+
+    def write(failures: list[Failure]) -> str | None:
+        messages = [*prompt, ("user", feedback_text(failures, lang))] if failures else prompt
+        lead = invoke_structured(settings, messages, schema, masker=masker, retries=0, max_tokens=LEAD_TOKENS)
+        if lead is None:
             return None
-        kept: list[str] = []
-        buffer = ""
-        for chunk in model.stream(messages):
-            buffer += chunk.content if isinstance(chunk.content, str) else ""
-            sentences = split_sentences(buffer)
-            if len(sentences) > 1:  # all but the last are complete
-                for sentence in sentences[:-1]:
-                    if good := _accept(sentence, lang, catalog, grounded, allowed_refs, source):
-                        kept.append(good)
-                        emit(good)
-                buffer = sentences[-1]
-            if len(kept) >= 2:
-                break
-        if (
-            buffer.strip()
-            and len(kept) < 2
-            and (good := _accept(buffer, lang, catalog, grounded, allowed_refs, source))
-        ):
-            kept.append(good)
-            emit(good)
-    except Exception as exc:  # provider error mid-turn: the template header takes over
-        log.warning("LLM lead-in failed: %s", exc)
-        return "".join(kept) if "kept" in locals() and kept else None
-    return "".join(kept) or None
+        leads.append(lead)
+        return mask_output(clean_markup(lead.opening)).strip()
 
-
-def _accept(
-    sentence: str, lang: str, catalog: Catalog, grounded: list[str], allowed: set[str], source: str
-) -> str | None:
-    sentence = mask_output(clean_markup(sentence)).strip()
-    if not sentence or detect_language(sentence, default=lang) != lang:
-        return None
-    if not numbers_grounded(sentence, source):  # an invented price, a "$", or talk about its own prompt
-        return None
-    kept, _ = drop_ungrounded(sentence, catalog, grounded, allowed)
-    if not kept:
-        return None
-    return kept + ("" if lang == "zh" else " ")
+    checked = generate_faithful(write, lambda t: check_reply(t, evidence, lang, catalog), where="guided lead")
+    if checked.text is None:
+        return LeadResult(text=None, outcome="template", sentences=checked.sentences)
+    lead = leads[-1]
+    card = next(c for c in shown if c.product_id == lead.highlight_id)
+    opening = checked.text + ("" if lang == "zh" or checked.text.endswith(" ") else " ")
+    return LeadResult(
+        text=opening + templates.highlight(lang, card, shown, lead.reasons, turn["slots"].get("budget_max")),
+        outcome=checked.outcome,
+        sentences=checked.sentences,
+    )

@@ -8,20 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from agent.guided.answers import find_criterion, find_yes_no
 from agent.vocabulary import Catalog
-from domain.models import Language
-
-_CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-_LATIN_RE = re.compile(r"[A-Za-z]")
-
-
-def detect_language(text: str, default: Language = "en") -> Language:
-    """Chinese when CJK characters make up a real share of the letters (ids and brand names are latin)."""
-    cjk = len(_CJK_RE.findall(text))
-    latin_words = len(re.findall(r"[A-Za-z]{2,}", text))
-    if cjk == 0 and latin_words == 0:
-        return default
-    return "zh" if cjk >= max(2, latin_words) or (cjk and not latin_words) else "en"
 
 
 class Slots(BaseModel):
@@ -36,6 +24,9 @@ class Slots(BaseModel):
     order_id: str | None = None
     target_user_id: str | None = None
     query: str = ""
+    criterion: str | None = None  # "for a student" -> "student" (agent.guided.answers.CRITERIA)
+    yes_no: Literal["on_sale", "in_stock", "rating"] | None = None  # "is it on sale?"
+    relative: Literal["cheaper", "pricier", "bigger"] | None = None  # "anything cheaper?" moves from what was shown
 
 
 _NUM = r"(\d+(?:\.\d+)?)\s*(k|千|万)?"
@@ -116,6 +107,17 @@ _ORDINAL_ZH_RE = re.compile(r"第\s*([一二两三四五六1-6])\s*(?:个|款|�
 _DEMONSTRATIVE_RE = re.compile(
     r"\b(?:this|that|these|those|them|it|both)\b|这个|那个|这款|那款|这两|它们|它|两个|两款", re.I
 )
+_RELATIVE: tuple[tuple[Literal["cheaper", "pricier", "bigger"], re.Pattern[str]], ...] = (
+    ("cheaper", re.compile(r"\bcheaper\b|\bless expensive\b|\blower price|更便宜|便宜(?:一|些|点)|再便宜|价格低一|实惠一", re.I)),
+    ("pricier", re.compile(r"\bmore (?:premium|expensive|upmarket|high[- ]end)\b|\bpricier\b|\bfancier\b|\bbetter quality\b|更高端|更贵|高端一|贵一|好一点|更好的", re.I)),
+    ("bigger", re.compile(r"\bbigger\b|\blarger\b|\bmore capacity\b|更大|大一|大号|容量更大", re.I)),
+)  # fmt: skip
+
+
+def parse_relative(text: str) -> Literal["cheaper", "pricier", "bigger"] | None:
+    return next((kind for kind, pattern in _RELATIVE if pattern.search(text)), None)
+
+
 _ORDER_ID_RE = re.compile(
     r"(?<![A-Za-z0-9_-])(?:O|ORD|order[-_#]?)[-_]?\d{3,}(?![A-Za-z0-9_])|(?<=订单)\s*[A-Za-z0-9-]{4,}|(?<=order )#?[A-Za-z]*-?\d{3,}",
     re.I,
@@ -202,4 +204,7 @@ def extract_slots(text: str, catalog: Catalog, *, known_user_ids: set[str] | Non
         order_id=order_id if order_id and order_id not in product_ids else None,
         target_user_id=target,
         query=text.strip()[:300],
+        criterion=find_criterion(text),
+        yes_no=find_yes_no(text),
+        relative=parse_relative(text),
     )

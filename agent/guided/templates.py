@@ -7,8 +7,7 @@ import re
 from typing import Any
 
 from agent.events import ProductCard
-from agent.guided.slots import detect_language
-from domain.i18n import t
+from domain.i18n import detect_language, t
 
 _DATA_TAG_RE = re.compile(r"</?data>")
 
@@ -19,7 +18,15 @@ def plain(text: str | None) -> str:
 
 
 def money(value: float | None) -> str:
-    return "" if value is None else f"¥{value:,.0f}" if value >= 100 else f"¥{value:,.2f}"
+    """A price exactly as stored, to the cent (¥109.65, ¥2,324.00): never rounded."""
+    return "" if value is None else f"¥{value:,.2f}"
+
+
+def amount(value: float | None) -> str:
+    """A budget the shopper named: whole yuan stay whole (¥500), anything else to the cent."""
+    if value is None:
+        return ""
+    return f"¥{value:,.0f}" if float(value).is_integer() else f"¥{value:,.2f}"
 
 
 def budget_text(lang: str, lo: float | None, hi: float | None) -> str:
@@ -27,11 +34,11 @@ def budget_text(lang: str, lo: float | None, hi: float | None) -> str:
         return ""
     if lang == "zh":
         if lo is not None and hi is not None:
-            return f"（{money(lo)}–{money(hi)}）"
-        return f"（{money(hi)}以内）" if hi is not None else f"（{money(lo)}以上）"
+            return f"（{amount(lo)}–{amount(hi)}）"
+        return f"（{amount(hi)}以内）" if hi is not None else f"（{amount(lo)}以上）"
     if lo is not None and hi is not None:
-        return f" between {money(lo)} and {money(hi)}"
-    return f" within {money(hi)}" if hi is not None else f" above {money(lo)}"
+        return f" between {amount(lo)} and {amount(hi)}"
+    return f" within {amount(hi)}" if hi is not None else f" above {amount(lo)}"
 
 
 def card_of(item: dict[str, Any]) -> ProductCard:
@@ -59,8 +66,46 @@ def product_line(lang: str, index: int, card: ProductCard) -> str:
     return f"{index}. {card.title} — {money(card.price)}{promo}{rating}{reason}"
 
 
+# The closed list of reasons the LLM may pick for its highlighted product; code checks each against the facts
+# and renders only the true ones.
+REASON_CODES = ("lowest_price", "best_rated", "on_promotion", "within_budget", "highly_rated")
+
+
+def true_reasons(
+    card: ProductCard, shown: list[ProductCard], codes: list[str], budget_max: float | None
+) -> list[str]:
+    facts = {
+        "lowest_price": len(shown) > 1 and card.price <= min(c.price for c in shown),
+        "best_rated": len(shown) > 1 and card.rating > 0 and card.rating >= max(c.rating for c in shown),
+        "on_promotion": card.on_promotion and card.discount_pct > 0,
+        "within_budget": budget_max is not None and card.price <= budget_max,
+        "highly_rated": card.rating >= 4.5,
+    }
+    return [code for code in dict.fromkeys(codes) if facts.get(code)]
+
+
+def highlight(
+    lang: str, card: ProductCard, shown: list[ProductCard], codes: list[str], budget_max: float | None
+) -> str:
+    """The highlighted product in one sentence, with its exact price and only the reasons the facts back."""
+    zh = lang == "zh"
+    words = {
+        "lowest_price": ("the lowest price here", "价格最低"),
+        "best_rated": (f"the best rated here (★{card.rating:.1f})", f"评分最高（★{card.rating:.1f}）"),
+        "on_promotion": (f"{round(card.discount_pct * 100)}% off now", f"正在促销，立减{round(card.discount_pct * 100)}%"),
+        "within_budget": (f"within your {amount(budget_max)} budget", f"在您的{amount(budget_max)}预算内"),
+        "highly_rated": (f"rated ★{card.rating:.1f}", f"评分★{card.rating:.1f}"),
+    }  # fmt: skip
+    reasons = [words[c][1 if zh else 0] for c in true_reasons(card, shown, codes, budget_max)]
+    if zh:
+        return f"首先推荐{card.title}（{money(card.price)}）" + (f"：{'，'.join(reasons)}。" if reasons else "。")
+    return f"First pick: {card.title} ({money(card.price)})" + (f": {', '.join(reasons)}." if reasons else ".")
+
+
 def list_header(lang: str, n: int, category: str | None, lo: float | None, hi: float | None) -> str:
     budget = budget_text(lang, lo, hi)
+    if n == 1 and lang != "zh":
+        return f"Here is one pick for you{budget}:"
     if category:
         return t("list_header_cat", lang, n=n, category=category, budget=budget)
     return t("list_header", lang, n=n, budget=budget)

@@ -85,30 +85,6 @@ def drop_ungrounded(
     return joiner.join(s.strip() if joiner else s for s in kept).strip(), removed
 
 
-_NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
-_FOREIGN_CURRENCY_RE = re.compile(r"[$€£]|\bUSD\b|美元")
-_PROMPT_WORDS_RE = re.compile(r"\bfacts?\b|事实|Facts", re.I)
-
-
-def _numbers(text: str) -> set[str]:
-    """Numbers as canonical strings: "1,299.00" and "1299" are the same number."""
-    found = set()
-    for raw in _NUMBER_RE.findall(text):
-        try:
-            found.add(f"{float(raw.replace(',', '')):g}")
-        except ValueError:
-            found.add(raw)
-    return found
-
-
-def numbers_grounded(sentence: str, source: str) -> bool:
-    """Every number in a model-written sentence appears in what it was given (prices, budgets, model codes),
-    the shop's currency is the yuan, and the sentence does not talk about its own prompt."""
-    if _FOREIGN_CURRENCY_RE.search(sentence) or _PROMPT_WORDS_RE.search(sentence):
-        return False
-    return _numbers(sentence) <= _numbers(source)
-
-
 def clean_markup(text: str) -> str:
     return _MARKUP_RE.sub("", text)
 

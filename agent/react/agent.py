@@ -15,7 +15,6 @@ from langchain.agents.middleware import ModelCallLimitMiddleware, SummarizationM
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
 from agent.events import ChatEvent, ProductCard
-from agent.guided.slots import detect_language
 from agent.guided.templates import card_of
 from agent.middleware.guards import iter_dicts
 from agent.react.middleware import (
@@ -26,7 +25,7 @@ from agent.react.middleware import (
 )
 from agent.toolbox import collect_product_ids
 from agent.vocabulary import get_catalog
-from domain.i18n import t
+from domain.i18n import detect_language, t
 from domain.privacy.access import Principal
 from domain.settings import Settings
 from llm import get_chat_model
@@ -56,9 +55,10 @@ def build_react_agent(
     if model is None:
         raise RuntimeError("react mode needs an LLM (llm=local or openai)")
     tools = build_tools(ShopContext(settings, principal))
-    grounding = GroundingMiddleware(get_catalog(settings), principal.user_id)
+    masker = new_masker()
+    grounding = GroundingMiddleware(get_catalog(settings), principal.user_id, model=model, masker=masker)
     middleware: list[Any] = [
-        MaskPromptMiddleware(new_masker()),
+        MaskPromptMiddleware(masker),
         SummarizationMiddleware(model, trigger=("messages", 30), keep=("messages", 12)),
         ModelCallLimitMiddleware(run_limit=6, exit_behavior="end"),
         grounding,
@@ -121,6 +121,7 @@ def run_react_turn(
             "tool_calls": tool_calls,
             "grounded_ids": list(dict.fromkeys(grounded)),
             "dropped": grounding.dropped,
+            "faithfulness": grounding.faithfulness,
         },
     )
 

@@ -3,8 +3,9 @@
 * :class:`MaskPromptMiddleware` — every message is PII-masked before the model sees it;
 * :class:`TextToolCallMiddleware` — small local models (Qwen via llama.cpp) write tool calls as JSON text in
   ``content`` instead of ``tool_calls``; this turns such text into real tool calls for known tools only;
-* :class:`GroundingMiddleware` — the final answer loses every sentence naming a product (id or catalog title)
-  that no tool returned in the conversation, or another user's/order's id; raw PII is masked.
+* :class:`GroundingMiddleware` — the final answer passes the faithfulness check (products, brands, numbers,
+  tiers, comparisons, speaker, language against this conversation's tool results), is regenerated once with the
+  failed claims, then loses the sentences that still fail; raw PII is masked.
 """
 
 from __future__ import annotations
@@ -16,13 +17,27 @@ from collections.abc import Callable
 from typing import Any
 
 from langchain.agents.middleware import AgentMiddleware, ModelRequest, ModelResponse
-from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
-from agent.guided.slots import detect_language
-from agent.middleware.guards import clean_markup, drop_ungrounded, mask_output, refs_in_outputs
+from agent.middleware.faithfulness import (
+    Failure,
+    build_evidence,
+    check_reply,
+    feedback_text,
+    generate_faithful,
+)
+from agent.middleware.guards import (
+    clean_markup,
+    drop_ungrounded,
+    mask_output,
+    refs_in_outputs,
+    split_sentences,
+)
 from agent.toolbox import collect_product_ids
 from agent.vocabulary import Catalog
-from domain.i18n import t
+from domain.i18n import detect_language, t
+from llm.masking import new_masker
+from llm.structured import mask_messages
 
 _CALL_START_RE = re.compile(r"\{\s*\"name\"\s*:")
 _FENCED_JSON_RE = re.compile(r"```(?:json)?\s*\{.*?\}\s*```|<tool_call>.*?</tool_call>", re.S)
@@ -114,11 +129,27 @@ def tool_outputs(messages: list[BaseMessage]) -> list[dict[str, Any]]:
 
 
 class GroundingMiddleware(AgentMiddleware):
-    def __init__(self, catalog: Catalog, own_user_id: str | None) -> None:
+    """The final answer passes the faithfulness check (agent.middleware.faithfulness): on failure the model is
+    asked once more with the failed claims; then only the sentences that pass are kept (the polite template
+    when none do)."""
+
+    def __init__(self, catalog: Catalog, own_user_id: str | None, model: Any = None, masker: Any = None) -> None:
         super().__init__()
         self.catalog = catalog
         self.own_user_id = own_user_id
+        self.model = model
+        self.masker = masker or new_masker()
         self.dropped: list[str] = []
+        self.faithfulness: dict[str, Any] | None = None
+
+    def _rewrite(self, messages: list[BaseMessage], failures: list[Failure], lang: str) -> str | None:
+        if self.model is None:
+            return None
+        prompt = mask_messages([*messages[:-1], HumanMessage(feedback_text(failures, lang))], self.masker)
+        reply = self.model.invoke(prompt)
+        if not isinstance(reply.content, str) or getattr(reply, "tool_calls", None):
+            return None
+        return _without_call_json(reply.content)
 
     def after_model(self, state: Any, runtime: Any) -> dict[str, Any] | None:
         messages = state["messages"]
@@ -130,21 +161,39 @@ class GroundingMiddleware(AgentMiddleware):
         allowed = refs_in_outputs(outputs)
         if self.own_user_id:
             allowed.add(self.own_user_id.lower())
-        # a small model may end with tool-call JSON it was not allowed to run: never show that to a shopper
-        text = clean_markup(_FENCED_JSON_RE.sub("", last.content))
-        for payload in json_calls_in(text):
-            text = text.replace(json.dumps(payload), "")
-        if json_calls_in(text):
-            text = ""
-        kept, removed = drop_ungrounded(text, self.catalog, grounded, allowed)
-        self.dropped += removed.ungrounded_ids + removed.ungrounded_titles + removed.leaked_ids
+        asked = _last_human(messages)
+        lang = detect_language(asked, default="en")
+        evidence = build_evidence(outputs, asked, grounded, allowed)
+        first = _without_call_json(last.content)
+
+        def check(text: str) -> list[Failure]:
+            return check_reply(text, evidence, lang, self.catalog)
+
+        checked = generate_faithful(
+            lambda failures: self._rewrite(messages, failures, lang) if failures else first, check, where="react"
+        )
+        self.faithfulness = {"outcome": checked.outcome, "sentences": checked.sentences}
+        kept = checked.text
+        if kept is None:  # keep what passes of the first answer
+            sentences = [x for x in split_sentences(first) if not check(x)]
+            _, report = drop_ungrounded(first, self.catalog, grounded, allowed)
+            self.dropped += report.ungrounded_ids + report.ungrounded_titles + report.leaked_ids
+            joiner = "" if lang == "zh" else " "
+            kept = joiner.join(x.strip() for x in sentences).strip()
         kept = mask_output(kept)
         if kept == last.content:
             return None
         if not kept:
-            lang = detect_language(_last_human(messages), default="en")
             kept = t("fallback", lang)
         return {"messages": [AIMessage(content=kept, id=last.id)]}
+
+
+def _without_call_json(text: str) -> str:
+    """A small model may end with tool-call JSON it was not allowed to run: never show that to a shopper."""
+    text = clean_markup(_FENCED_JSON_RE.sub("", text))
+    for payload in json_calls_in(text):
+        text = text.replace(json.dumps(payload), "")
+    return "" if json_calls_in(text) else text
 
 
 def _last_human(messages: list[BaseMessage]) -> str:

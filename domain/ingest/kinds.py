@@ -15,10 +15,16 @@ from domain.models import BehaviorEvent, Order, OrderLine, Product, Review, User
 from domain.privacy.crypto import PiiCipher, mask_email, mask_phone
 from domain.store import schema
 
+MISSING_TIER = ""  # stored until domain/ingest/tiers.py derives the tier from the category's prices
+
 KINDS: tuple[str, ...] = ("products", "users", "orders", "order_lines", "reviews", "events")
 
 # File-name stems (after lower-casing) that name a kind, most specific first.
 _STEM_ALIASES: tuple[tuple[str, str], ...] = (
+    ("transactions", "transactions"),
+    ("invoices", "transactions"),
+    ("retail", "transactions"),
+    ("sales", "transactions"),
     ("order_lines", "order_lines"),
     ("order-lines", "order_lines"),
     ("orderlines", "order_lines"),
@@ -107,7 +113,7 @@ def _product_row(p: Product, _cipher: PiiCipher | None) -> dict[str, Any]:
         "category_zh": p.category_zh,
         "price": p.price,
         "list_price": p.list_price,
-        "price_tier": p.price_tier.value,
+        "price_tier": p.price_tier.value if p.price_tier else MISSING_TIER,
         "on_promotion": p.on_promotion,
         "discount_pct": p.discount_pct,
         "rating": p.rating,

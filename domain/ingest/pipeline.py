@@ -7,20 +7,22 @@ batch in flight; re-running the file upserts by primary key, so the result equal
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Iterator
 from contextlib import ExitStack
 from operator import attrgetter
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.engine import Engine
 
 from domain.demo import FILE_NAMES, KIND_ORDER
 from domain.ingest.kinds import COMPUTED_FIELDS, KINDS, SPECS, KindSpec, kind_from_path, prepare_order
+from domain.ingest.mapping import ColumnMapping, MappingError, RecordNormaliser
 from domain.ingest.readers import ByteCounter, RawRecord, ReadError, iter_records
+from domain.ingest.report import IngestError, IngestSummary, Rejects, batches, reason_of
+from domain.ingest.tiers import derive_missing_tiers
+from domain.ingest.transactions import TRANSACTIONS, ingest_transactions
 from domain.ingest.writer import KeyCache, table_is_empty, write_batch
 from domain.models import Order
 from domain.privacy.crypto import PiiCipher
@@ -29,77 +31,8 @@ from domain.store import schema
 from domain.store.db import get_engine
 
 DEFAULT_BATCH_SIZE = 5_000
+ALL_KINDS: tuple[str, ...] = (*KINDS, TRANSACTIONS)
 PROGRESS_MIN_BYTES = 2_000_000
-
-
-class IngestError(RuntimeError):
-    """A fatal problem with the file as a whole (not a bad row): the message is meant for the user."""
-
-
-class IngestSummary(BaseModel):
-    path: Path
-    kind: str
-    read: int = 0
-    stored: int = 0  # new rows
-    updated: int = 0  # rows whose primary key already existed (overwritten with the file's values)
-    rejected: int = 0
-    lines_stored: int = 0  # order lines carried nested inside orders
-    rejects_path: Path | None = None
-    seconds: float = 0.0
-
-    @property
-    def rows_per_s(self) -> float:
-        return self.read / self.seconds if self.seconds > 0 else 0.0
-
-    def line(self) -> str:
-        nested = f" (+{self.lines_stored} nested order lines)" if self.lines_stored else ""
-        rejects = f" -> rejects in {self.rejects_path}" if self.rejected and self.rejects_path else ""
-        return (
-            f"{self.path.name} [{self.kind}]: read {self.read}, stored {self.stored}, updated {self.updated}, "
-            f"rejected {self.rejected}{nested} in {self.seconds:.1f}s ({self.rows_per_s:,.0f} rows/s){rejects}"
-        )
-
-
-def _reason(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors(include_url=False):
-        loc = ".".join(str(p) for p in err["loc"]) or "row"
-        got = err.get("input")
-        shown = "" if err["type"] == "missing" or isinstance(got, dict) else f" (got {got!r:.60})"
-        parts.append(f"{loc}: {err['msg']}{shown}")
-    return "; ".join(parts)
-
-
-class _Rejects:
-    """Opens the rejects file on the first reject, so clean files leave none behind."""
-
-    def __init__(self, path: Path, kind: str, stack: ExitStack) -> None:
-        self.path, self.kind, self._stack = path, kind, stack
-        self._handle: IO[str] | None = None
-        self.count = 0
-
-    def add(self, record: RawRecord, reason: str) -> None:
-        if self._handle is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._handle = self._stack.enter_context(self.path.open("w", encoding="utf-8"))
-        entry = {"line": record.line_no, "kind": self.kind, "reason": reason, "row": record.original}
-        self._handle.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
-        self.count += 1
-
-    def flush(self) -> None:
-        if self._handle is not None:
-            self._handle.flush()
-
-
-def _batches(records: Iterator[RawRecord], size: int) -> Iterator[list[RawRecord]]:
-    batch: list[RawRecord] = []
-    for record in records:
-        batch.append(record)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def ingest_path(
@@ -111,19 +44,26 @@ def ingest_path(
     rejects_path: Path | None = None,
     progress: bool = True,
     engine: Engine | None = None,
+    mapping: ColumnMapping | None = None,
 ) -> IngestSummary:
-    """Ingest one CSV/JSONL/Parquet file of ``kind`` (default: from the file name) and return its summary."""
+    """Ingest one CSV/JSONL/Parquet file of ``kind`` (default: from the mapping, else the file name) and return
+    its summary. ``mapping`` renames columns and sets the date format; common column names need none."""
     path = Path(path)
     if not path.is_file():
         raise IngestError(f"no such file: {path}")
-    kind = kind or kind_from_path(path)
+    kind = kind or (mapping.kind if mapping else None) or kind_from_path(path)
+    if kind == TRANSACTIONS:
+        return ingest_transactions(
+            settings, path, batch_size=batch_size, rejects_path=rejects_path, engine=engine, mapping=mapping
+        )
     if kind not in SPECS:
         raise IngestError(
-            f"cannot tell what {path.name} holds: pass --kind (one of {', '.join(KINDS)})"
+            f"cannot tell what {path.name} holds: pass --kind (one of {', '.join(ALL_KINDS)})"
             if kind is None
-            else f"unknown kind {kind!r}: use one of {', '.join(KINDS)}"
+            else f"unknown kind {kind!r}: use one of {', '.join(ALL_KINDS)}"
         )
     spec = SPECS[kind]
+    normalise = normaliser_for(kind, spec, mapping)
     engine = engine or get_engine(settings)
     cipher = PiiCipher.from_settings(settings) if kind == "users" else None
     rejects_path = rejects_path or settings.data_dir / "rejects" / f"{path.name}.rejects.jsonl"
@@ -138,16 +78,16 @@ def ingest_path(
     counter = ByteCounter()
     total_bytes = path.stat().st_size
     with ExitStack() as stack:
-        rejects = _Rejects(rejects_path, kind, stack)
+        rejects = Rejects(rejects_path, kind, stack)
         bar = (
             _progress_bar(stack, path, total_bytes)
             if progress and total_bytes >= PROGRESS_MIN_BYTES
             else None
         )
         try:
-            for batch in _batches(iter_records(path, counter), batch_size):
+            for batch in batches(iter_records(path, counter), batch_size):
                 summary.read += len(batch)
-                valid = _validate(batch, spec, seen, rejects)
+                valid = _validate(batch, spec, seen, rejects, normalise)
                 valid = _check_foreign_keys(engine, spec, valid, fk_cache, rejects)
                 if valid:
                     result = write_batch(engine, spec, valid, cipher, check_existing=check_existing)
@@ -161,16 +101,34 @@ def ingest_path(
                     bar(counter.bytes)
         except ReadError as exc:
             raise IngestError(str(exc)) from exc
+    if kind == "products":
+        summary.tiers_derived = derive_missing_tiers(engine)
+    summary.ignored_columns = sorted(normalise.ignored)
     summary.rejected = rejects.count
     summary.seconds = time.perf_counter() - started
     return summary
 
 
+def normaliser_for(kind: str, spec: KindSpec, mapping: ColumnMapping | None) -> RecordNormaliser:
+    try:
+        return RecordNormaliser(
+            kind,
+            set(spec.model.model_fields),
+            mapping,
+            silent=frozenset(COMPUTED_FIELDS.get(kind, ())),
+        )
+    except MappingError as exc:
+        raise IngestError(str(exc)) from exc
+
+
 def _validate(
-    batch: list[RawRecord], spec: KindSpec, seen: dict[int, int], rejects: _Rejects
+    batch: list[RawRecord],
+    spec: KindSpec,
+    seen: dict[int, int],
+    rejects: Rejects,
+    normalise: RecordNormaliser,
 ) -> list[tuple[RawRecord, BaseModel]]:
     valid: list[tuple[RawRecord, BaseModel]] = []
-    computed = frozenset(COMPUTED_FIELDS.get(spec.name, ()))
     is_orders = spec.name == "orders"
     validate = spec.model.model_validate
     key_of = attrgetter(*spec.key)  # a value for one-column keys, a tuple for composite ones
@@ -179,15 +137,19 @@ def _validate(
         if data is None:
             rejects.add(record, record.error or "unreadable row")
             continue
-        if computed and not computed.isdisjoint(data):
-            data = {k: v for k, v in data.items() if k not in computed}
-        if is_orders:
-            data = prepare_order(data)
+        prepared = normalise(data)
         try:
-            model = validate(data)
+            model = validate(prepare_order(prepared) if is_orders else prepared)
         except ValidationError as exc:
-            rejects.add(record, _reason(exc))
-            continue
+            retry = normalise.second_chance(data, prepared)
+            if retry is None:
+                rejects.add(record, reason_of(exc))
+                continue
+            try:
+                model = validate(prepare_order(retry) if is_orders else retry)
+            except ValidationError as again:
+                rejects.add(record, reason_of(again))
+                continue
         if is_orders and (problem := _nested_lines_problem(model)):  # type: ignore[arg-type]
             rejects.add(record, problem)
             continue
@@ -219,7 +181,7 @@ def _check_foreign_keys(
     spec: KindSpec,
     valid: list[tuple[RawRecord, BaseModel]],
     cache: KeyCache,
-    rejects: _Rejects,
+    rejects: Rejects,
 ) -> list[tuple[RawRecord, BaseModel]]:
     references: list[tuple[str, Any, Any]] = []  # (fk field, table, column) for models and nested lines
     references.extend((fk.field, fk.table, fk.column) for fk in spec.foreign_keys)

@@ -60,6 +60,22 @@ def test_guided_without_llm_passes_the_suite(suite_store):
     summary = run_suite(settings, personas, load_scenarios(), mode="guided")
     assert summary["ungrounded_count"] == 0, summary["ungrounded_ids"]
     assert summary["pass_rate"] >= 0.9, summary["failures"]
+    assert summary["answered_rate"] >= 0.9, summary["failures"]
+    assert summary["llm_texts"] == 0  # no LLM: every sentence is a template
+    assert not _price_failures(summary)
+
+
+def _price_failures(summary: dict) -> list[str]:
+    """Every price in every reply of the suite equals the stored price to the cent (runner.price_failures)."""
+    return [f for item in summary["failures"] for f in item["failures"] if f.startswith("price of ")]
+
+
+def test_answer_scenarios_cover_criteria_members_follow_ups_and_out_of_catalog():
+    answer = [s for s in load_scenarios() if "answer" in s.tags]
+    assert len(answer) >= 15
+    assert sum(s.lang == "zh" for s in answer) == sum(s.lang == "en" for s in answer)
+    assert {"criterion", "member", "follow-up", "out-of-catalog"} <= {t for s in answer for t in s.tags}
+    assert all(any(t.expect.answer_any or t.expect.answer_not for t in s.turns) for s in answer)
 
 
 @pytest.mark.llm
@@ -76,6 +92,8 @@ def test_guided_with_the_local_model_passes_the_suite(suite_store):
         get_local_server(settings).stop_if_owner()
     assert summary["ungrounded_count"] == 0, summary["ungrounded_ids"]
     assert summary["pass_rate"] >= 0.9, summary["failures"]
+    assert summary["answered_rate"] >= 0.9, summary["failures"]
+    assert not _price_failures(summary)
     assert len(prompts) >= 40, "the suite must really have talked to the model"
     assert all(p.provider == "local" for p in prompts)
     pii = stored_pii(settings)

@@ -1,7 +1,7 @@
 """`eval value` on real data (CDNOW sample and master, temporal and random splits).
 
 Checks the reference BG/NBD figures, the naive rows, and the issue's acceptance bar for the final engine vs
-BG/NBD x Gamma-Gamma on holdout spend. Criteria the engine does not meet on a dataset/split are marked
+BG/NBD x Gamma-Gamma on holdout spend (issue 17: Spearman +0.03, Gini +0.05, RMSE 1.02x, total 10%). Criteria the engine does not meet on a dataset/split are marked
 ``xfail(strict=True)`` with the measured value, so the file documents the honest state and flips to an error as
 soon as a criterion starts passing (remove the mark then).
 """
@@ -80,21 +80,23 @@ def _xfail(reason: str) -> pytest.MarkDecorator:
     return pytest.mark.xfail(strict=True, reason=reason)
 
 
-CRITERIA = ("spearman >= +0.03", "gini >= +0.03", "rmse <= 1.02x", "total within 10%")
+CRITERIA = ("spearman >= +0.03", "gini >= +0.05", "rmse <= 1.02x", "total within 10%")
+# Measured with the backtested blend (issue 17); `shopguide eval value --dataset cdnow-<which> --split <split>`.
+SEASON = "the holdout has Q4 and a March peak; no rolling origin inside Jan-Sep 1997 shows them"
 KNOWN_MISSES = {
-    ("sample", "temporal", "spearman >= +0.03"): "measured +0.027",
-    (
-        "sample",
-        "temporal",
-        "total within 10%",
-    ): "measured 0.85 (holdout has Q4; rolling origins cannot see it)",
-    ("sample", "random", "spearman >= +0.03"): "measured +0.017 over 5 folds (fold spread -0.006..+0.036)",
-    (
-        "master",
-        "temporal",
-        "total within 10%",
-    ): "measured 0.79 (holdout has Q4; rolling origins cannot see it)",
-    ("master", "random", "spearman >= +0.03"): "measured +0.028 over 5 folds",
+    ("sample", "temporal", "spearman >= +0.03"): "measured +0.029",
+    ("sample", "temporal", "gini >= +0.05"): "measured +0.041 (blend weight 0.8 after the backtest)",
+    ("sample", "temporal", "total within 10%"): f"measured 0.84: {SEASON}",
+    ("sample", "random", "spearman >= +0.03"): "measured +0.016 over 5 folds",
+    ("sample", "random", "gini >= +0.05"): "measured +0.035 over 5 folds",
+    ("sample", "stratified", "spearman >= +0.03"): "measured +0.015 over 5 folds",
+    ("sample", "stratified", "gini >= +0.05"): "measured +0.035 over 5 folds",
+    ("master", "temporal", "gini >= +0.05"): "measured +0.044",
+    ("master", "temporal", "total within 10%"): f"measured 0.81: {SEASON}",
+    ("master", "random", "spearman >= +0.03"): "measured +0.029 over 5 folds",
+    ("master", "random", "gini >= +0.05"): "measured +0.049 over 5 folds",
+    ("master", "stratified", "spearman >= +0.03"): "measured +0.028 over 5 folds (before the blend)",
+    ("master", "stratified", "gini >= +0.05"): "measured +0.049 over 5 folds (before the blend)",
 }
 
 
@@ -103,7 +105,7 @@ KNOWN_MISSES = {
     [
         pytest.param(w, s, c, marks=_xfail(KNOWN_MISSES[(w, s, c)]) if (w, s, c) in KNOWN_MISSES else ())
         for w in ("sample", "master")
-        for s in ("temporal", "random")
+        for s in ("temporal", "random", "stratified")
         for c in CRITERIA
     ],
 )

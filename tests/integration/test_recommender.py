@@ -120,9 +120,21 @@ def test_reasons_are_bilingual_and_true(shop: Settings, buyers: list[str]) -> No
                     assert p.product_id in sig.viewed
                 if "highly_rated" in r.reason_codes:
                     assert p.rating >= 4.5 and f"{p.rating:.1f}" in r.reason_en
-                if "matches_request" in r.reason_codes:
-                    assert q is not None and q in r.reason_en and q in r.reason_zh
+                if "matches_request" in r.reason_codes:  # names the need (the category), not the message
+                    assert q is not None and p.category.replace("-", " ") in r.reason_en.lower()
+                    assert (p.category_zh or p.category) in r.reason_zh
     assert len(seen_codes) >= 4, seen_codes
+
+
+def test_a_request_reason_names_the_need_and_budget_not_the_message(shop: Settings) -> None:
+    rec = Recommender(shop, value_provider=None)
+    message = "帮我推荐一款500元以内的耳机，送给我妈妈当生日礼物"
+    recs = rec.recommend(user_id=None, query=message, k=5, max_price=500, category="headphones")
+    matched = [r for r in recs if "matches_request" in r.reason_codes]
+    assert matched, [r.reason_codes for r in recs]
+    for r in matched:
+        assert "¥500 以内" in r.reason_zh and "under ¥500" in r.reason_en
+        assert message[:8] not in r.reason_zh and "生日" not in r.reason_zh
 
 
 def test_premium_users_get_pricier_items_than_price_sensitive_ones(shop: Settings) -> None:

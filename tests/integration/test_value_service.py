@@ -156,6 +156,8 @@ def test_small_shop_trains_and_new_users_are_scored_on_demand(small_shop):
     service = ValueService(small_shop)
     meta = service.train()
     assert meta["n_train_rows"] > 0 and len(service.population) == 150
+    # the backtest decided how far the learned model may move the ranking away from BTYD, per target
+    assert 0.0 <= meta["blend"]["spend_weight"] <= 1.0 and meta["blend"]["purchases_reason"]
     with get_engine(small_shop).begin() as conn:
         conn.execute(
             users.insert().values(user_id="u-new", signup_at=pd.Timestamp("2026-06-29"), language="en")
@@ -175,6 +177,20 @@ def test_small_shop_trains_and_new_users_are_scored_on_demand(small_shop):
     service._features = service._features.drop(index=uid)
     again = service.assess(uid, with_llm=False)
     assert again.score == pytest.approx(batch, abs=100 / 150), has_orders
+
+
+def test_train_cli_reports_the_blend_weights(small_shop):
+    env = {**os.environ, "SHOPGUIDE_DATA_DIR": str(small_shop.data_dir), "SHOPGUIDE_LLM": "none",
+           "SHOPGUIDE_DATABASE_URL": "", "SHOPGUIDE_CHROMA_URL": "", "COLUMNS": "200"}  # fmt: skip
+    cmd = [str(Path(sys.executable).parent / "shopguide"), "train", "--json"]
+    run = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    meta = json.loads(run.stdout)
+    for target in ("spend", "purchases"):
+        assert 0.0 <= meta["blend"][f"{target}_weight"] <= 1.0
+        assert f"n={meta['backtest']['n_backtest']}" in meta["blend"][f"{target}_reason"]
+    text = subprocess.run(cmd[:-1], env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert text.returncode == 0 and "blend vs BTYD" in text.stderr and "spend: " in text.stderr
 
 
 def test_a_big_store_trains_on_a_sample_and_still_scores_everyone(small_shop, tmp_path):

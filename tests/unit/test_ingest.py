@@ -124,7 +124,7 @@ def test_mixed_csv_stores_exactly_the_good_rows_and_rejects_each_bad_one_with_a_
     assert count(shop, "order_lines") == 3
 
 
-def test_jsonl_rejects_malformed_json_non_objects_extra_fields_and_bad_dates(
+def test_jsonl_rejects_malformed_json_non_objects_missing_fields_and_bad_dates(
     settings: Settings, tmp_path: Path
 ) -> None:
     path = tmp_path / "catalog.jsonl"
@@ -134,18 +134,20 @@ def test_jsonl_rejects_malformed_json_non_objects_extra_fields_and_bad_dates(
         "[1, 2]",
         json.dumps({**PRODUCTS[1], "colour": "red"}),
         json.dumps({**PRODUCTS[1], "product_id": "p3", "price": -1}),
-        json.dumps({k: v for k, v in PRODUCTS[1].items() if k != "brand"} | {"product_id": "p4"}),
+        json.dumps({k: v for k, v in PRODUCTS[1].items() if k != "price"} | {"product_id": "p4"}),
         json.dumps({**PRODUCTS[1], "product_id": "p5", "rating": "excellent"}),
     ]
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     summary = ingest_path(settings, path, progress=False)
-    assert (summary.kind, summary.stored, summary.rejected) == ("products", 1, 6)
+    # An unknown column is ignored and reported, not a reason to lose the row (issue 15).
+    assert (summary.kind, summary.stored, summary.rejected) == ("products", 2, 5)
+    assert summary.ignored_columns == ["colour"]
     reasons = {r["line"]: r["reason"] for r in rejects_of(summary)}
     assert "malformed JSON" in reasons[2]
     assert "expected a JSON object" in reasons[3]
-    assert "colour" in reasons[4] and "Extra inputs" in reasons[4]
+    assert 4 not in reasons
     assert reasons[5].startswith("price:")
-    assert "brand" in reasons[6] and "required" in reasons[6].lower()
+    assert "price" in reasons[6] and "required" in reasons[6].lower()
     assert reasons[7].startswith("rating:")
 
     events = tmp_path / "events.jsonl"

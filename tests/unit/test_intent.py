@@ -8,8 +8,9 @@ import os
 import pytest
 
 from agent.guided.intent import classify, rule_intent
-from agent.guided.slots import detect_language, extract_slots, parse_budget, parse_ordinals
+from agent.guided.slots import extract_slots, parse_budget, parse_ordinals
 from agent.vocabulary import build_catalog
+from domain.i18n import detect_language
 from domain.settings import Settings
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")

@@ -101,3 +101,18 @@ def test_path_attribution_adds_up_and_agrees_with_treeshap(
     assert path["noise"].abs().mean() < path["frequency"].abs().mean()
     with pytest.raises(ValueError, match="method"):
         model.contributions(X, method="lime")
+
+
+def test_path_attribution_on_a_small_shop_whose_trees_have_one_leaf(
+    data: tuple[pd.DataFrame, np.ndarray, np.ndarray],
+) -> None:
+    """40 users and min_data_in_leaf 40: no split is possible, every tree is a single leaf (the KeyError
+    'internal_value' seen on a 40-user shop)."""
+    X, spend, purchases = data
+    small = X.iloc[:40]
+    model = ValueModel(num_boost_round=20).fit(small, spend[:40], purchases[:40])
+    path = model.contributions(small, method="path")
+    shap = model.contributions(small)
+    np.testing.assert_allclose(path.sum(axis=1), shap.sum(axis=1), rtol=1e-9)
+    assert (path[["frequency", "monetary", "noise"]] == 0).all().all()  # no split: everything is bias
+    np.testing.assert_allclose(np.exp(path["bias"]), model.predict(small)["pred_spend"], rtol=1e-9)

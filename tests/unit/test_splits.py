@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,31 +16,9 @@ from valuation.splits import TimeSplit, customer_folds, customer_split, rolling_
 CAL_END, HOLD_END = pd.Timestamp("2021-06-30"), pd.Timestamp("2021-12-31")
 
 
-def simulated_shop(n_users: int = 1200, seed: int = 3) -> pd.DataFrame:
-    """BG/NBD-like buyers acquired in Jan-Mar 2021: Poisson purchasing, dropout after each purchase."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for uid in range(n_users):
-        day = float(rng.integers(0, 90))
-        rate, p_drop = rng.gamma(0.6, 1 / 25), rng.beta(1.0, 3.0)
-        value = rng.gamma(4.0, 12.0)
-        while day < 365:
-            rows.append(
-                (
-                    f"u{uid}",
-                    pd.Timestamp("2021-01-01") + pd.Timedelta(days=int(day)),
-                    value * rng.gamma(5, 0.2),
-                )
-            )
-            if rng.random() < p_drop:
-                break
-            day += rng.exponential(1 / max(rate, 1e-4))
-    return pd.DataFrame(rows, columns=["user_id", "date", "amount"])
-
-
 @pytest.fixture(scope="module")
-def shop() -> pd.DataFrame:
-    return simulated_shop()
+def shop(simulated_shop_factory: Callable[..., pd.DataFrame]) -> pd.DataFrame:
+    return simulated_shop_factory()
 
 
 def _dataset(tx: pd.DataFrame) -> Dataset:
@@ -96,6 +76,18 @@ def test_rolling_origins_stay_inside_the_calibration_period() -> None:
     assert all(o.holdout_days == 184 and o.holdout_end <= CAL_END for o in long)
     with pytest.raises(ValueError, match="too short"):
         rolling_origins(pd.Timestamp("2021-06-01"), CAL_END, 184)
+
+
+def test_rolling_windows_for_a_holdout_longer_than_calibration_fit_after_the_history() -> None:
+    """Windows scaled to the horizon (1/3..2/3 of it) but capped so every cut-off keeps 60 days of history."""
+    first, cal_end = pd.Timestamp("2021-01-01"), pd.Timestamp("2021-05-31")
+    origins = rolling_origins(first, cal_end, 400)  # 150 days of data, 90 of them after 60 days of history
+    assert [(o.calibration_end, o.holdout_end) for o in origins] == [(pd.Timestamp("2021-03-02"), cal_end)]
+    longer = rolling_origins(first, pd.Timestamp("2021-08-31"), 400)  # room 182: 133 and the 182 cap
+    assert [o.holdout_days for o in longer] == [182, 133]
+    assert all(o.calibration_end >= pd.Timestamp("2021-03-02") for o in longer)
+    with pytest.raises(ValueError, match="2021-01-01 to the calibration end 2021-03-31 leaves 29 days"):
+        rolling_origins(first, pd.Timestamp("2021-03-31"), 400)
 
 
 def test_temporal_eval_never_sees_the_holdout(shop: pd.DataFrame) -> None:

@@ -15,12 +15,16 @@ from pydantic import SecretStr
 from domain.privacy.access import AccessDenied, Role
 from domain.privacy.tokens import (
     AUDIENCE,
+    REFUSED_MESSAGE,
     WidgetTokenError,
+    authorize_widget_token,
     issue_widget_token,
+    revoke_widget_token,
     secret_file,
     verify_widget_token,
 )
 from domain.settings import Settings
+from ui.erasure import forget_user
 
 
 @pytest.fixture
@@ -177,9 +181,6 @@ def _add_user(settings: Settings, user_id: str) -> None:
 
 
 def test_revoked_tokens_and_tokens_of_unknown_or_erased_users_are_refused_alike(settings: Settings) -> None:
-    from domain.privacy.tokens import REFUSED_MESSAGE, authorize_widget_token, revoke_widget_token
-    from ui.erasure import forget_user
-
     _add_user(settings, "u000001")
     _add_user(settings, "u000002")
     kept, revoked = issue_widget_token(settings, "u000001"), issue_widget_token(settings, "u000001")

@@ -11,6 +11,7 @@ from ui.cli import (  # noqa: F401  (imported for their command registrations)
     privacy_commands,
     serve_commands,
     setup_commands,
+    spark_commands,
     value_commands,
 )
 from ui.cli.app import app

@@ -51,6 +51,10 @@ def _print_result(result: Any, as_json: bool) -> None:
     console.print(f"[dim]{result.mode} · {result.total_s:.2f}s[/dim]")
 
 
+def _rate(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1%}"
+
+
 @app.command()
 def chat(
     message: str = typer.Argument(None, help="The message; omit it for an interactive session."),
@@ -144,7 +148,9 @@ def eval_agent(
         typer.echo(dump(summary))
         return
     table = Table(title=f"agent eval · mode={summary['mode']} · llm={summary['llm']} · k={repeats}")
-    for column in ("scenarios", "pass rate", "pass^k", "ungrounded ids", "premium>bargain", "turn p50/p95 s"):
+    columns = ("scenarios", "pass rate", "pass^k", "ungrounded ids", "premium>bargain", "turn p50/p95 s",
+               "LLM texts", "first-try faithful", "template fallback", "answered")  # fmt: skip
+    for column in columns:
         table.add_column(column)
     table.add_row(
         str(summary["scenarios"]),
@@ -153,6 +159,10 @@ def eval_agent(
         str(summary["ungrounded_count"]),
         summary["premium_above_bargain"],
         f"{summary['turn_p50_s']} / {summary['turn_p95_s']}",
+        str(summary["llm_texts"]),
+        _rate(summary["first_try_faithful_rate"]),
+        _rate(summary["template_fallback_rate"]),
+        f"{_rate(summary['answered_rate'])} of {summary['answered_turns']}",
     )
     Console().print(table)
     for failure in summary["failures"][:20]:

@@ -88,8 +88,25 @@ def ingest(
         str | None,
         typer.Option(
             "--kind",
-            help="users, products, orders, order_lines, reviews or events (default: from the file name).",
+            help="users, products, orders, order_lines, reviews, events or transactions (one row per line "
+            "item; default: from the mapping file, else the file name).",
         ),
+    ] = None,
+    column_map: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            help="target=source: read field TARGET from the file's column SOURCE (repeatable), "
+            "e.g. --map title_en='Product Name'. Common names (title, price, CustomerID...) need none.",
+        ),
+    ] = None,
+    mapping_file: Annotated[
+        Path | None,
+        typer.Option("--mapping", help="A TOML or YAML mapping file (kind, date_format, [columns])."),
+    ] = None,
+    date_format: Annotated[
+        str | None,
+        typer.Option("--date-format", help="strptime layout of the file's dates, e.g. '%d/%m/%Y %H:%M'."),
     ] = None,
     rejects: Annotated[
         Path | None,
@@ -104,10 +121,12 @@ def ingest(
     ] = True,
 ) -> None:
     """Validate and load one file; bad rows go to a rejects file. Exit 0 even with rejects, 2 on a fatal error."""
-    from domain.ingest import IngestError, ingest_path
+    from domain.ingest import ColumnMapping, IngestError, MappingError, ingest_path
 
     settings = get_settings()
     try:
+        options = ColumnMapping.from_options(column_map or [], date_format)
+        mapping = ColumnMapping.from_file(mapping_file).merged(options) if mapping_file else options
         summary = ingest_path(
             settings,
             path,
@@ -115,7 +134,11 @@ def ingest(
             batch_size=batch_size,
             rejects_path=rejects,
             progress=progress and not as_json,
+            mapping=mapping,
         )
+    except MappingError as exc:
+        _fail(str(exc))
+        return
     except IngestError as exc:
         _fail(str(exc))
         return

@@ -86,11 +86,30 @@ def campaign(
         bool, typer.Option("--products", help="add each user's top recommendation as offer item")
     ] = False,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="top N users by score")] = None,
+    engine: Annotated[str, typer.Option("--engine", help="local (the store) or spark (Parquet)")] = "local",
+    scores: Annotated[
+        Path | None, typer.Option("--scores", help="spark: the scored table (score --all --engine spark)")
+    ] = None,
+    input_dir: Annotated[
+        Path | None, typer.Option("--input", help="spark: the store export (export store --parquet)")
+    ] = None,
+    master: Annotated[str | None, typer.Option("--master", help="spark master (default: settings)")] = None,
 ) -> None:
     """Export a targeting list for one segment: user id, score, suggested offer; masked PII unless --staff."""
     from recommend.marketing import campaign_list, write_table
 
     settings = _settings()
+    if engine == "spark":
+        from ui.cli.spark_jobs import campaign_on_spark_cli
+
+        if staff:
+            typer.secho("--staff (decrypted contacts) runs on the store only, not on Spark", fg="red", err=True)
+            raise typer.Exit(2)
+        master = master or settings.spark_master
+        campaign_on_spark_cli(
+            segment=segment, out=out, scores=scores, input_dir=input_dir, master=master, limit=limit
+        )
+        return
     principal = _staff_principal(settings, staff_user, password) if staff else None
     try:
         frame = campaign_list(settings, segment, principal=principal, with_products=products, limit=limit)

@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from ui.cli.app import app, get_settings
-
-console = Console(stderr=True)
-
-
-def _step(title: str, action: Callable[[], str]) -> None:
-    started = time.perf_counter()
-    console.print(f"[bold cyan]•[/] {title} …")
-    outcome = action()
-    console.print(f"  [green]✓[/] {outcome} [dim]({time.perf_counter() - started:.1f} s)[/]")
+from ui.cli.app import app
 
 
 @app.command()
 def setup(
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            help="A folder of your shop's own files (catalog, customers, transactions...): ingest them instead "
+            "of the demo shop. See README 'Your own shop'.",
+        ),
+    ] = None,
     demo: bool = typer.Option(True, help="Generate and load the demo shop when the store has no products."),
     seed: int = typer.Option(7, help="Seed of the demo shop."),
     prepare_llm: bool = typer.Option(
@@ -29,69 +27,6 @@ def setup(
     ),
 ) -> None:
     """Prepare the store, the indexes, the value model and the local LLM; safe to re-run."""
-    from sqlalchemy import func, select
+    from ui.cli.setup_work import run_setup  # the work: store, index, value engine, local model
 
-    from domain.store.db import get_engine
-    from domain.store.schema import products, users, value_assessments
-
-    settings = get_settings()
-    settings.ensure_dirs()
-    engine = get_engine(settings)
-    console.print(
-        f"[bold]ShopGuide setup[/] — data in {settings.data_dir}, store {engine.url.render_as_string()}"
-    )
-
-    with engine.connect() as conn:
-        has_products = bool(conn.execute(select(func.count()).select_from(products)).scalar())
-
-    if demo and not has_products:
-
-        def load_demo() -> str:
-            from domain.demo import generate_demo_shop
-            from domain.ingest import ingest_demo
-
-            demo_dir = settings.data_dir / "demo"
-            manifest = generate_demo_shop(demo_dir, seed=seed)
-            summaries = ingest_demo(settings, demo_dir)
-            stored = sum(s.stored + s.updated for s in summaries)
-            rejected = sum(s.rejected for s in summaries)
-            return f"demo shop in {manifest.out_dir}: {stored} rows stored, {rejected} rejected"
-
-        _step("Generating and ingesting the demo shop", load_demo)
-
-    def build_index() -> str:
-        from vectorstore.index import get_shop_index
-
-        stats = get_shop_index(settings).refresh(progress=True)
-        return (
-            f"{stats.products_total} products, {stats.history_total} history documents "
-            f"({stats.texts_embedded} texts embedded)"
-        )
-
-    _step("Indexing products and user histories", build_index)
-
-    def score_users() -> str:
-        from valuation.service import get_value_service
-
-        service = get_value_service(settings)
-        service.ensure_ready()  # loads the saved engine, or trains one
-        with engine.connect() as conn:
-            n_users = conn.execute(select(func.count()).select_from(users)).scalar() or 0
-            n_scored = conn.execute(select(func.count()).select_from(value_assessments)).scalar() or 0
-        if n_scored >= n_users:
-            return f"{n_scored} users already scored by {service.model_version}"
-        summary = service.assess_all(progress=True)
-        return f"{summary.users} users scored by {service.model_version} ({summary.users_per_s:,.0f} users/s)"
-
-    _step("Training the value model and scoring every user", score_users)
-
-    if prepare_llm and settings.llm == "local":
-
-        def prepare_model() -> str:
-            from llm.local_server import resolve_model_path
-
-            return f"model ready at {resolve_model_path(settings)}"
-
-        _step("Preparing the local model", prepare_model)
-
-    console.print("[bold green]Ready.[/] Start the app with [bold]shopguide serve[/].")
+    run_setup(data=data, demo=demo, seed=seed, prepare_llm=prepare_llm)

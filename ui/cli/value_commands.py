@@ -10,7 +10,10 @@ import typer
 from ui.cli.app import app, eval_app, export_app, get_settings, keys_app  # noqa: F401
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from domain.models import ValueAssessment
+    from valuation.datasets import Dataset
 
 
 # ---- eval value (owner: valuation-models) ---------------------------------------------------------------------
@@ -44,6 +47,12 @@ def eval_value(
         min=1,
         help="random/stratified: evaluate out of fold over N disjoint 20%s (1 = one split).",
     ),
+    subsample_sizes: str | None = typer.Option(
+        None,
+        "--subsample",
+        help="Small shops: evaluate random subsamples of these sizes (e.g. 500,2000,8000) instead.",
+    ),
+    seeds: int = typer.Option(3, "--seeds", min=1, help="With --subsample: subsamples per size."),
 ) -> None:
     """Evaluate every value model side by side on real data (holdout purchases and spend).
 
@@ -61,6 +70,7 @@ def eval_value(
     console = Console(stderr=as_json)
     if split not in SPLIT_KINDS:
         raise typer.BadParameter(f"--split must be one of {', '.join(SPLIT_KINDS)}")
+    sizes = _parse_sizes(subsample_sizes) if subsample_sizes else None
     settings = get_settings()
     try:
         data = load_dataset(
@@ -71,6 +81,9 @@ def eval_value(
             amount_col=amount_col,
             date_format=date_format,
         )
+        if sizes:
+            _subsample_study(console, data, sizes, seeds, split, folds, calibration_end, holdout_end, as_json)
+            return
         with console.status(f"evaluating {data.name} ({split} split) / 评估中…"):
             report, predictions = run_value_eval(
                 data,
@@ -99,6 +112,8 @@ def eval_value(
         f"holdout to {report.holdout_end} · {report.n_evaluated}/{report.n_customers} customers evaluated"
     )
     console.print(f"training / 训练: {report.training}")
+    for k, weights in enumerate(report.blend, start=1):
+        console.print(f"blend vs BTYD / 与 BTYD 混合 (engine {k}): {weights['text']}")
     b = report.btyd
     console.print(
         f"BG/NBD r={b['r']:.3f} alpha={b['alpha']:.3f} a={b['a']:.3f} b={b['b']:.3f} · "
@@ -135,6 +150,114 @@ def eval_value(
         console.print(f"calibration plot / 校准图: {plot}")
 
 
+def _parse_sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError as exc:
+        raise typer.BadParameter(f"--subsample takes sizes like 500,2000,8000, not {text!r}") from exc
+    if not sizes or min(sizes) < 1:
+        raise typer.BadParameter(f"--subsample takes positive sizes like 500,2000,8000, not {text!r}")
+    return sizes
+
+
+def _subsample_study(
+    console: Console,
+    data: Dataset,
+    sizes: list[int],
+    seeds: int,
+    split: str,
+    folds: int,
+    calibration_end: str | None,
+    holdout_end: str | None,
+    as_json: bool,
+) -> None:
+    import json as _json
+
+    from rich.table import Table
+
+    from valuation.small_shops import run_subsample_study
+
+    report = run_subsample_study(
+        data,
+        sizes,
+        seeds,
+        split=split,
+        n_folds=folds,
+        calibration_end=calibration_end,
+        holdout_end=holdout_end,
+        progress=console.log,
+    )
+    if as_json:
+        typer.echo(_json.dumps(_json.loads(report.model_dump_json()), indent=2))
+        return
+    table = Table(
+        title=f"{report.dataset} subsamples · {split} split · gain of the final engine over BG/NBD×GG"
+    )
+    for col in (
+        "customers",
+        "runs",
+        "Spearman gain",
+        "Gini gain",
+        "RMSE ratio",
+        "total",
+        "spend weight",
+        "≥ 0",
+    ):
+        table.add_column(col, justify="right")
+    for row in report.sizes:
+        m, se = row.mean, row.se
+        table.add_row(
+            f"{row.size:,}",
+            str(row.runs),
+            f"{m['spearman_gain']:+.4f} ± {se['spearman_gain']:.4f}",
+            f"{m['gini_gain']:+.4f} ± {se['gini_gain']:.4f}",
+            f"{m['rmse_ratio']:.3f}",
+            f"{m['total_ratio']:.3f}",
+            f"{m['spend_weight']:.2f} (BTYD only {row.btyd_only_runs})",
+            "✔" if row.passed() else "✘",
+        )
+    console.print(table)
+    console.print(
+        "± is the standard error over the seeds; spend weight 0 = ranking by BTYD after the backtest"
+    )
+
+
+# ---- train (owner: valuation-service) ------------------------------------------------------------------------
+@app.command("train")
+def train(
+    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON only.")] = False,
+    no_profile: Annotated[bool, typer.Option("--no-profile", help="Train without profile features.")] = False,
+) -> None:
+    """Train the value engine on the store and report its backtest, including the blend weights vs BTYD.
+
+    在店铺数据上训练价值模型，并报告回测结果（含与 BTYD 的混合权重）。
+    """
+    import json as _json
+
+    from rich.console import Console
+
+    from valuation.service import get_value_service
+
+    console = Console(stderr=True)
+    service = get_value_service(get_settings())
+    try:
+        with console.status("training the value engine / 训练价值模型…"):
+            meta = service.train(with_profile=not no_profile)
+    except ValueError as exc:
+        console.print(f"[red]error / 错误:[/red] {exc}")
+        raise typer.Exit(code=2) from exc
+    if as_json:
+        typer.echo(_json.dumps(meta, default=str, ensure_ascii=False, indent=2))
+        return
+    console.print(
+        f"value engine {meta['version']} trained as of {meta['as_of']} on {meta['n_train_rows']} rows"
+    )
+    backtest = meta.get("backtest") or {}
+    if backtest:
+        console.print(f"backtest / 回测: {backtest}")
+    console.print(f"blend vs BTYD / 与 BTYD 混合: {meta['blend']['text']}")
+
+
 # ---- score, export finetune (owner: valuation-service) --------------------------------------------------------
 @app.command("score")
 def score(
@@ -156,6 +279,18 @@ def score(
         int | None,
         typer.Option("--workers", min=1, help="With --all: scoring processes (default: the cores, up to 4)."),
     ] = None,
+    engine: Annotated[
+        str | None, typer.Option("--engine", help="With --all: local (default) or spark (settings.batch_engine).")
+    ] = None,
+    master: Annotated[
+        str | None, typer.Option("--master", help="Spark master: local[2], spark://host:7077, yarn.")
+    ] = None,
+    input_dir: Annotated[
+        Path | None, typer.Option("--input", help="Spark: the Parquet tables (`export store --parquet`).")
+    ] = None,
+    write_back: Annotated[
+        bool, typer.Option("--write-back", help="Spark: upsert the scored table into the store.")
+    ] = False,
 ) -> None:
     """Score one user's value (0-100, segment, predictions, reasons), or every user with --all.
 
@@ -170,9 +305,16 @@ def score(
     console = Console(stderr=True)
     if not all_users and not user_id:
         raise typer.BadParameter("give a USER_ID, or --all / 请提供用户 ID 或使用 --all")
+    settings = get_settings()
+    if all_users and (engine or settings.batch_engine) == "spark":
+        from ui.cli.spark_jobs import score_all_on_spark
+
+        master = master or settings.spark_master
+        score_all_on_spark(input_dir=input_dir, out=out, master=master, write_back=write_back, as_json=as_json)
+        return
     if out is not None and out.suffix not in (".parquet", ".pq", ".csv"):
         raise typer.BadParameter("--out must end in .parquet or .csv")
-    service = get_value_service(get_settings())
+    service = get_value_service(settings)
     try:
         if retrain:
             with console.status("training the value engine / 训练价值模型…"):

@@ -1,0 +1,245 @@
+"""The faithfulness check on every sentence an LLM writes for the shopper, in the guided and react modes.
+
+A sentence passes only when each claim in it is backed by the tool results of this conversation:
+
+* product names (catalog titles, ids) and brands were returned by a tool;
+* every number (price, percentage, count, date, rating, model code) appears in the tool results or the
+  shopper's own message;
+* tier, level and segment words ("三级客户", "VIP", "gold member") appear in the tool results;
+* a comparison ("cheapest", "最便宜", "highest rated", "评分最高") names the one product the facts make the winner;
+* the speaker is the assistant talking to the shopper (never "You should recommend…", "您可以推荐…");
+* the sentence is in the shopper's language.
+
+:func:`generate_faithful` runs a writer, checks its sentences, regenerates once with the failed claims fed
+back, then gives up (the caller shows its template). Failures are logged PII-masked.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterable
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from agent.middleware.guards import check_text, iter_dicts, mask_output, split_sentences
+from agent.vocabulary import Catalog
+from domain.i18n import detect_language
+
+log = logging.getLogger(__name__)
+
+Check = Literal["product", "brand", "number", "tier", "comparative", "speaker", "language", "empty"]
+Outcome = Literal["first_try", "regenerated", "template"]
+
+_NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
+_FOREIGN_CURRENCY_RE = re.compile(r"[$€£]|\bUSD\b|美元")
+_TIER_RE = re.compile(
+    r"[一二三四五六七八九十\d]\s*(?:级|星)(?:客户|会员|用户)|(?:客户|会员|用户)\s*(?:等级|级别)|"
+    r"(?:金|银|铜|铂金|钻石|黑)卡|VIP|贵宾|高价值|忠诚客户|价格敏感|流失|分群|"
+    r"\b(?:tier|level|segment|gold|silver|platinum|diamond|premium member|loyal customer|price[- ]sensitive|"
+    r"at[- ]risk|lapsed)\b",
+    re.I,
+)
+# comparative words -> what they claim; "best"-style words claim an unverifiable ranking
+_COMPARATIVES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"cheapest|lowest[- ]priced|lowest price|least expensive|most affordable|最便宜|最实惠|价格最低|最低价", re.I), "cheapest"),
+    (re.compile(r"most expensive|highest[- ]priced|highest price|priciest|最贵|价格最高", re.I), "priciest"),
+    (re.compile(r"highest[- ]rated|best[- ]rated|top[- ]rated|best reviewed|评分最高|评价最好|好评最多|口碑最好", re.I), "best_rated"),
+    (re.compile(r"biggest discount|largest discount|deepest discount|折扣最大|优惠最大|最划算", re.I), "biggest_discount"),
+    (re.compile(r"\b(?:best|highest|lowest|most popular|best[- ]selling|top|better|cheaper|greater)\b|最好|最高|最低|最受欢迎|最畅销|销量最高|更好|更便宜|更适合|最适合", re.I), "unbacked"),
+)  # fmt: skip
+_SPEAKER_RE = re.compile(
+    r"\byou (?:should|can|could|may|might|must) (?:recommend|suggest|offer)|\b(?:recommend|suggest|offer) "
+    r"(?:it|them|this|these) to (?:the|your) (?:customer|shopper|user)|\bthe (?:customer|shopper|user)\b|"
+    r"\bI(?:'m| am) (?:looking for|interested in)|\bI (?:want|need|would like) to buy|\bmy budget\b|"
+    r"\bas a (?:customer|shopper)\b|"
+    r"[您你](?:可以|应该|可|不妨|最好)(?:向.{0,6})?推荐|推荐给(?:顾客|客户|用户)|顾客|客人|用户们?(?:可以|会)|"
+    r"我(?:想|要|需要|打算)(?:买|购买|找)|我的预算|"
+    r"\bfacts?\b|事实|\bJSON\b",  # talking about its own prompt
+    re.I,
+)
+
+
+class Failure(BaseModel):
+    check: Check
+    claim: str = Field(max_length=200)
+
+
+class Evidence(BaseModel):
+    """What the tools said in this conversation, in the shapes the checks compare against."""
+
+    titles: dict[str, str] = Field(default_factory=dict)  # lower-cased title -> product id
+    brands: set[str] = Field(default_factory=set)  # lower-cased
+    numbers: set[str] = Field(default_factory=set)  # canonical number strings
+    text: str = ""  # every string the tools returned, lower-cased (tier words, criteria)
+    winners: dict[str, set[str]] = Field(default_factory=dict)  # comparison kind -> product ids that win it
+    grounded: list[str] = Field(default_factory=list)
+    allowed_refs: set[str] = Field(default_factory=set)
+
+
+def canonical_numbers(text: str) -> set[str]:
+    """Numbers as canonical strings: "1,299.00" and "1299" are the same number."""
+    found = set()
+    for raw in _NUMBER_RE.findall(text):
+        try:
+            found.add(f"{float(raw.replace(',', '')):g}")
+        except ValueError:
+            found.add(raw)
+    return found
+
+
+def _number_forms(value: float) -> set[str]:
+    forms = {f"{value:g}", f"{round(value, 2):g}"}
+    if 0 < value < 1:  # shares (discounts, churn) are said as percentages
+        forms.add(f"{round(value * 100):g}")
+    return forms
+
+
+def build_evidence(
+    outputs: Iterable[dict[str, Any] | None],
+    user_text: str,
+    grounded: Iterable[str],
+    allowed_refs: Iterable[str] = (),
+    extra_text: Iterable[str] = (),
+) -> Evidence:
+    """Evidence from tool outputs (dicts), the shopper's message and texts code wrote from the same facts."""
+    evidence = Evidence(grounded=list(grounded), allowed_refs={r.lower() for r in allowed_refs})
+    texts: list[str] = [user_text, *extra_text]
+    products: dict[str, dict[str, Any]] = {}
+    for output in outputs:
+        for node in iter_dicts(output):
+            for value in node.values():
+                for scalar in value if isinstance(value, (list, tuple)) else [value]:
+                    if isinstance(scalar, bool):
+                        continue
+                    if isinstance(scalar, (int, float)):
+                        evidence.numbers |= _number_forms(float(scalar))
+                    elif isinstance(scalar, str):
+                        texts.append(scalar)
+            if isinstance(node.get("product_id"), str) and "price" in node and "title" in node:
+                products.setdefault(node["product_id"], node)
+                evidence.titles[str(node["title"]).lower()] = node["product_id"]
+                if node.get("brand"):
+                    evidence.brands.add(str(node["brand"]).lower())
+            for kind, key in (("cheapest", "cheapest"), ("best_rated", "best_rated")):
+                if isinstance(node.get(key), str):
+                    evidence.winners.setdefault(kind, set()).add(node[key])
+    if products:
+        items = list(products.values())
+        evidence.winners.setdefault("cheapest", {min(items, key=lambda p: p["price"])["product_id"]})
+        evidence.winners["priciest"] = {max(items, key=lambda p: p["price"])["product_id"]}
+        evidence.winners.setdefault(
+            "best_rated", {max(items, key=lambda p: p.get("rating") or 0)["product_id"]}
+        )
+        promo = [p for p in items if p.get("discount_pct")]
+        if promo:
+            evidence.winners["biggest_discount"] = {max(promo, key=lambda p: p["discount_pct"])["product_id"]}
+    joined = "\n".join(texts)
+    evidence.text = joined.lower()
+    evidence.numbers |= canonical_numbers(joined)
+    return evidence
+
+
+def _named_products(sentence: str, evidence: Evidence, catalog: Catalog) -> tuple[set[str], str]:
+    """Product ids the sentence names (by title, short title or id) and the sentence with those names cut out."""
+    low = sentence.lower()
+    named: set[str] = set()
+    for title, pid in sorted(evidence.titles.items(), key=lambda t: -len(t[0])):
+        for form in (title, title[:24]):
+            if len(form) >= 4 and form in low:
+                named.add(pid)
+                low = low.replace(form, " ")
+                break
+    for token in catalog.id_like_tokens(sentence):
+        if token in evidence.grounded:
+            named.add(token)
+            low = low.replace(token.lower(), " ")
+    return named, low
+
+
+def check_sentence(sentence: str, evidence: Evidence, lang: str, catalog: Catalog) -> list[Failure]:
+    """Every failed check of one LLM-written sentence (empty = faithful)."""
+    text = sentence.strip()
+    if not text:
+        return [Failure(check="empty", claim="")]
+    failures: list[Failure] = []
+    if detect_language(text, default=lang) != lang:
+        failures.append(Failure(check="language", claim=text[:80]))
+    if match := _SPEAKER_RE.search(text):
+        failures.append(Failure(check="speaker", claim=match.group(0)))
+    report = check_text(text, catalog, evidence.grounded, evidence.allowed_refs)
+    for claim in report.ungrounded_ids + report.ungrounded_titles + report.leaked_ids:
+        failures.append(Failure(check="product", claim=claim))
+    named, rest = _named_products(text, evidence, catalog)
+    for brand_low, brand in catalog.brands.items():
+        if len(brand_low) >= 2 and brand_low not in evidence.brands and _word_in(rest, brand_low):
+            failures.append(Failure(check="brand", claim=brand))
+    if _FOREIGN_CURRENCY_RE.search(rest):
+        failures.append(Failure(check="number", claim=_FOREIGN_CURRENCY_RE.search(rest).group(0)))  # type: ignore[union-attr]
+    for number in sorted(canonical_numbers(rest) - evidence.numbers):
+        failures.append(Failure(check="number", claim=number))
+    for match in _TIER_RE.finditer(rest):
+        if match.group(0).lower() not in evidence.text:
+            failures.append(Failure(check="tier", claim=match.group(0)))
+    for pattern, kind in _COMPARATIVES:
+        if not (match := pattern.search(rest)):
+            continue
+        winners = evidence.winners.get(kind)
+        if kind == "unbacked" or not winners or not named or not named <= winners:
+            failures.append(Failure(check="comparative", claim=match.group(0)))
+        break  # the most specific comparative decides
+    return failures
+
+
+def _word_in(low_text: str, word: str) -> bool:
+    if word.isascii():
+        return re.search(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])", low_text) is not None
+    return word in low_text
+
+
+def check_reply(text: str, evidence: Evidence, lang: str, catalog: Catalog) -> list[Failure]:
+    return [f for sentence in split_sentences(text) for f in check_sentence(sentence, evidence, lang, catalog)]
+
+
+class FaithfulText(BaseModel):
+    text: str | None  # None: both tries failed (or the model wrote nothing), show the template
+    outcome: Outcome
+    sentences: int = 0  # LLM sentences checked (both tries)
+    failures: list[Failure] = Field(default_factory=list)
+
+
+Writer = Callable[[list[Failure]], str | None]
+
+
+def generate_faithful(write: Writer, check: Callable[[str], list[Failure]], *, where: str) -> FaithfulText:
+    """``write([])`` once; on failure ``write(failures)`` once more; then give up (the caller's template)."""
+    failures: list[Failure] = []
+    sentences = 0
+    for attempt in (0, 1):
+        text = write(failures)
+        if not text or not text.strip():
+            failures = [Failure(check="empty", claim="")]
+            continue
+        sentences += len(split_sentences(text))
+        failures = check(text)
+        if not failures:
+            return FaithfulText(
+                text=text.strip(), outcome="first_try" if attempt == 0 else "regenerated", sentences=sentences
+            )
+        for failure in failures:  # which check failed, never the raw claim's PII
+            log.info("faithfulness (%s, try %d): %s failed on %r", where, attempt + 1, failure.check,
+                     mask_output(failure.claim))  # fmt: skip
+    return FaithfulText(text=None, outcome="template", sentences=sentences, failures=failures)
+
+
+def feedback_text(failures: list[Failure], lang: str) -> str:
+    """The failed claims, told to the model for its second try."""
+    claims = "; ".join(f"{f.check}: {f.claim}" for f in failures if f.claim) or "empty"
+    if lang == "zh":
+        return f"上一句有不被事实支持的内容（{claims}）。请重写：只用给出的事实，不写数字，不做比较，对顾客用“您”。"
+    return (
+        f"Your last sentence made claims the facts do not support ({claims}). Rewrite it: only the given facts, "
+        "no numbers, no comparisons, speak to the shopper as 'you'."
+    )
+

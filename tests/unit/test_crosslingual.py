@@ -1,0 +1,78 @@
+"""Cross-language fusion parts on a tiny real BM25 index: query translation and its coverage, how much the keyword
+index knows of a query, exact model numbers first, a named brand's products up, and dropping the keyword arm."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vectorstore.crosslingual import CatalogTerms, Lexicon, fuse, known_share, shipped_lexicon
+from vectorstore.hybrid import BM25Index
+from vectorstore.tokenize import tokenize
+
+TITLES = [
+    "Sony WH-1000XM4 wireless headphones noise cancelling",
+    "JBL Tune 510BT wireless headphones",
+    "Lavazza coffee beans 1kg espresso",
+    "Asics Gel running shoes lightweight",
+]
+SKU = np.asarray(["WH-1000XM4", "T510BT", "", "GEL-5"])
+BRAND = np.asarray(["Sony", "JBL", "Lavazza", "Asics"])
+CATEGORY = np.asarray(["headphones", "headphones", "coffee", "running-shoes"])
+CATEGORY_ZH = np.asarray(["", "", "", ""])
+
+
+def terms() -> CatalogTerms:
+    return CatalogTerms.build(SKU, BRAND, CATEGORY, CATEGORY_ZH)
+
+
+def test_translation_reports_how_much_of_the_query_it_covered() -> None:
+    lexicon = Lexicon.from_pairs([("耳机", "headphones"), ("无线", "wireless"), ("咖啡豆", "coffee beans")])
+    assert lexicon.translate("无线耳机") == ("wireless headphones", 1.0)
+    text, coverage = lexicon.translate("降噪耳机")  # 降噪 unknown: half the content translated
+    assert text == "headphones" and coverage == 0.5
+    assert lexicon.translate("WH-1000XM4 的耳机") == (
+        "wh-1000xm4 headphones",
+        1.0,
+    )  # model number and 的 neutral
+    assert lexicon.translate("coffee beans") == ("咖啡豆", 1.0)
+    assert lexicon.translate("量子纠缠") == ("", 0.0)
+
+
+def test_shipped_lexicon_loads_and_knows_common_shopping_words() -> None:
+    lexicon = shipped_lexicon()
+    assert len(lexicon.zh_to_en) > 400
+    assert lexicon.translate("便宜的手机配件")[1] == 1.0
+
+
+def test_known_share_counts_tokens_in_the_index() -> None:
+    index = BM25Index.build(TITLES)
+    assert known_share(index, tokenize("wireless headphones")) == 1.0
+    assert known_share(index, tokenize("无线耳机")) == 0.0
+    assert 0 < known_share(index, tokenize("sony 耳机")) < 1
+
+
+def fused_ids(query: str, dense: list[int]) -> list[int]:
+    ranked, _ = fuse(
+        query=query,
+        dense_rows=np.asarray(dense, dtype=np.int64),
+        bm25=BM25Index.build(TITLES),
+        terms=terms(),
+        depth=10,
+        allowed=None,
+    )
+    return [row for row, _ in ranked]
+
+
+def test_an_arm_that_knows_nothing_leaves_the_dense_ranking_alone() -> None:
+    assert fused_ids("量子纠缠", [2, 0, 3, 1]) == [2, 0, 3, 1]
+
+
+def test_exact_model_number_comes_first_whatever_the_other_arms_say() -> None:
+    assert fused_ids("price of wh1000xm4", [3, 2, 1, 0])[0] == 0
+    assert fused_ids("gel 5 多少钱", [0, 1, 2, 3])[0] == 3  # "gel 5" is not "GEL-5": the keyword arm decides
+
+
+def test_a_named_brand_lifts_its_products_even_from_a_chinese_query() -> None:
+    # "索尼" is Sony in the shipped lexicon; the English catalog only knows "Sony".
+    assert "索尼" in shipped_lexicon().zh_to_en
+    assert fused_ids("索尼耳机", [1, 2, 3, 0])[0] == 0

@@ -1,0 +1,157 @@
+"""The faithfulness check on LLM-written sentences: each failure quoted in issue 16 is caught, faithful sentences
+pass, and the regenerate-once-then-template loop reports what happened."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from agent.middleware.faithfulness import (
+    Failure,
+    build_evidence,
+    check_reply,
+    check_sentence,
+    generate_faithful,
+)
+from agent.vocabulary import build_catalog
+
+ROWS = [
+    ("p00011", "Lenovo ThinkPad X1 Carbon Laptop", "联想 ThinkPad X1 Carbon 笔记本电脑", "Lenovo", "laptops", "笔记本电脑", 7829.0),
+    ("p00012", "Acer Aspire 3 Laptop", "宏碁 Aspire 3 笔记本电脑", "Acer", "laptops", "笔记本电脑", 2324.0),
+    ("p00021", "Seiko Presage Watch", "精工 Presage 手表", "Seiko", "watches", "手表", 3999.0),
+    ("p00022", "Casio F-91W Watch", "卡西欧 F-91W 手表", "Casio", "watches", "手表", 109.65),
+    ("p00031", "Xiaomi Buds 4 Headphones", "小米 Buds 4 蓝牙耳机", "Xiaomi", "headphones", "耳机", 399.0),
+    ("p00041", "Pampers Baby Dry Diapers", "帮宝适 婴儿纸尿裤", "Pampers", "baby", "母婴", 129.0),
+]  # fmt: skip
+CATALOG = build_catalog(ROWS)
+
+
+def _brief(row: tuple, lang: str, **extra: object) -> dict:
+    pid, en, zh, brand, category, category_zh, price = row
+    return {
+        "product_id": pid, "title": zh if lang == "zh" else en, "brand": brand,
+        "category": category_zh if lang == "zh" else category, "price": price, "rating": 4.2,
+        "rating_count": 30, "on_promotion": False, "discount_pct": 0.0, **extra,
+    }  # fmt: skip
+
+
+def _evidence(rows: list[tuple], lang: str, user_text: str, **extra: object):
+    output = {"products": [_brief(r, lang, **extra) for r in rows]}
+    return build_evidence([output], user_text, [r[0] for r in rows])
+
+
+def _checks(failures: list[Failure]) -> set[str]:
+    return {f.check for f in failures}
+
+
+def test_a_made_up_customer_level_is_caught():
+    # 我在你们这里算是什么级别的客户？ -> "您是三级客户。" over a list of baby products
+    evidence = _evidence([ROWS[5]], "zh", "我在你们这里算是什么级别的客户？")
+    assert "tier" in _checks(check_sentence("您是三级客户。", evidence, "zh", CATALOG))
+    assert "tier" in _checks(check_sentence("You are a gold member.", evidence, "en", CATALOG))
+
+
+def test_a_level_the_tools_stated_passes():
+    output = {"user_id": "u00001", "member_level": "金卡会员"}
+    evidence = build_evidence([output], "我是什么级别的客户？", [], ["u00001"])
+    assert check_sentence("您是我们的金卡会员，感谢您的支持。", evidence, "zh", CATALOG) == []
+
+
+def test_the_student_comparison_that_answers_nothing_is_caught():
+    # 这两款哪个更适合学生？ after two laptops (¥7,829 and ¥2,324) were shown
+    evidence = _evidence(ROWS[:2], "zh", "这两款哪个更适合学生？")
+    sentence = "您说的这两款笔记本电脑适合学生，因为它们的价格和评分最高。"
+    assert "comparative" in _checks(check_sentence(sentence, evidence, "zh", CATALOG))
+
+
+def test_a_comparison_naming_the_real_winner_passes_and_the_wrong_one_fails():
+    evidence = _evidence(ROWS[:2], "zh", "哪个便宜？")
+    assert check_sentence("宏碁 Aspire 3 笔记本电脑最便宜。", evidence, "zh", CATALOG) == []
+    wrong = check_sentence("联想 ThinkPad X1 Carbon 笔记本电脑最便宜。", evidence, "zh", CATALOG)
+    assert "comparative" in _checks(wrong)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "lang", "rows", "ask"),
+    [
+        ("You should recommend the Seiko NK-910 GPS titanium watch.", "en", [ROWS[2]], "Recommend a watch for me"),
+        ("您可以推荐小米 ZS-160蓝牙耳机。", "zh", [ROWS[4]], "帮我推荐一款500元以内的蓝牙耳机"),
+        ("The customer will like these headphones.", "en", [ROWS[4]], "headphones please"),
+    ],
+)  # fmt: skip
+def test_the_speaker_must_be_the_assistant_talking_to_the_shopper(sentence, lang, rows, ask):
+    evidence = _evidence(rows, lang, ask)
+    assert "speaker" in _checks(check_sentence(sentence, evidence, lang, CATALOG))
+
+
+def test_an_invented_model_code_and_a_brand_no_tool_returned_are_caught():
+    evidence = _evidence([ROWS[4]], "zh", "帮我推荐一款500元以内的蓝牙耳机")
+    checks = _checks(check_sentence("精工 NK-910 也不错。", evidence, "zh", CATALOG))
+    assert "number" in checks
+    assert "brand" in _checks(check_sentence("Seiko watches are lovely too.", evidence, "en", CATALOG))
+
+
+def test_a_rounded_price_is_caught_and_the_exact_one_passes():
+    evidence = _evidence([ROWS[3]], "en", "a cheap watch")
+    assert "number" in _checks(check_sentence("It costs ¥110.", evidence, "en", CATALOG))
+    assert check_sentence("The Casio F-91W Watch costs ¥109.65.", evidence, "en", CATALOG) == []
+
+
+def test_a_foreign_currency_and_prompt_talk_are_caught():
+    evidence = _evidence([ROWS[4]], "en", "headphones")
+    assert "number" in _checks(check_sentence("These cost $399.", evidence, "en", CATALOG))
+    assert "speaker" in _checks(check_sentence("The facts list some headphones.", evidence, "en", CATALOG))
+
+
+def test_the_reply_must_be_in_the_shoppers_language():
+    evidence = _evidence([ROWS[4]], "zh", "推荐耳机")
+    assert "language" in _checks(check_sentence("Here are some nice headphones for you.", evidence, "zh", CATALOG))
+
+
+def test_an_ungrounded_catalog_product_is_caught():
+    evidence = _evidence([ROWS[4]], "en", "headphones")
+    assert "product" in _checks(check_sentence("Try the Acer Aspire 3 Laptop.", evidence, "en", CATALOG))
+
+
+def test_faithful_openings_pass():
+    evidence = _evidence([ROWS[4]], "zh", "帮我推荐一款500元以内的蓝牙耳机")
+    assert check_reply("好的，这几款蓝牙耳机都在您的预算之内，请看看。", evidence, "zh", CATALOG) == []
+    evidence = _evidence(ROWS[2:4], "en", "Recommend a watch for me")
+    assert check_reply("Here are some watches you might like.", evidence, "en", CATALOG) == []
+
+
+def test_regenerates_once_with_the_failures_then_falls_back(caplog):
+    evidence = _evidence([ROWS[5]], "zh", "我算什么级别的客户？")
+
+    def check(text: str) -> list[Failure]:
+        return check_reply(text, evidence, "zh", CATALOG)
+
+    seen: list[list[Failure]] = []
+    replies = iter(["您是三级客户。", "这些母婴商品供您参考。"])
+
+    def write(failures: list[Failure]) -> str:
+        seen.append(failures)
+        return next(replies)
+
+    with caplog.at_level(logging.INFO, logger="agent.middleware.faithfulness"):
+        result = generate_faithful(write, check, where="test")
+    assert result.outcome == "regenerated" and result.text == "这些母婴商品供您参考。"
+    assert seen[0] == [] and {f.check for f in seen[1]} == {"tier"}
+    assert "tier failed" in caplog.text
+
+    always_wrong = generate_faithful(lambda _f: "您是三级客户。", check, where="test")
+    assert always_wrong.outcome == "template" and always_wrong.text is None and always_wrong.sentences == 2
+    first = generate_faithful(lambda _f: "这些母婴商品供您参考。", check, where="test")
+    assert first.outcome == "first_try"
+
+
+def test_the_failure_log_is_pii_masked(caplog):
+    evidence = _evidence([ROWS[4]], "en", "headphones")
+    with caplog.at_level(logging.INFO, logger="agent.middleware.faithfulness"):
+        generate_faithful(
+            lambda _f: "Call 13812345678 about the order.",
+            lambda t: check_reply(t, evidence, "en", CATALOG),
+            where="test",
+        )
+    assert "13812345678" not in caplog.text and "number failed" in caplog.text

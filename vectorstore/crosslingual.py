@@ -1,0 +1,220 @@
+"""Fusion that knows how much each arm can say, so one-language catalogs work for queries in either language.
+
+Reciprocal rank fusion trusts every ranking equally. On an English-only catalog a Chinese query shares almost no
+keyword with any document, and the few it does share (a single character, a number) make a noisy ranking that
+drags the dense arm's good results down. So the hybrid ranking here fuses:
+
+- the **dense** arm (multilingual embeddings: they cross languages on their own), weight 1;
+- the **keyword** arm, weighted by the share of the query's tokens the keyword index knows, and dropped when it
+  knows none;
+- a **translated keyword** arm: the query put into the other language word by word with a lexicon (the shipped
+  zh<->en shopping lexicon ``lexicon_zh_en.json`` plus the catalog's own category-name pairs), used only when
+  the lexicon translated every content word of the query, weighted by how much of the translation the index
+  knows and by how much of the original query it did not know;
+- **exact hits**: a model number (SKU) in the query puts that product first; a brand name in the query (or in
+  its translation) adds an arm ranking that brand's products.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from vectorstore.hybrid import BM25Index, rrf_fuse, top_k
+from vectorstore.tokenize import STOP_EN, STOP_ZH, tokenize
+
+LEXICON_PATH = Path(__file__).with_name("lexicon_zh_en.json")
+SKU_FIRST = 1.0  # far above any RRF score (each arm adds at most weight / 61): an exact model number leads
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_LATIN_WORD = re.compile(r"[a-z0-9]+(?:[-_./+'][a-z0-9]+)*")
+_MAX_EN_WORDS = 4
+_MAX_ZH_CHARS = 8
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    zh_to_en: dict[str, str]
+    en_to_zh: dict[str, str]
+
+    @classmethod
+    def from_pairs(cls, pairs: list[tuple[str, str]]) -> Lexicon:
+        zh_to_en: dict[str, str] = {}
+        en_to_zh: dict[str, str] = {}
+        for zh, en in pairs:
+            zh, en = zh.strip(), en.strip().lower()
+            if zh and en:
+                zh_to_en.setdefault(zh, en)
+                en_to_zh.setdefault(en, zh)
+        return cls(zh_to_en, en_to_zh)
+
+    def extended(self, pairs: list[tuple[str, str]]) -> Lexicon:
+        """This lexicon with the catalog's own pairs on top (they name the shop's things its own way)."""
+        mine = Lexicon.from_pairs(pairs)
+        return Lexicon({**self.zh_to_en, **mine.zh_to_en}, {**self.en_to_zh, **mine.en_to_zh})
+
+    def translate(self, query: str) -> tuple[str, float]:
+        """(translation, coverage): Chinese runs to English and English words to Chinese, longest phrase first.
+        What the lexicon does not know is kept when Latin (model numbers, brand names written the same in both
+        languages) and dropped when Chinese. Coverage is the share of the query's content (characters/words, stop
+        words and model numbers aside) that was translated: "普洱茶" -> "tea" covers a third and says the wrong
+        thing (every tea), so only a whole translation is used (``fuse``)."""
+        out: list[str] = []
+        translated = content = 0
+        for run in re.finditer(
+            rf"{_CJK_RUN.pattern}|{_LATIN_WORD.pattern}(?:\s+{_LATIN_WORD.pattern})*", query.lower()
+        ):
+            chunk = run.group()
+            if _CJK_RUN.fullmatch(chunk):
+                units, table, longest, joiner = list(chunk), self.zh_to_en, _MAX_ZH_CHARS, ""
+            else:
+                units, table, longest, joiner = chunk.split(), self.en_to_zh, _MAX_EN_WORDS, " "
+            words, done = _greedy(units, table, longest, joiner)
+            out.extend(words)
+            translated += done
+            content += sum(1 for u in units if not _neutral(u))
+        return " ".join(out), (min(1.0, translated / content) if content else 0.0)
+
+
+def _neutral(unit: str) -> bool:
+    """Stop words need no translation, and model numbers are the same in every language."""
+    return unit in STOP_ZH or unit in STOP_EN or any(ch.isdigit() for ch in unit)
+
+
+def _greedy(units: list[str], table: dict[str, str], longest: int, joiner: str) -> tuple[list[str], int]:
+    """(output words, how many content units were translated) of a longest-match-first pass over ``units``."""
+    out: list[str] = []
+    done = i = 0
+    while i < len(units):
+        for n in range(min(longest, len(units) - i), 0, -1):
+            phrase = joiner.join(units[i : i + n])
+            if phrase in table:
+                out.append(table[phrase])
+                done += sum(1 for u in units[i : i + n] if not _neutral(u))
+                i += n
+                break
+        else:
+            if units[i].isascii():  # unknown Latin words survive; unknown CJK characters say nothing
+                out.append(units[i])
+            i += 1
+    return out, done
+
+
+@cache
+def shipped_lexicon() -> Lexicon:
+    pairs = json.loads(LEXICON_PATH.read_text(encoding="utf-8"))["pairs"]
+    return Lexicon.from_pairs([(zh, en) for zh, en in pairs])
+
+
+def _normalise_sku(text: str) -> str:
+    return re.sub(r"[-_./+\s]", "", text.lower())
+
+
+@dataclass
+class CatalogTerms:
+    """What the catalog itself names: its model numbers, brands, and category pairs, built once per snapshot."""
+
+    lexicon: Lexicon
+    sku_rows: dict[str, np.ndarray] = field(default_factory=dict)
+    latin_brands: dict[str, np.ndarray] = field(default_factory=dict)  # "la mer" -> rows
+    cjk_brands: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @classmethod
+    def build(
+        cls, sku: np.ndarray, brand: np.ndarray, category: np.ndarray, category_zh: np.ndarray
+    ) -> CatalogTerms:
+        pairs = {
+            (zh, str(slug).replace("-", " "))
+            for slug, zh in zip(category.tolist(), category_zh.tolist(), strict=True)
+            if zh and _CJK_RUN.search(zh) and not _CJK_RUN.search(str(slug))
+        }
+        terms = cls(shipped_lexicon().extended(sorted(pairs)))
+        terms.sku_rows = _group_rows([_normalise_sku(s) if len(s) >= 3 else "" for s in sku.tolist()])
+        brands = [str(b).strip().lower() for b in brand.tolist()]
+        for name, rows in _group_rows(brands).items():
+            (terms.cjk_brands if _CJK_RUN.search(name) else terms.latin_brands)[name] = rows
+        return terms
+
+    def sku_hits(self, query: str) -> np.ndarray:
+        found = [
+            self.sku_rows[key]
+            for token in tokenize(query)
+            if any(ch.isdigit() for ch in token) and (key := _normalise_sku(token)) in self.sku_rows
+        ]
+        return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
+
+    def brand_hits(self, *texts: str) -> np.ndarray:
+        found: list[np.ndarray] = []
+        for text in texts:
+            low = text.lower()
+            words = _LATIN_WORD.findall(low)
+            for n in range(1, 4):
+                for i in range(len(words) - n + 1):
+                    rows = self.latin_brands.get(" ".join(words[i : i + n]))
+                    if rows is not None:
+                        found.append(rows)
+            found.extend(rows for name, rows in self.cjk_brands.items() if name in low)
+        return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
+
+
+def _group_rows(keys: list[str]) -> dict[str, np.ndarray]:
+    groups: dict[str, list[int]] = {}
+    for row, key in enumerate(keys):
+        if key:
+            groups.setdefault(key, []).append(row)
+    return {k: np.asarray(v, dtype=np.int64) for k, v in groups.items()}
+
+
+def known_share(bm25: BM25Index, tokens: list[str]) -> float:
+    """Share of the tokens that occur in the keyword index: how much the keyword arm can say about them."""
+    if not tokens:
+        return 0.0
+    vocabulary = bm25.vocabulary()
+    return sum(1 for t in tokens if t in vocabulary) / len(tokens)
+
+
+def fuse(
+    *,
+    query: str,
+    dense_rows: np.ndarray,
+    bm25: BM25Index,
+    terms: CatalogTerms,
+    depth: int,
+    allowed: np.ndarray | None,
+    dense_weight: float = 1.0,
+    bm25_weight: float = 1.0,
+) -> tuple[list[tuple[int, float]], np.ndarray]:
+    """Hybrid ranking [(row, score)] and the keyword arm's own ranking (for the hits' ``bm25_rank``)."""
+    rankings: list[list[int]] = [dense_rows.tolist()]
+    weights: list[float] = [dense_weight]
+    tokens = tokenize(query)
+    share = known_share(bm25, tokens)
+    bm25_rows = top_k(bm25.scores(query), depth, allowed, floor=0.0) if share > 0 else np.zeros(0, np.int64)
+    if len(bm25_rows):
+        rankings.append(bm25_rows.tolist())
+        weights.append(bm25_weight * share)
+    translated, coverage = terms.lexicon.translate(query)
+    if translated and coverage >= 1.0 and share < 1.0:  # a partial translation misleads more than it helps
+        translated_share = known_share(bm25, tokenize(translated))
+        weight = bm25_weight * translated_share * (1.0 - share)
+        if weight > 0:
+            rankings.append(top_k(bm25.scores(translated), depth, allowed, floor=0.0).tolist())
+            weights.append(weight)
+    brand_rows = terms.brand_hits(query, translated)
+    if len(brand_rows):
+        if allowed is not None:
+            brand_rows = brand_rows[allowed[brand_rows]]
+        position = {int(r): i for i, r in enumerate(dense_rows.tolist())}
+        ordered = sorted(brand_rows.tolist(), key=lambda r: position.get(int(r), len(position) + int(r)))
+        rankings.append(ordered[:depth])
+        weights.append(dense_weight)
+    fused = dict(rrf_fuse(rankings, weights))
+    for row in terms.sku_hits(query).tolist():
+        if allowed is None or allowed[row]:
+            fused[int(row)] = fused.get(int(row), 0.0) + SKU_FIRST
+    ranked = sorted(fused.items(), key=lambda item: (-item[1], item[0]))
+    return ranked, bm25_rows
