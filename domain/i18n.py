@@ -154,6 +154,10 @@ TEXT: dict[str, Bilingual] = {
         "zh": "抱歉，我只能查询您本人账户的信息。",
         "en": "Sorry, I can only look up your own account's information.",
     },
+    "bad_request": {
+        "zh": "抱歉，我没能理解这个请求，请换个说法或告诉我商品名称、预算。",
+        "en": "Sorry, I couldn't work with that request. Try rephrasing it, or tell me a product and a budget.",
+    },
     "not_found": {
         "zh": "抱歉，没有找到相关信息，请核对编号后再试。",
         "en": "Sorry, I couldn't find that. Please check the number and try again.",

@@ -126,7 +126,7 @@ def own_shop(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, dict[s
 
 @pytest.fixture(scope="module")
 def server(own_shop) -> Iterator[LiveServer]:  # type: ignore[no-untyped-def]
-    live = LiveServer(own_shop[0].data_dir).start()
+    live = LiveServer(own_shop[0].data_dir, demo=False).start()  # a real shop runs in production mode
     yield live
     live.stop()
 

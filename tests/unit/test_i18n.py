@@ -4,6 +4,7 @@ the staff console's Chinese screens free of English feature names, category slug
 from __future__ import annotations
 
 from datetime import date
+from typing import get_args
 
 from domain.i18n import (
     FEATURE_LABELS,
@@ -18,6 +19,7 @@ from domain.i18n import (
     order_status_label,
 )
 from domain.models import OrderStatus, PriceTier, Segment, UserProfile, ValueAssessment
+from tools.schemas import ToolError
 from ui.render import value_card
 from ui.staff_data import timeline_frame
 from valuation.behaviour import BEHAVIOUR_FEATURES
@@ -67,3 +69,9 @@ def test_codes_read_as_words_in_each_language() -> None:
     frame = timeline_frame(history, "zh")
     assert list(frame.columns)[2] == "状态" and frame.iloc[0, 2] == "已退货"
 
+
+
+def test_every_tool_error_code_has_a_reply_in_both_languages() -> None:
+    # the guided agent answers a tool error with t(code): a code without a text crashed the turn (KeyError)
+    codes = get_args(ToolError.model_fields["code"].annotation)
+    assert codes and all(TEXT[code]["zh"] and TEXT[code]["en"] for code in codes)
