@@ -26,6 +26,10 @@ from typing import Any
 
 from bench import TreeRssSampler, main_for, result
 from bench.growth import _store_settings, run_point
+from domain.store.db import get_engine
+from domain.store.parquet_export import export_store_parquet
+from valuation.service import ValueService
+from valuation.spark_batch import score_on_spark, spark_session
 
 BENCH = "spark"
 MASTER = "local[2]"
@@ -33,10 +37,6 @@ MASTER = "local[2]"
 
 def spark_point(n_users: int, root: Path, master: str = MASTER) -> dict[str, Any]:
     """Export the store in ``root`` to Parquet, then score it on Spark, in this process."""
-    from domain.store.db import get_engine
-    from domain.store.parquet_export import export_store_parquet
-    from valuation.service import ValueService
-    from valuation.spark_batch import score_on_spark, spark_session
 
     settings = _store_settings(root)
     export = export_store_parquet(get_engine(settings), root / "parquet")

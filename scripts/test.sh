@@ -32,4 +32,4 @@ trap 'scripts/postgres.sh stop >/dev/null 2>&1 || true' EXIT
 # with function-level imports counted must be acyclic and lazy first-party imports few.
 .venv/bin/lint-imports
 .venv/bin/python scripts/import_graph.py --check
-OPENBLAS_NUM_THREADS=1 .venv/bin/python -m pytest -ra "$@"
+OPENBLAS_NUM_THREADS=1 .venv/bin/python -m pytest -ra --slow "$@"

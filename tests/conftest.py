@@ -31,6 +31,20 @@ DEMO_SOURCES = (
 )
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--slow", action="store_true", help="also run tests marked slow (scripts/test.sh does)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``slow`` (a whole demo shop, a suite) run only with ``--slow``: the local path stays fast."""
+    if config.getoption("--slow"):
+        return
+    skip = pytest.mark.skip(reason="slow: run with --slow (scripts/test.sh does)")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
 # One builder of self-contained test settings (no LLM, no URLs inherited from the environment), shared with the
 # live server the browser tests start.
 make_settings = shop_settings

@@ -27,3 +27,6 @@ def forget_user(settings: Settings, user_id: str, *, principal: Principal | None
     valuation.erasure.forget_user(settings, user_id, report)
     forget_store_rows(settings, user_id, report, principal=principal)
     return report
+
+
+__all__ = ["forget_user", "user_exists"]  # user_exists: the CLI asks before it erases

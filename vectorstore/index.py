@@ -358,8 +358,3 @@ def search_history(
 def refresh_index(settings: Settings, progress: bool = False, **parts: bool) -> IndexStats:
     """Incremental refresh of both collections; ingestion calls this after loading new data."""
     return get_shop_index(settings).refresh(progress, **parts)
-
-
-def forget_user(settings: Settings, user_id: str) -> int:
-    """Delete every history document of a user (right to be forgotten); returns how many."""
-    return get_shop_index(settings).forget_user(user_id)

@@ -64,7 +64,7 @@ def build_react_agent(
         grounding,
     ]
     if settings.llm == "local":
-        middleware.insert(1, TextToolCallMiddleware([t.name for t in tools]))
+        middleware.insert(1, TextToolCallMiddleware([tool.name for tool in tools]))
     prompt = SYSTEM_PROMPT + (STAFF_NOTE if principal.is_staff else "")
     agent = create_agent(model, tools, system_prompt=prompt, middleware=middleware, checkpointer=checkpointer)
     return agent, grounding

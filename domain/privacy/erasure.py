@@ -10,7 +10,6 @@ accountability stays, the link to the id goes).
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from pydantic import BaseModel, Field
 from sqlalchemy import delete, select, update
@@ -42,28 +41,6 @@ def user_exists(settings: Settings, user_id: str) -> bool:
             conn.execute(select(schema.users.c.user_id).where(schema.users.c.user_id == user_id)).first()
             is not None
         )
-
-
-def count_user_rows(conn: Connection, user_id: str) -> dict[str, int]:
-    """Rows that belong to ``user_id`` in each store table (the audit log's erasure record excluded)."""
-    s = schema
-    order_ids = select(s.orders.c.order_id).where(s.orders.c.user_id == user_id)
-    queries: dict[str, Any] = {
-        "order_lines": select(s.order_lines.c.order_id).where(s.order_lines.c.order_id.in_(order_ids)),
-        "orders": order_ids,
-        "reviews": select(s.reviews.c.review_id).where(s.reviews.c.user_id == user_id),
-        "events": select(s.events.c.event_id).where(s.events.c.user_id == user_id),
-        "value_assessments": select(s.value_assessments.c.user_id).where(
-            s.value_assessments.c.user_id == user_id
-        ),
-        "llm_cache": select(s.llm_cache.c.key).where(s.llm_cache.c.user_id == user_id),
-        "feedback": select(s.feedback.c.id).where(s.feedback.c.user_id == user_id),
-        "users": select(s.users.c.user_id).where(s.users.c.user_id == user_id),
-        "audit_log": select(s.audit_log.c.id).where(
-            s.audit_log.c.subject_user_id == user_id, s.audit_log.c.action != ERASURE_ACTION
-        ),
-    }
-    return {name: len(conn.execute(query).all()) for name, query in queries.items()}
 
 
 def _delete_store_rows(conn: Connection, user_id: str, pseudonym: str) -> dict[str, int]:

@@ -6,10 +6,10 @@ import pytest
 
 from domain.settings import Settings
 from domain.store.db import get_engine
+from evals.chroma_server import chroma_server
 from evals.sample_shop import seed_store
 from vectorstore.client import get_chroma_client
 from vectorstore.index import ShopIndex
-from vectorstore.server import chroma_server
 
 pytestmark = pytest.mark.server
 

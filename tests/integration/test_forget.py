@@ -6,14 +6,16 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.engine import Connection
 from typer.testing import CliRunner
 
 from domain.privacy.access import Principal, audit
 from domain.privacy.crypto import keyed_pseudonym
-from domain.privacy.erasure import ERASURE_ACTION, count_user_rows
+from domain.privacy.erasure import ERASURE_ACTION
 from domain.settings import Settings, get_settings
 from domain.store import schema
 from domain.store.db import get_engine
@@ -24,6 +26,29 @@ TARGET, OTHER, CLI_TARGET = "u000003", "u000005", "u000007"
 
 
 _settings = shop_settings
+
+
+
+def count_user_rows(conn: Connection, user_id: str) -> dict[str, int]:
+    """Rows that belong to ``user_id`` in each store table (the audit log's erasure record excluded)."""
+    s = schema
+    order_ids = select(s.orders.c.order_id).where(s.orders.c.user_id == user_id)
+    queries: dict[str, Any] = {
+        "order_lines": select(s.order_lines.c.order_id).where(s.order_lines.c.order_id.in_(order_ids)),
+        "orders": order_ids,
+        "reviews": select(s.reviews.c.review_id).where(s.reviews.c.user_id == user_id),
+        "events": select(s.events.c.event_id).where(s.events.c.user_id == user_id),
+        "value_assessments": select(s.value_assessments.c.user_id).where(
+            s.value_assessments.c.user_id == user_id
+        ),
+        "llm_cache": select(s.llm_cache.c.key).where(s.llm_cache.c.user_id == user_id),
+        "feedback": select(s.feedback.c.id).where(s.feedback.c.user_id == user_id),
+        "users": select(s.users.c.user_id).where(s.users.c.user_id == user_id),
+        "audit_log": select(s.audit_log.c.id).where(
+            s.audit_log.c.subject_user_id == user_id, s.audit_log.c.action != ERASURE_ACTION
+        ),
+    }
+    return {name: len(conn.execute(query).all()) for name, query in queries.items()}
 
 
 @pytest.fixture(scope="module")

@@ -15,9 +15,9 @@ from sqlalchemy import delete, update
 from domain.settings import Settings
 from domain.store import schema
 from domain.store.db import get_engine
+from evals.chroma_server import chroma_server
 from evals.sample_shop import SAMPLE_PRODUCTS, seed_store
 from vectorstore.index import ShopIndex, get_shop_index
-from vectorstore.server import chroma_server
 
 PRICES = {p["product_id"]: p["price"] for p in SAMPLE_PRODUCTS}
 CATEGORY = {p["product_id"]: p["category"] for p in SAMPLE_PRODUCTS}

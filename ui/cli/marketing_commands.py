@@ -102,7 +102,7 @@ def campaign(
     if engine not in ("local", "spark"):
         raise typer.BadParameter("--engine must be local or spark")
     if engine == "spark":
-        from ui.cli.spark_commands import campaign_on_spark_cli
+        from ui.cli.spark_jobs import campaign_on_spark_cli
 
         if staff or products:
             typer.secho("--staff and --products run on the store only, not on Spark", fg="red", err=True)

@@ -4,16 +4,10 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import typer
 
-from domain.privacy.crypto import PiiKeyError
-from domain.privacy.erasure import user_exists
-from domain.privacy.rotation import rotate_keys
-from domain.privacy.staff_auth import hash_password, weak_password_reason
-from domain.privacy.tokens import WidgetTokenError, issue_widget_token, revoke_widget_token
 from ui.cli.app import app, eval_app, export_app, get_settings, keys_app  # noqa: F401
 
 token_app = typer.Typer(help="Issue and revoke signed widget tokens for shoppers.", no_args_is_help=True)
@@ -41,6 +35,10 @@ def token_issue(
     as_json: bool = typer.Option(False, "--json", help="Print {token, user_id, expires_at} as JSON."),
 ) -> None:
     """Issue a short-lived signed widget token (HS256, aud=shopguide-widget) for USER_ID; prints the token."""
+    from datetime import UTC, datetime, timedelta
+
+    from domain.privacy.erasure import user_exists
+    from domain.privacy.tokens import issue_widget_token
 
     settings = _settings()
     if check_user and not user_exists(settings, user_id):
@@ -61,6 +59,7 @@ def token_revoke(
     token: str = typer.Argument(..., help="The widget token, or its jti claim."),
 ) -> None:
     """Revoke a widget token before its expiry: every later request with it is refused."""
+    from domain.privacy.tokens import WidgetTokenError, revoke_widget_token
 
     try:
         jti = revoke_widget_token(_settings(), token)
@@ -77,6 +76,7 @@ def staff_hash(
     ),
 ) -> None:
     """Print a SHOPGUIDE_STAFF_USERS entry "name:<argon2id hash>" for this account."""
+    from domain.privacy.staff_auth import hash_password, weak_password_reason
 
     if not name.strip() or ":" in name or "," in name:
         _fail("the name must be non-empty, without ':' or ','")
@@ -104,6 +104,9 @@ def keys_rotate(
     """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from domain.privacy.crypto import PiiKeyError
+    from domain.privacy.rotation import rotate_keys
 
     settings = _settings()
     try:
@@ -146,7 +149,7 @@ def forget(
     from rich.console import Console
     from rich.table import Table
 
-    from ui.erasure import forget_user
+    from ui.erasure import forget_user, user_exists  # the erasure orchestrator, imported on use
 
     settings = _settings()
     if not yes and not as_json:

@@ -10,13 +10,14 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from domain.privacy.staff_auth import parse_staff_users, unsafe_staff_accounts
-from domain.settings import Settings
 from ui.cli.app import app, get_settings
+
+if TYPE_CHECKING:
+    from domain.settings import Settings
 
 _LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Query values that are credentials or session handles, and file paths in Gradio's file route.
@@ -75,6 +76,9 @@ def is_loopback(host: str) -> bool:
 
 def unsafe_start(settings: Settings, host: str, *, demo: bool) -> str | None:
     """Why this start must be refused, or None."""
+    # imported here: staff_auth pulls in the store layer (SQLAlchemy), a second of `shopguide --help`
+    from domain.privacy.staff_auth import parse_staff_users, unsafe_staff_accounts
+
     if demo and not is_loopback(host):
         return (
             f"--demo hands anonymous visitors real users' identities and a staff login, so it listens on "

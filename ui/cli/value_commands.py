@@ -12,6 +12,7 @@ from ui.cli.app import app, eval_app, export_app, get_settings, keys_app  # noqa
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from domain.models import ValueAssessment
     from valuation.datasets import Dataset
 
 
@@ -235,7 +236,6 @@ def train(
 
     from rich.console import Console
 
-    from domain.settings import get_settings
     from valuation.service import get_value_service
 
     console = Console(stderr=True)
@@ -309,7 +309,7 @@ def score(
     if engine not in (None, "local", "spark"):
         raise typer.BadParameter("--engine must be local or spark")
     if all_users and (engine or settings.batch_engine) == "spark":
-        from ui.cli.spark_commands import score_all_on_spark
+        from ui.cli.spark_jobs import score_all_on_spark
 
         master = master or settings.spark_master
         score_all_on_spark(input_dir=input_dir, out=out, master=master, write_back=write_back, as_json=as_json)
@@ -353,14 +353,12 @@ def score(
     _print_assessment(assessment)
 
 
-def _print_assessment(a: object) -> None:
+def _print_assessment(a: ValueAssessment) -> None:
     from rich.console import Console
     from rich.table import Table
 
     from domain.i18n import segment_label
-    from domain.models import ValueAssessment
 
-    assert isinstance(a, ValueAssessment)
     console = Console()
     en, zh = segment_label(a.segment, "en"), segment_label(a.segment, "zh")
     table = Table(title=f"{a.user_id} · score {a.score:.1f}/100 · {en} / {zh} · as of {a.as_of}")

@@ -1,4 +1,4 @@
-"""Run a local Chroma server (``chroma run``) on 127.0.0.1: used by the server-mode tests and the CI prod mode."""
+"""Run a local Chroma server (``chroma run``) on 127.0.0.1 for the server-mode tests (a test harness, so it lives in evals/)."""
 
 from __future__ import annotations
 
