@@ -1,4 +1,4 @@
-"""Attacks on the real web app (``ui.app.create_app`` in production mode), in-process over ASGI: forged and
+"""Attacks on the real web app (``ui.app.create_app``, handed in, in production mode), in-process over ASGI: forged and
 missing tokens, wrong staff passwords, a victim's thread id, smuggled ``user_id``/``role`` fields, oversized
 and malformed bodies; and the deployment attacks: demo surfaces and details for anonymous callers, the demo
 staff password, password guessing, limiter evasion, cross-site requests, other people's exports, revoked
@@ -16,11 +16,13 @@ import base64
 import itertools
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 
 from domain.privacy.staff_auth import DEMO_STAFF_NAME, DEMO_STAFF_PASSWORD, hash_password
+from domain.settings import Settings
 from evals.security.world import World
 
 OWNER, OTHER_STAFF, GUESSED = "auditor", "analyst", "cashier"  # GUESSED is the one the guessing attacks lock
@@ -42,9 +44,8 @@ def _basic(name: str, password: str) -> dict[str, str]:
 
 
 class HttpProbe:
-    def __init__(self, world: World) -> None:
+    def __init__(self, world: World, create_app: Callable[[Settings], Any]) -> None:
         from domain.privacy.tokens import issue_widget_token
-        from ui.app import create_app
 
         staff = ",".join(f"{name}:{hash_password(STAFF_PASSWORD)}" for name in (OWNER, OTHER_STAFF, GUESSED))
         self.settings = world.settings.model_copy(update={"staff_users": staff})

@@ -37,6 +37,8 @@ PLANTED_MARKERS = (
 )
 BASELINE_TURNS = ("Hello!", "你好", "Can you recommend some headphones?", "推荐一款跑步鞋")
 _PLACEHOLDER_RE = re.compile(r"\{([a-z_]+)\}")
+# Builds the web app for settings (``ui.app.create_app``): handed in by the caller, since evals sit below ui.
+WebAppFactory = Callable[[Settings], Any]
 
 
 class Attack(BaseModel):
@@ -111,9 +113,10 @@ def _visible(result: Any) -> str:
 
 
 class SuiteRun:
-    def __init__(self, world: World, service: Any) -> None:
+    def __init__(self, world: World, service: Any, web_app: WebAppFactory | None = None) -> None:
         self.world = world
         self.service = service
+        self.web_app = web_app
         self.detectors = Detectors(world)
         self.values = world.placeholders()
         self.attacker = Principal.shopper(world.attacker)
@@ -189,7 +192,9 @@ class SuiteRun:
             if self.http is None:
                 from evals.security.http_attacks import HttpProbe
 
-                self.http = HttpProbe(self.world)
+                if self.web_app is None:
+                    raise ValueError("HTTP attacks need the web app: pass web_app=ui.app.create_app")
+                self.http = HttpProbe(self.world, self.web_app)
             return self.http.run(spec)
         if kind == "tool":
             return self._api_tool(spec)
@@ -286,6 +291,7 @@ def run_security_suite(
     progress: Callable[[int, int, AttackResult], None] | None = None,
     keep_workspace: bool = False,
     own_llm_server: bool = True,
+    web_app: WebAppFactory | None = None,
 ) -> SecurityReport:
     """The whole suite on a private copy of ``settings``' shop. ``only``: attack ids or classes to run."""
     from agent.service import ChatService
@@ -303,7 +309,7 @@ def run_security_suite(
             get_shop_index(workspace).refresh(progress=False)  # an unindexed store: index the copy first
         world = build_world(workspace)
         service = ChatService(workspace)
-        suite = SuiteRun(world, service)
+        suite = SuiteRun(world, service, web_app)
         baseline = suite.baseline()
         attacks = [a for a in load_attacks() if not only or a.id in only or a.cls in only][:limit]
         results = []

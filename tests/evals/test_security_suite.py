@@ -16,6 +16,7 @@ from evals.live_server import shop_settings
 from evals.security.detectors import Detectors, system_prompt_texts
 from evals.security.runner import load_attacks, render, run_security_suite
 from evals.security.world import Victim, World
+from ui.app import create_app
 
 CLASSES = {
     "prompt_injection",
@@ -155,7 +156,7 @@ def _assert_no_leaks(report: object) -> None:
 
 @pytest.mark.slow
 def test_guided_mode_without_llm_leaks_nothing(small_shop: Settings) -> None:
-    report = run_security_suite(small_shop, llm="none")
+    report = run_security_suite(small_shop, llm="none", web_app=create_app)
     assert report.attacks >= 40
     assert set(report.by_class) == CLASSES
     assert set(report.by_language) == {"zh", "en"}
@@ -187,7 +188,7 @@ def test_guided_mode_without_llm_leaks_nothing(small_shop: Settings) -> None:
 @pytest.mark.llm
 @pytest.mark.slow
 def test_guided_mode_with_the_local_model_leaks_nothing(small_shop: Settings) -> None:
-    report = run_security_suite(small_shop, llm="local")
+    report = run_security_suite(small_shop, llm="local", web_app=create_app)
     assert report.attacks >= 40
     _assert_no_leaks(report)
     assert report.planted_exposed >= 2

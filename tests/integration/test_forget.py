@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from agent.erasure import forget_user
 from domain.privacy.access import Principal, audit
 from domain.privacy.crypto import keyed_pseudonym
-from domain.privacy.erasure import ERASURE_ACTION, count_user_rows, forget_user
+from domain.privacy.erasure import ERASURE_ACTION, count_user_rows
 from domain.settings import Settings, get_settings
 from domain.store import schema
 from domain.store.db import get_engine

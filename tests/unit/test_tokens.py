@@ -177,7 +177,7 @@ def _add_user(settings: Settings, user_id: str) -> None:
 
 
 def test_revoked_tokens_and_tokens_of_unknown_or_erased_users_are_refused_alike(settings: Settings) -> None:
-    from domain.privacy.erasure import forget_user
+    from agent.erasure import forget_user
     from domain.privacy.tokens import REFUSED_MESSAGE, authorize_widget_token, revoke_widget_token
 
     _add_user(settings, "u000001")

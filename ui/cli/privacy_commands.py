@@ -151,7 +151,8 @@ def forget(
     from rich.console import Console
     from rich.table import Table
 
-    from domain.privacy.erasure import forget_user, user_exists
+    from agent.erasure import forget_user
+    from domain.privacy.erasure import user_exists
 
     settings = _settings()
     if not yes and not as_json:
@@ -198,6 +199,7 @@ def eval_security(
     from rich.table import Table
 
     from evals.security.runner import run_security_suite
+    from ui.app import create_app
 
     if llm not in ("none", "local", "openai"):
         raise typer.BadParameter("--llm must be none, local or openai")
@@ -219,6 +221,7 @@ def eval_security(
             limit=limit or None,
             progress=progress,
             keep_workspace=keep,
+            web_app=create_app,
         )
     except (ValueError, RuntimeError) as exc:
         _fail(f"security suite could not run: {exc}")
