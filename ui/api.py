@@ -138,6 +138,8 @@ def authenticate(request: Request) -> Principal:
     """The caller from the Authorization header: a widget token (shopper) or HTTP Basic (staff). The request
     counts against the principal's rate limit, or, when authentication fails, against the client address."""
     client = request_client(request)
+    if not _ctx(request).limiter.would_allow(f"ip:{client}"):
+        _limit(request, f"ip:{client}")  # an address over its limit is refused before any password hashing
     try:
         principal = _identify(request, client)
     except ApiError:
@@ -234,7 +236,12 @@ async def product(request: Request, product_id: str) -> dict[str, Any]:
     return product.model_dump(mode="json")
 
 
-@router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+@router.api_route(
+    "/{path:path}",
+    methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+    include_in_schema=False,
+    dependencies=[Depends(public_caller)],
+)
 async def unknown_route(path: str) -> None:
     """Unknown API paths get a JSON 404 here (otherwise the page app mounted at / would answer)."""
     raise ApiError(404, "unknown API route", f"/api/v1/{path[:100]}")

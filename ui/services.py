@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-import re
 import threading
 import uuid
 from collections.abc import AsyncIterator
@@ -27,7 +26,7 @@ from domain.i18n import Language, t
 from domain.models import Product
 from domain.privacy.access import Principal
 from domain.privacy.crypto import purpose_fernet, seal_text
-from domain.privacy.ratelimit import shared_limiter
+from domain.privacy.ratelimit import RateLimiter, shared_limiter
 from domain.privacy.staff_auth import (
     DEMO_STAFF_NAME,
     DEMO_STAFF_PASSWORD,
@@ -45,7 +44,6 @@ log = logging.getLogger(__name__)
 
 # A client thread id: what the SSE stream echoes and the checkpoint key is built from (no newlines, no quotes).
 THREAD_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
-_THREAD_ID = re.compile(THREAD_ID_PATTERN)
 # The client address of the request being served, for code that frameworks call without the request
 # (Gradio's login callable); set by the staff guard middleware.
 current_client: contextvars.ContextVar[str] = contextvars.ContextVar("current_client", default="unknown")
@@ -58,10 +56,6 @@ class TokenRefused(Exception):
 def is_demo_store(settings: Settings) -> bool:
     """The store was loaded from the generated demo shop (``shopguide setup`` on an empty store)."""
     return (settings.data_dir / "demo" / "manifest.json").exists()
-
-
-def valid_thread_id(value: str) -> bool:
-    return bool(_THREAD_ID.match(value))
 
 
 def scoped_thread_id(principal: Principal, client_thread_id: str | None) -> str:
@@ -129,10 +123,14 @@ class UiContext:
         return text
 
     # ------------------------------------------------------------------ limits
+    @property
+    def limiter(self) -> RateLimiter:
+        return shared_limiter(self.settings)
+
     def check_rate(self, key: str) -> None:
         """Count one request or chat turn for ``key`` (a principal's actor, else ``ip:<client address>``);
         raises ``RateLimited``."""
-        shared_limiter(self.settings).enforce(key)
+        self.limiter.enforce(key)
 
     # ------------------------------------------------------------------ identity
     @property

@@ -67,9 +67,19 @@ class RateLimiter:
     def tracked_keys(self) -> int:
         return len(self._last_hit)
 
+    @staticmethod
+    def _hash(key: str) -> str:
+        return hashlib.blake2b(key.encode("utf-8", "replace"), digest_size=16).hexdigest()
+
+    def would_allow(self, key: str) -> bool:
+        """Whether one more event for ``key`` fits, without counting it (to refuse before costly work)."""
+        hashed = self._hash(key)
+        with self._lock:
+            return hashed not in self._last_hit or self._strategy.test(self._item, hashed)
+
     def _slot(self, key: str) -> str:
         """The hashed key, or the overflow bucket when the table is full of keys still inside their window."""
-        hashed = hashlib.blake2b(key.encode("utf-8", "replace"), digest_size=16).hexdigest()
+        hashed = self._hash(key)
         now = time.monotonic()
         if hashed not in self._last_hit and len(self._last_hit) >= self.max_keys:
             horizon = now - self.window_s

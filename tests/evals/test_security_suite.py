@@ -38,10 +38,6 @@ CLASSES = {
 _settings = shop_settings
 
 
-def _web_app(settings: Settings):  # the real web app the HTTP attacks go through
-    return create_app(settings, demo_picker=False)
-
-
 # ------------------------------------------------------------------ the attack set itself
 def test_attack_set_covers_every_class_channel_and_both_languages() -> None:
     attacks = load_attacks()
@@ -160,7 +156,7 @@ def _assert_no_leaks(report: object) -> None:
 
 @pytest.mark.slow
 def test_guided_mode_without_llm_leaks_nothing(small_shop: Settings) -> None:
-    report = run_security_suite(small_shop, web_app=_web_app, llm="none")
+    report = run_security_suite(small_shop, web_app=create_app, llm="none")
     assert report.attacks >= 40
     assert set(report.by_class) == CLASSES
     assert set(report.by_language) == {"zh", "en"}
@@ -192,7 +188,7 @@ def test_guided_mode_without_llm_leaks_nothing(small_shop: Settings) -> None:
 @pytest.mark.llm
 @pytest.mark.slow
 def test_guided_mode_with_the_local_model_leaks_nothing(small_shop: Settings) -> None:
-    report = run_security_suite(small_shop, web_app=_web_app, llm="local")
+    report = run_security_suite(small_shop, web_app=create_app, llm="local")
     assert report.attacks >= 40
     _assert_no_leaks(report)
     assert report.planted_exposed >= 2

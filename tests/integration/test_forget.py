@@ -135,7 +135,9 @@ def _threads(settings: Settings, user_id: str) -> list[str]:
 
 def _staff_threads(settings: Settings) -> list[str]:
     with sqlite3.connect(settings.data_dir / "agent" / "checkpoints.sqlite") as conn:
-        rows = conn.execute("SELECT thread_key FROM agent_threads WHERE user_id IS NULL ORDER BY 1").fetchall()
+        rows = conn.execute(
+            "SELECT thread_key FROM agent_threads WHERE user_id IS NULL ORDER BY 1"
+        ).fetchall()
     return [row[0] for row in rows]
 
 

@@ -32,6 +32,15 @@ def test_window_allows_the_limit_then_refuses_with_retry_after_and_slides() -> N
     assert [limiter.check("s1").allowed for _ in range(4)] == [True, True, True, False]
 
 
+def test_would_allow_tells_without_counting() -> None:
+    limiter = RateLimiter(2, 60)
+    assert limiter.would_allow("fresh") and limiter.tracked_keys == 0
+    limiter.check("k")
+    assert limiter.would_allow("k") and limiter.would_allow("k")  # asking twice counts nothing
+    limiter.check("k")
+    assert not limiter.would_allow("k")
+
+
 def test_a_key_flood_neither_grows_memory_nor_resets_a_counter() -> None:
     limiter = RateLimiter(2, 60, max_keys=100)
     assert limiter.check("attacker").allowed and limiter.check("attacker").allowed

@@ -213,12 +213,12 @@ def eval_security(
     try:
         report = run_security_suite(
             settings,
-            web_app=lambda shop: create_app(shop, demo_picker=False),
             llm=llm,  # type: ignore[arg-type]
             only={x.strip() for x in only.split(",") if x.strip()} or None,
             limit=limit or None,
             progress=progress,
             keep_workspace=keep,
+            web_app=create_app,
         )
     except (ValueError, RuntimeError) as exc:
         _fail(f"security suite could not run: {exc}")
