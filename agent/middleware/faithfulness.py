@@ -164,14 +164,14 @@ def check_sentence(sentence: str, evidence: Evidence, lang: str, catalog: Catalo
     if not text:
         return [Failure(check="empty", claim="")]
     failures: list[Failure] = []
-    if detect_language(text, default=lang) != lang:
+    named, rest = _named_products(text, evidence, catalog)
+    if detect_language(rest, default=lang) != lang:  # product names keep their own language
         failures.append(Failure(check="language", claim=text[:80]))
     if match := _SPEAKER_RE.search(text):
         failures.append(Failure(check="speaker", claim=match.group(0)))
     report = check_text(text, catalog, evidence.grounded, evidence.allowed_refs)
     for claim in report.ungrounded_ids + report.ungrounded_titles + report.leaked_ids:
         failures.append(Failure(check="product", claim=claim))
-    named, rest = _named_products(text, evidence, catalog)
     for brand_low, brand in catalog.brands.items():
         if len(brand_low) >= 2 and brand_low not in evidence.brands and _word_in(rest, brand_low):
             failures.append(Failure(check="brand", claim=brand))
