@@ -58,7 +58,8 @@ _SPEAKER_RE = re.compile(
     r"\bas a (?:customer|shopper)\b|"
     r"[您你](?:可以|应该|可|不妨|最好)(?:向.{0,6})?推荐|推荐给(?:顾客|客户|用户)|顾客|客人|用户们?(?:可以|会)|"
     r"我(?:想|要|需要|打算)(?:买|购买|找)|我的预算|"
-    r"\bfacts?\b|事实|\bJSON\b",  # talking about its own prompt
+    r"\bfacts?\b|事实|\bJSON\b|\byou are (?:a|an|the) [a-z ]{0,20}assistant|\bproduct list\b|talking to a shopper|"
+    r"你是购物助手|商品列表会显示",  # talking about (or echoing) its own prompt
     re.I,
 )
 

@@ -102,6 +102,8 @@ def test_a_foreign_currency_and_prompt_talk_are_caught():
     evidence = _evidence([ROWS[4]], "en", "headphones")
     assert "number" in _checks(check_sentence("These cost $399.", evidence, "en", CATALOG))
     assert "speaker" in _checks(check_sentence("The facts list some headphones.", evidence, "en", CATALOG))
+    echo = "You are a shopping assistant talking to a shopper."  # seen from the local model
+    assert "speaker" in _checks(check_sentence(echo, evidence, "en", CATALOG))
 
 
 def test_a_refusal_over_products_the_tools_returned_is_caught():
