@@ -6,6 +6,7 @@ code."""
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, create_model
@@ -22,7 +23,7 @@ from agent.middleware.faithfulness import (
     feedback_text,
     generate_faithful,
 )
-from agent.middleware.guards import clean_markup, mask_output
+from agent.middleware.guards import clean_markup, mask_output, split_sentences
 from agent.vocabulary import Catalog
 from domain.i18n import t
 from domain.settings import Settings
@@ -30,6 +31,7 @@ from llm.structured import invoke_structured
 
 log = logging.getLogger(__name__)
 
+_CJK_RE = re.compile(r"[\u4e00-\u9fff]")
 LEAD_INTENTS = ("recommend", "search", "compare", "product_details")
 LEAD_PRODUCTS = 5
 OPENING_MAX_CHARS = 90
@@ -145,6 +147,16 @@ def lead_schema(product_ids: list[str]) -> type[BaseModel]:
     )
 
 
+def complete_sentences(text: str) -> str:
+    """The opening without a trailing fragment (a bounded string can stop mid-sentence); kept whole when it
+    has no sentence end at all."""
+    sentences = [x.strip() for x in split_sentences(text.strip())]
+    complete = [x for x in sentences if x[-1:] in (".", "!", "?", "。", "！", "？")]
+    if not complete:
+        return text.strip()
+    return ("" if _CJK_RE.search(text) else " ").join(complete)
+
+
 class LeadResult(BaseModel):
     text: str | None  # opening + highlight, ready to show; None = the template header
     outcome: Outcome
@@ -174,7 +186,7 @@ def llm_lead(
         if lead is None:
             return None
         leads.append(lead)
-        return mask_output(clean_markup(lead.opening)).strip()
+        return complete_sentences(mask_output(clean_markup(lead.opening)))
 
     checked = generate_faithful(write, lambda t: check_reply(t, evidence, lang, catalog), where="guided lead")
     if checked.text is None:

@@ -29,7 +29,9 @@ from domain.i18n import detect_language
 
 log = logging.getLogger(__name__)
 
-Check = Literal["product", "brand", "number", "tier", "comparative", "speaker", "language", "empty"]
+Check = Literal[
+    "product", "brand", "number", "tier", "comparative", "speaker", "refusal", "language", "empty"
+]
 Outcome = Literal["first_try", "regenerated", "template"]
 
 _NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
@@ -56,7 +58,16 @@ _SPEAKER_RE = re.compile(
     r"\bas a (?:customer|shopper)\b|"
     r"[您你](?:可以|应该|可|不妨|最好)(?:向.{0,6})?推荐|推荐给(?:顾客|客户|用户)|顾客|客人|用户们?(?:可以|会)|"
     r"我(?:想|要|需要|打算)(?:买|购买|找)|我的预算|"
-    r"\bfacts?\b|事实|\bJSON\b",  # talking about its own prompt
+    r"\bfacts?\b|事实|\bJSON\b|\byou are (?:a|an|the) [a-z ]{0,20}assistant|\bproduct list\b|talking to a shopper|"
+    r"你是购物助手|商品列表会显示",  # talking about (or echoing) its own prompt
+    re.I,
+)
+
+
+# "I can't help with that" / "没有找到" over a list of products the tools did return is a false claim.
+_REFUSAL_RE = re.compile(
+    r"\b(?:can(?:no|')t|unable to|couldn't|could not|don't have|do not have) (?:help|find|assist|offer)|"
+    r"\bno (?:products?|results?|matches)\b|无法|不能帮|帮不了|没有找到|找不到|没有(?:合适|相关|符合)",
     re.I,
 )
 
@@ -164,14 +175,16 @@ def check_sentence(sentence: str, evidence: Evidence, lang: str, catalog: Catalo
     if not text:
         return [Failure(check="empty", claim="")]
     failures: list[Failure] = []
-    if detect_language(text, default=lang) != lang:
+    named, rest = _named_products(text, evidence, catalog)
+    if detect_language(rest, default=lang) != lang:  # product names keep their own language
         failures.append(Failure(check="language", claim=text[:80]))
     if match := _SPEAKER_RE.search(text):
         failures.append(Failure(check="speaker", claim=match.group(0)))
+    if evidence.titles and (match := _REFUSAL_RE.search(rest)):
+        failures.append(Failure(check="refusal", claim=match.group(0)))
     report = check_text(text, catalog, evidence.grounded, evidence.allowed_refs)
     for claim in report.ungrounded_ids + report.ungrounded_titles + report.leaked_ids:
         failures.append(Failure(check="product", claim=claim))
-    named, rest = _named_products(text, evidence, catalog)
     for brand_low, brand in catalog.brands.items():
         if len(brand_low) >= 2 and brand_low not in evidence.brands and _word_in(rest, brand_low):
             failures.append(Failure(check="brand", claim=brand))

@@ -102,6 +102,24 @@ def test_a_foreign_currency_and_prompt_talk_are_caught():
     evidence = _evidence([ROWS[4]], "en", "headphones")
     assert "number" in _checks(check_sentence("These cost $399.", evidence, "en", CATALOG))
     assert "speaker" in _checks(check_sentence("The facts list some headphones.", evidence, "en", CATALOG))
+    echo = "You are a shopping assistant talking to a shopper."  # seen from the local model
+    assert "speaker" in _checks(check_sentence(echo, evidence, "en", CATALOG))
+
+
+def test_a_refusal_over_products_the_tools_returned_is_caught():
+    # seen from the local model over a list of watches
+    evidence = _evidence(ROWS[2:4], "en", "I'd like a new watch, what do you suggest?")
+    sentence = "You're looking for a new watch, but I can't help you with that."
+    assert "refusal" in _checks(check_sentence(sentence, evidence, "en", CATALOG))
+    assert "refusal" in _checks(check_sentence("抱歉，没有找到合适的手表。", evidence, "zh", CATALOG))
+
+
+def test_a_cut_off_opening_keeps_only_its_complete_sentences():
+    from agent.guided.reply import complete_sentences
+
+    assert complete_sentences("Here are some watches. Please let me know if you") == "Here are some watches."
+    assert complete_sentences("为您挑选了几款手表。如果您") == "为您挑选了几款手表。"
+    assert complete_sentences("Here are some watches") == "Here are some watches"
 
 
 def test_the_reply_must_be_in_the_shoppers_language():
