@@ -11,7 +11,7 @@ import re
 
 from domain.models import Language, OrderStatus, PriceTier, Segment
 
-__all__ = ["LANGUAGES", "Language", "detect_language", "normalize_lang", "t"]
+__all__ = ["LANGUAGES", "Language", "detect_language", "money", "normalize_lang", "t"]
 
 LANGUAGES: tuple[Language, Language] = ("zh", "en")
 Bilingual = dict[Language, str]
@@ -315,6 +315,11 @@ def detect_language(text: str, default: Language = "en") -> Language:
     if cjk == 0 and latin_words == 0:
         return default
     return "zh" if cjk >= max(2, latin_words) or (cjk and not latin_words) else "en"
+
+
+def money(value: float | None) -> str:
+    """A price exactly as stored, to the cent (¥109.65, ¥2,324.00): never rounded, on cards and in replies alike."""
+    return "" if value is None else f"¥{value:,.2f}"
 
 
 def t(key: str, lang: str, **fmt: object) -> str:

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from html import escape
 
 from agent.events import ProductCard
-from domain.i18n import Language, category_label, segment_label, t
+from domain.i18n import Language, category_label, money, segment_label, t
 from domain.models import Product, ValueAssessment
 from valuation.explain import template_explanation
 
@@ -112,10 +112,6 @@ SEGMENT_COLORS: dict[str, str] = {
 }
 
 
-def money(value: float | None) -> str:
-    return "" if value is None else f"¥{value:,.0f}" if value >= 100 else f"¥{value:,.2f}"
-
-
 def placeholder(category: str, seed: str) -> tuple[str, str]:
     """A glyph and a soft background colour that stand in for a product photo."""
     slug = category.lower()
@@ -195,7 +191,7 @@ def value_card(assessment: ValueAssessment, lang: Language, category_names: Mapp
     metrics = [
         metric("score", f"{assessment.score:.0f}<span style='font-size:13px;color:#6b7280'> / 100</span>"),
         metric("segment", segment_pill(segment, lang)),
-        metric("predicted_spend", escape(money(assessment.predicted_spend_12m))),
+        metric("predicted_spend", escape(f"¥{assessment.predicted_spend_12m:,.0f}")),
         metric("p_alive", f"{assessment.p_alive:.0%}"),
         metric("price_sensitivity", f"{assessment.price_sensitivity:.0%}"),
         metric("churn_risk", f"{assessment.churn_risk:.0%}"),

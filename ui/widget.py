@@ -14,10 +14,10 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
-from domain.i18n import Language, normalize_lang, t
+from domain.i18n import Language, money, normalize_lang, t
 from ui.chat_view import TOOL_LABELS
 from ui.i18n import EXAMPLE_PROMPTS
-from ui.render import CARD_CSS, CATEGORY_GLYPHS, money, placeholder
+from ui.render import CARD_CSS, CATEGORY_GLYPHS, placeholder
 from ui.services import TokenRefused, UiContext
 
 STATIC_DIR = Path(__file__).parent / "static"

@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from agent.guided.templates import money, plain
+from agent.guided.templates import plain
+from domain.i18n import money
 
 YesNo = Literal["on_sale", "in_stock", "rating"]
 

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from agent.events import ProductCard
-from domain.i18n import detect_language, t
+from domain.i18n import detect_language, money, t
 
 _DATA_TAG_RE = re.compile(r"</?data>")
 
@@ -15,11 +15,6 @@ _DATA_TAG_RE = re.compile(r"</?data>")
 def plain(text: str | None) -> str:
     """Tool text for display: drop the <data> markers (the content is already neutralised)."""
     return _DATA_TAG_RE.sub("", text or "").strip()
-
-
-def money(value: float | None) -> str:
-    """A price exactly as stored, to the cent (¥109.65, ¥2,324.00): never rounded."""
-    return "" if value is None else f"¥{value:,.2f}"
 
 
 def amount(value: float | None) -> str:

@@ -9,8 +9,8 @@ import os
 import pytest
 from sqlalchemy import func, select
 
-from agent.guided.templates import money
 from agent.service import ChatService
+from domain.i18n import money
 from domain.privacy.access import Principal
 from domain.store.db import get_engine
 from domain.store.schema import orders

@@ -78,3 +78,8 @@ def test_every_text_has_both_languages_and_locales_map() -> None:
         and normalize_lang(None) == "en"
     )
     assert t("message_too_long", "en", n=10).endswith("10 characters).")
+
+
+def test_card_prices_are_exact_to_the_cent() -> None:
+    html = product_card(card(price=109.65, list_price=2324.0, on_promotion=True, discount_pct=0.95), "zh")
+    assert "¥109.65" in html and "¥2,324.00" in html and "¥110" not in html
