@@ -9,6 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from domain.i18n import segment_label
 from domain.store.db import get_engine
 from domain.store.schema import audit_log, value_assessments
 
@@ -105,7 +106,7 @@ def test_segment_dashboard_and_campaign_export(live_server, new_page) -> None:  
     page.get_by_role("tab", name="Segments").click()
     page.wait_for_selector("#sg-seg-table [data-testid='cell-0-0']", timeout=LOOKUP_TIMEOUT_MS)
     segments = page.locator("#sg-seg-table [role='gridcell'][data-col='0']").all_inner_texts()
-    assert len(segments) >= 2 and "VIP" in segments, segments
+    assert len(segments) >= 2 and segment_label("vip", "en") in segments, segments  # labels, not raw codes
     # the sizes and the value distribution are drawn as charts (Vega renders SVG marks)
     page.wait_for_selector("#sg-seg-sizes svg.marks")
     page.wait_for_selector("#sg-seg-dist svg.marks")
