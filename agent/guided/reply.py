@@ -139,9 +139,11 @@ def lead_facts(turn: dict[str, Any], cards: list[ProductCard]) -> dict[str, Any]
 def lead_schema(product_ids: list[str]) -> type[BaseModel]:
     """The lead's JSON schema: a bounded opening sentence, the highlighted product as an enum of the shown
     ids, and reason codes from a closed list (the small model cannot name anything else)."""
+    # No maxLength on the opening: llama.cpp compiles a bounded repetition into nested grammar rules whose
+    # parse stacks grew the server past 12 GB in the agent suite; max_tokens bounds it, code cuts it below.
     return create_model(
         "Lead",
-        opening=(str, Field(min_length=2, max_length=OPENING_MAX_CHARS)),
+        opening=(str, Field(min_length=2)),
         highlight_id=(Literal[tuple(product_ids)], ...),  # type: ignore[valid-type]
         reasons=(list[Literal[REASON_CODES]], Field(default_factory=list, max_length=2)),  # type: ignore[valid-type]
     )
@@ -186,7 +188,7 @@ def llm_lead(
         if lead is None:
             return None
         leads.append(lead)
-        return complete_sentences(mask_output(clean_markup(lead.opening)))
+        return complete_sentences(mask_output(clean_markup(lead.opening))[:OPENING_MAX_CHARS])
 
     checked = generate_faithful(write, lambda t: check_reply(t, evidence, lang, catalog), where="guided lead")
     if checked.text is None:
