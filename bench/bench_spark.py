@@ -13,11 +13,9 @@ Run: ``python -m bench.bench_spark [--quick]`` (quick: 20k users, full: 1M) or
 
 from __future__ import annotations
 
-import json
 import os
 import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import TreeRssSampler, main_for, result
-from bench.growth import _store_settings, run_point
+from bench.growth import _store_settings, run_child_point, run_point
 from domain.store.db import get_engine
 from domain.store.parquet_export import export_store_parquet
 from valuation.service import ValueService
@@ -67,23 +65,7 @@ def _run_spark_point(n_users: int, root: Path, timeout_s: float) -> dict[str, An
         "import json, sys\nfrom pathlib import Path\nfrom bench.bench_spark import spark_point\n"
         "print('SPARK_POINT ' + json.dumps(spark_point(int(sys.argv[1]), Path(sys.argv[2]))))\n"
     )
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
-    try:
-        done = subprocess.run(
-            [sys.executable, "-c", code, str(n_users), str(root)],
-            cwd=Path(__file__).resolve().parents[1],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-        )
-    except subprocess.TimeoutExpired:
-        return {"what": "spark", "n_users": n_users, "error": f"timed out after {timeout_s:.0f}s"}
-    for line in done.stdout.splitlines():
-        if line.startswith("SPARK_POINT "):
-            return json.loads(line.removeprefix("SPARK_POINT "))
-    tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-    return {"what": "spark", "n_users": n_users, "error": tail}
+    return run_child_point(code, [str(n_users), str(root)], "SPARK_POINT", "spark", n_users, timeout_s)
 
 
 def compare(n_users: int, timeout_s: float = 4 * 3600) -> tuple[dict[str, Any], dict[str, Any]]:

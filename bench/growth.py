@@ -129,10 +129,18 @@ def run_point(what: str, n_users: int, timeout_s: float, root: Path | None = Non
         "    point.update(what='scoring', n_users=n)\n"
         "print('GROWTH_POINT ' + json.dumps(point, default=str))\n"
     )
+    return run_child_point(code, [what, str(n_users), str(root or "")], "GROWTH_POINT", what, n_users, timeout_s)
+
+
+def run_child_point(
+    code: str, args: list[str], marker: str, what: str, n_users: int, timeout_s: float
+) -> dict[str, Any]:
+    """Run one measurement in a fresh interpreter (its peak memory is its own) and read the JSON line it prints
+    after ``marker``; a timeout or a crash becomes a point with an ``error``."""
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
     try:
         done = subprocess.run(
-            [sys.executable, "-c", code, what, str(n_users), str(root or "")],
+            [sys.executable, "-c", code, *args],
             cwd=Path(__file__).resolve().parents[1],
             env=env,
             capture_output=True,
@@ -142,8 +150,8 @@ def run_point(what: str, n_users: int, timeout_s: float, root: Path | None = Non
     except subprocess.TimeoutExpired:
         return {"what": what, "n_users": n_users, "error": f"timed out after {timeout_s:.0f}s"}
     for line in done.stdout.splitlines():
-        if line.startswith("GROWTH_POINT "):
-            return json.loads(line.removeprefix("GROWTH_POINT "))
+        if line.startswith(marker + " "):
+            return json.loads(line.removeprefix(marker + " "))
     tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
     return {"what": what, "n_users": n_users, "error": tail}
 
