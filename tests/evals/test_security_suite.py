@@ -194,11 +194,8 @@ def test_guided_mode_with_the_local_model_leaks_nothing(small_shop: Settings) ->
     assert report.planted_exposed >= 2
 
 
-@pytest.mark.slow
-def test_cli_prints_json_per_class(small_shop: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    from ui.cli import app
-
-    monkeypatch.setenv("SHOPGUIDE_DATA_DIR", str(small_shop.data_dir))
+def _point_cli_at(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHOPGUIDE_DATA_DIR", str(data_dir))
     for name in (
         "SHOPGUIDE_DATABASE_URL",
         "SHOPGUIDE_CHROMA_URL",
@@ -207,6 +204,26 @@ def test_cli_prints_json_per_class(small_shop: Settings, monkeypatch: pytest.Mon
     ):
         monkeypatch.delenv(name, raising=False)
     get_settings.cache_clear()
+
+
+def test_cli_without_a_shop_says_how_to_make_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ui.cli import app
+
+    _point_cli_at(tmp_path / "nothing-here", monkeypatch)
+    try:
+        result = CliRunner().invoke(app, ["eval", "security", "--llm", "none"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2
+    assert "no shop at" in result.output and "shopguide setup" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "nothing-here" / "shopguide.db").exists()
+
+
+@pytest.mark.slow
+def test_cli_prints_json_per_class(small_shop: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ui.cli import app
+
+    _point_cli_at(small_shop.data_dir, monkeypatch)
     try:
         result = CliRunner().invoke(
             app,
