@@ -6,8 +6,9 @@ Nothing here comes from our catalogs: a real shop's catalog in either language g
 CEDICT lines read ``TRAD SIMP [pin1 yin1] /sense/sense; synonym/.../``. Glosses are noisy, so:
 - a sense that is a cross-reference ("variant of 鞋[xie2]", "see ...", "abbr. for ..."), a classifier ("CL:..."),
   a surname, or marked old/archaic/literary/dialect says nothing a shopper types, and is dropped;
-- parenthesised notes, "sb"/"sth", a leading "to " (the verb marker) and a description after a comma are cut;
-  a gloss longer than a few words is a definition, not a translation, and is dropped;
+- parenthesised notes, "sb"/"sth" and a leading "to " (the verb marker) are cut, and so is a proper noun's
+  description after a comma; a common word's gloss with a comma (a list) or longer than a few words (a
+  definition, not a translation) is dropped;
 - zh->en: per reading of a headword, its first two usable senses (nouns before verbs) with their ";"-synonyms
   ("cheap; inexpensive"), common readings before proper nouns (capitalised pinyin: brands, places), at most six
   words: the translation is a bag of keywords, so a second sense costs little and often names the thing the
@@ -15,7 +16,7 @@ CEDICT lines read ``TRAD SIMP [pin1 yin1] /sense/sense; synonym/.../``. Glosses 
 - en->zh: every short gloss points back to its headwords; the winner is the headword general Chinese text uses
   most (jieba's word frequencies), penalised for listing the gloss late, as a verb or as a lone character
   (``rendering_score``); a two-word noun gloss also offers its head noun ("cell phone" for "phone"), scored
-  lower; a proper noun (a brand, a place) is added beside the common word ("canon" -> 经典 佳能).
+  lower; a proper noun (a brand, a place) is added beside the common word ("canon" -> ... 佳能).
 
 Building the maps from the 122k lines takes several seconds, so it happens on first use only
 (``general_dictionary``), which the fusion asks for only when the keyword index does not know every query
