@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from vectorstore import crosslingual
 from vectorstore.crosslingual import CatalogTerms, Lexicon, fuse, general_lexicon, known_share
 from vectorstore.hybrid import BM25Index
 from vectorstore.tokenize import tokenize
@@ -88,3 +89,22 @@ def test_a_named_brand_lifts_its_products_even_from_a_chinese_query() -> None:
     # "索尼" is Sony in the general dictionary; the English catalog only knows "Sony".
     assert general_lexicon().zh_to_en["索尼"] == "sony"
     assert fused_ids("索尼耳机", [1, 2, 3, 0])[0] == 0
+
+
+def test_the_dictionary_is_loaded_only_for_a_query_the_index_does_not_fully_know(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    loads: list[int] = []
+
+    def counting_lexicon() -> Lexicon:
+        loads.append(1)
+        return general_lexicon()
+
+    monkeypatch.setattr(crosslingual, "general_lexicon", counting_lexicon)
+    index, catalog_terms = BM25Index.build(TITLES), terms()
+    dense = np.asarray([0, 1, 2, 3], dtype=np.int64)
+    fuse(
+        query="wireless headphones", dense_rows=dense, bm25=index, terms=catalog_terms, depth=10, allowed=None
+    )
+    assert loads == []  # every token known: no translation, no dictionary
+    fuse(query="无线耳机", dense_rows=dense, bm25=index, terms=catalog_terms, depth=10, allowed=None)
+    fuse(query="降噪耳机", dense_rows=dense, bm25=index, terms=catalog_terms, depth=10, allowed=None)
+    assert loads == [1]  # loaded once for this catalog, on the first query that needed it
