@@ -23,6 +23,7 @@ from domain.settings import Settings
 from domain.store.db import get_engine
 from vectorstore.client import get_chroma_client
 from vectorstore.crosslingual import fuse
+from vectorstore.dictionary import configure as configure_dictionary
 from vectorstore.documents import iter_history_docs, iter_product_docs
 from vectorstore.embedding import get_embedding_function
 from vectorstore.hybrid import BM25Index, dense_search, rrf_fuse, top_k
@@ -76,6 +77,7 @@ class ShopIndex:
         target = settings.chroma_url or str(settings.chroma_path)
         self.sidecar_dir = settings.cache_dir / "index" / hashlib.sha1(target.encode()).hexdigest()[:12]
         configure_tokenizer(settings.cache_dir / "jieba")
+        configure_dictionary(settings.cache_dir / "dictionary")
         self._lock = threading.RLock()
         self._table: ProductTable | None = None
         self._checked_at = 0.0
