@@ -24,6 +24,7 @@ from domain.store.db import get_engine
 from vectorstore.client import get_chroma_client
 from vectorstore.crosslingual import fuse
 from vectorstore.dictionary import configure as configure_dictionary
+from vectorstore.dictionary import prepare_cache as prepare_dictionary
 from vectorstore.documents import iter_history_docs, iter_product_docs
 from vectorstore.embedding import get_embedding_function
 from vectorstore.hybrid import BM25Index, dense_search, rrf_fuse, top_k
@@ -133,6 +134,7 @@ class ShopIndex:
                     table.save(self.sidecar_dir)
                     self._table = table
                     self._checked_at = time.monotonic()
+                prepare_dictionary()  # here, not on a shopper's first cross-language query
             if history:
                 docs = list(iter_history_docs(engine))
                 result = sync_collection(self.collection(HISTORY), docs, self.embedder, progress, "history")
