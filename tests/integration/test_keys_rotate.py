@@ -17,6 +17,8 @@ from domain.store.copy import copy_store
 from domain.store.db import get_engine
 from domain.store.schema import users
 
+pytestmark = pytest.mark.slow  # re-encrypts the whole demo shop in every test
+
 
 def decrypt_all(settings: Settings) -> dict[str, tuple[str | None, ...]]:
     cipher = PiiCipher.from_settings(settings)

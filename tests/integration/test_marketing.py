@@ -18,6 +18,8 @@ from domain.store.db import get_engine
 from domain.store.schema import audit_log
 from recommend.marketing import OFFERS, campaign_list, segment_report
 
+pytestmark = pytest.mark.slow  # trains and segments the whole demo shop
+
 
 @pytest.fixture(scope="module")
 def shop(demo_settings: Settings) -> Settings:
