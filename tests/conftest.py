@@ -193,3 +193,30 @@ def shopper(shop: Settings) -> str:
         return conn.execute(
             select(orders.c.user_id).group_by(orders.c.user_id).order_by(func.count().desc()).limit(1)
         ).scalar_one()
+
+
+INHERITED_ENV = (
+    "SHOPGUIDE_DATABASE_URL",
+    "SHOPGUIDE_CHROMA_URL",
+    "SHOPGUIDE_CHROMA_PATH",
+    "SHOPGUIDE_ENCRYPTION_KEY",
+    "SHOPGUIDE_ENCRYPTION_KEY_FILE",
+    "SHOPGUIDE_TOKEN_SECRET",
+)
+
+
+@pytest.fixture
+def cli_on(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Path], None]]:
+    """``cli_on(data_dir)``: the CLI (which reads its settings from the environment) works on that data dir
+    only, without the LLM and without any store, index or key inherited from the developer's environment."""
+    from domain.settings import get_settings
+
+    def point(data_dir: Path) -> None:
+        monkeypatch.setenv("SHOPGUIDE_DATA_DIR", str(data_dir))
+        monkeypatch.setenv("SHOPGUIDE_LLM", "none")
+        for name in INHERITED_ENV:
+            monkeypatch.delenv(name, raising=False)
+        get_settings.cache_clear()
+
+    yield point
+    get_settings.cache_clear()
