@@ -7,7 +7,8 @@ process so that its memory is its own:
   trained by the baseline, users/s and peak RSS of the Python driver and of the whole process tree (the JVM and
   its Python workers included), sampled from /proc.
 
-Run: ``python -m bench.bench_spark [--quick]`` (quick: 20k users, full: 1M) or
+Run: ``python -m bench.bench_spark [--quick]`` (quick: 20k users, the engine trained on 5k, the store cached;
+full: 1M) or
 ``python -m bench.bench_spark --sizes=1000000,10000000`` for growth points.
 """
 
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import TreeRssSampler, main_for, result
-from bench.growth import _store_settings, run_child_point, run_point
+from bench.growth import QUICK_TRAIN_USERS, _store_settings, run_child_point, run_point, synthetic_store
 from domain.store.db import get_engine
 from domain.store.parquet_export import export_store_parquet
 from valuation.service import ValueService
@@ -68,14 +69,15 @@ def _run_spark_point(n_users: int, root: Path, timeout_s: float) -> dict[str, An
     return run_child_point(code, [str(n_users), str(root)], "SPARK_POINT", "spark", n_users, timeout_s)
 
 
-def compare(n_users: int, timeout_s: float = 4 * 3600) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(single-machine point, Spark point) on one store of ``n_users`` (deleted afterwards)."""
+def compare(
+    n_users: int, timeout_s: float = 4 * 3600, train_users: int | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(single-machine point, Spark point) on one store of ``n_users`` (deleted afterwards), the engine trained
+    on a sample of ``train_users`` (default: ``SHOPGUIDE_VALUE_TRAIN_USERS``)."""
     root = Path(tempfile.mkdtemp(prefix=f"shopguide-bench-spark-{n_users}-"))
     try:
-        ingest = run_point("ingest", n_users, timeout_s, root)
-        if "error" in ingest:
-            raise RuntimeError(f"building the store failed: {ingest['error']}")
-        local = run_point("score-all", n_users, timeout_s, root)
+        synthetic_store(n_users, root, timeout_s)
+        local = run_point("score-all", n_users, timeout_s, root, train_users=train_users)
         if "error" in local:
             raise RuntimeError(f"score --all failed: {local['error']}")
         remote = _run_spark_point(n_users, root, timeout_s)
@@ -122,7 +124,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for n in sizes:
         started = time.perf_counter()
-        local, remote = compare(n)
+        local, remote = compare(n, train_users=QUICK_TRAIN_USERS if quick else None)
         rows.extend(rows_for(local, remote))
         print(f"spark bench {n:,} users: {time.perf_counter() - started:.0f}s", file=sys.stderr, flush=True)
     return rows

@@ -13,6 +13,7 @@ Run: ``python -m bench.growth [--sizes 10000,100000,1000000] [--json]`` or ``sho
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import os
@@ -110,7 +111,53 @@ def score_all_point(n_users: int, root: Path) -> dict[str, Any]:
     }
 
 
-def run_point(what: str, n_users: int, timeout_s: float, root: Path | None = None) -> dict[str, Any]:
+# Stores up to this size are built once and copied for each benchmark that scores one (`bench --quick` builds
+# the same 20k-user store for score_all and spark; the ingest was a third of the quick run).
+CACHED_STORE_MAX_USERS = 100_000
+# Quick runs time the scoring, not the training: the engine trains on a sample of this many users.
+QUICK_TRAIN_USERS = 5_000
+STORE_CACHE = Path(tempfile.gettempdir()) / "shopguide-bench-stores"
+_STORE_SOURCES = (
+    "bench/bench_ingest.py", "domain/store/schema.py", "domain/ingest/pipeline.py", "domain/ingest/writer.py",
+)  # fmt: skip
+
+
+def _store_cache_key(n_users: int) -> str:
+    """The cached store's name: its size and a digest of the code that generates and ingests it."""
+    digest = hashlib.sha256()
+    repo = Path(__file__).resolve().parents[1]
+    for name in _STORE_SOURCES:
+        path = repo / name
+        digest.update(path.read_bytes() if path.exists() else name.encode())
+    return f"{n_users}-{digest.hexdigest()[:12]}"
+
+
+def synthetic_store(n_users: int, root: Path, timeout_s: float) -> dict[str, Any]:
+    """A synthetic store of ``n_users`` in ``root/store`` (``ingest_point`` in a child process); small ones are
+    built once into ``STORE_CACHE`` and copied, so every benchmark still scores a store of its own. Returns the
+    ingest point (the cached one's when copied)."""
+    if n_users > CACHED_STORE_MAX_USERS:
+        point = run_point("ingest", n_users, timeout_s, root)
+    else:
+        cached = STORE_CACHE / _store_cache_key(n_users)
+        if not (cached / "ingest.json").exists():
+            shutil.rmtree(cached, ignore_errors=True)
+            point = run_point("ingest", n_users, timeout_s, cached)
+            if "error" in point:
+                raise RuntimeError(f"building the store failed: {point['error']}")
+            (cached / "ingest.json").write_text(json.dumps(point, default=str), encoding="utf-8")
+        point = json.loads((cached / "ingest.json").read_text(encoding="utf-8"))
+        shutil.copytree(cached / "store", root / "store", dirs_exist_ok=True)
+    if "error" in point:
+        raise RuntimeError(f"building the store failed: {point['error']}")
+    return point
+
+
+def run_point(
+    what: str, n_users: int, timeout_s: float, root: Path | None = None, *, train_users: int | None = None
+) -> dict[str, Any]:
+    """One growth point in a fresh interpreter; ``train_users`` caps the engine's training sample
+    (``SHOPGUIDE_VALUE_TRAIN_USERS``) of a ``score-all`` point."""
     code = (
         "import json, sys\n"
         "from pathlib import Path\n"
@@ -129,15 +176,24 @@ def run_point(what: str, n_users: int, timeout_s: float, root: Path | None = Non
         "    point.update(what='scoring', n_users=n)\n"
         "print('GROWTH_POINT ' + json.dumps(point, default=str))\n"
     )
-    return run_child_point(code, [what, str(n_users), str(root or "")], "GROWTH_POINT", what, n_users, timeout_s)
+    env = {"SHOPGUIDE_VALUE_TRAIN_USERS": str(train_users)} if train_users else {}
+    return run_child_point(
+        code, [what, str(n_users), str(root or "")], "GROWTH_POINT", what, n_users, timeout_s, env=env
+    )
 
 
 def run_child_point(
-    code: str, args: list[str], marker: str, what: str, n_users: int, timeout_s: float
+    code: str,
+    args: list[str],
+    marker: str,
+    what: str,
+    n_users: int,
+    timeout_s: float,
+    env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Run one measurement in a fresh interpreter (its peak memory is its own) and read the JSON line it prints
-    after ``marker``; a timeout or a crash becomes a point with an ``error``."""
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    """Run one measurement in a fresh interpreter (its peak memory is its own; ``env`` adds to the environment)
+    and read the JSON line it prints after ``marker``; a timeout or a crash becomes a point with an ``error``."""
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", **(env or {})}
     try:
         done = subprocess.run(
             [sys.executable, "-c", code, *args],

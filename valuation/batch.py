@@ -33,6 +33,7 @@ from domain.settings import Settings
 from domain.store.db import get_engine
 from domain.store.repository import iter_user_id_chunks
 from domain.store.schema import users, value_assessments
+from valuation import learned
 from valuation.assessment_table import FLAT_COLUMNS, assessment_payloads, assessment_table
 from valuation.btyd import BtydModels
 from valuation.feature_matrix import ShopData, feature_matrix, likely_categories, load_shop_data
@@ -216,9 +217,11 @@ _WORKER: tuple[Settings, ScoringJob] | None = None
 
 
 def _init_worker(settings: Settings, job: ScoringJob) -> None:
-    """Built once per worker process, not once per chunk."""
+    """Built once per worker process, not once per chunk. The workers already share out the cores: a
+    multi-threaded LightGBM predict in each would over-subscribe them (OpenMP threads spinning on each other)."""
     global _WORKER
     _WORKER = (settings, job)
+    learned.PREDICT_THREADS = 1
 
 
 def _score_range(scope: tuple[str, str], work: tuple[Settings, ScoringJob] | None = None) -> _ChunkResult:

@@ -59,6 +59,15 @@ def _fmt(value: float | None) -> str:
     return f"{value:.2f}"
 
 
+def _fmt_many(values: np.ndarray) -> np.ndarray:
+    """``_fmt`` of every value (NaN: none), formatting each distinct value once: a chunk's reason values repeat
+    (counts, days, rounded amounts). Distinct by bit pattern, so -0.0 keeps its own text."""
+    flat = values.ravel()
+    bits, first, inverse = np.unique(flat.view(np.int64), return_index=True, return_inverse=True)
+    texts = np.array([_fmt(None if v != v else v) for v in flat[first].tolist()], dtype=object)
+    return texts[inverse.reshape(-1)] if len(bits) else np.empty(0, dtype=object)
+
+
 class ReasonLike(Protocol):
     """What an explanation reads from a reason: a ``Reason``, or the batch's lighter named tuple."""
 
@@ -118,9 +127,7 @@ def template_explanations(
     and spend; (n, k) arrays hold each user's reasons in order (value NaN: none). Up to three raising and two
     lowering reasons are named. Column-wise string work, no Python loop over users' reasons."""
     n, k = contributions.shape
-    text = np.array([_fmt(None if v != v else v) for v in values.ravel().tolist()], dtype=object).reshape(
-        n, k
-    )
+    text = _fmt_many(np.asarray(values, dtype=float)).reshape(n, k)
     up, down = contributions > 0, contributions < 0
     take_up, take_down = up & (np.cumsum(up, axis=1) <= 3), down & (np.cumsum(down, axis=1) <= 2)
     has_text = text != ""

@@ -61,7 +61,8 @@ def normalise_transactions(tx: pd.DataFrame) -> pd.DataFrame:
     if date_col != "date":
         out = out.rename(columns={date_col: "date"})
     try:
-        out["date"] = pd.to_datetime(out["date"])
+        if not pd.api.types.is_datetime64_any_dtype(out["date"]):  # parsed already: a second pass costs, no gain
+            out["date"] = pd.to_datetime(out["date"])
     except ValueError:  # strings in more than one layout (e.g. with and without a time)
         out["date"] = pd.to_datetime(out["date"], format="mixed")
     if getattr(out["date"].dt, "tz", None) is not None:
@@ -94,12 +95,17 @@ def transaction_features(tx: pd.DataFrame, as_of: pd.Timestamp | str, *, freq: s
     bought = tx[~is_return]
     if bought.empty:
         return pd.DataFrame(columns=list(CORE_FEATURES), index=pd.Index([], name="user_id"), dtype=float)
+    # Users as sorted integer codes, factorised once: every groupby below hashes and sorts ints, not strings.
+    uid, user_ids = pd.factorize(tx["user_id"], sort=True)
+    tx = tx.assign(uid=uid)
+    bought = tx[~is_return]
 
     # One row per (user, purchase day): the unit BG/NBD counts.
-    daily = bought.groupby(["user_id", "day"], sort=True, observed=True)["amount"].sum().reset_index()
+    daily = bought.groupby(["uid", "day"], sort=True, observed=True)["amount"].sum().reset_index()
     day_num = ((daily["day"] - cut).dt.days).to_numpy(dtype=float)  # <= 0, days before the cut-off
     amount = daily["amount"].to_numpy(dtype=float)
-    codes, users = pd.factorize(daily["user_id"], sort=False)  # daily is sorted by user, so codes are runs
+    codes, buyer_uid = pd.factorize(daily["uid"], sort=False)  # daily is sorted by user, so codes are runs
+    users = user_ids[buyer_uid]
     n = len(users)
     starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
     ends = np.r_[starts[1:], len(codes)] - 1
@@ -156,43 +162,44 @@ def transaction_features(tx: pd.DataFrame, as_of: pd.Timestamp | str, *, freq: s
     for w in WINDOWS_DAYS:
         data[f"orders_last_{w}d"] = np.bincount(codes, weights=(day_num > -w).astype(float), minlength=n)
     feats = pd.DataFrame(data, index=pd.Index(users, name="user_id"))
-    optional = _optional_features(tx, is_return, feats.index)
+    optional = _optional_features(tx, is_return, pd.Index(buyer_uid)).set_axis(feats.index)
     overlap = [c for c in optional.columns if c in feats.columns]  # e.g. per-order AOV replaces per-day AOV
     feats[overlap] = optional[overlap]
     return feats.join(optional.drop(columns=overlap), how="left")
 
 
 def _optional_features(tx: pd.DataFrame, is_return: pd.Series, users: pd.Index) -> pd.DataFrame:
-    """Features from the optional columns; only the ones whose source column exists are produced."""
+    """Features from the optional columns; only the ones whose source column exists are produced. Users are
+    the integer codes of ``tx["uid"]``."""
     out = pd.DataFrame(index=users)
     bought = tx[~is_return]
-    by_user = bought.groupby("user_id", observed=True)
+    by_user = bought.groupby("uid", observed=True)
     if "order_id" in tx.columns:
         n_orders = by_user["order_id"].nunique()
         out["n_orders"] = n_orders
         out["avg_order_value"] = by_user["amount"].sum() / n_orders  # per order, not per day, when known
     if "quantity" in tx.columns:
-        days = bought.groupby("user_id", observed=True)["day"].nunique()
+        days = bought.groupby("uid", observed=True)["day"].nunique()
         out["items_per_day"] = (
-            pd.to_numeric(bought["quantity"], errors="coerce").groupby(bought["user_id"]).sum() / days
+            pd.to_numeric(bought["quantity"], errors="coerce").groupby(bought["uid"]).sum() / days
         )
     if "discount" in tx.columns:
         disc = pd.to_numeric(bought["discount"], errors="coerce").fillna(0.0)
         gross = bought["amount"] + disc
-        sums = pd.DataFrame({"user_id": bought["user_id"], "disc": disc, "gross": gross}).groupby("user_id")
+        sums = pd.DataFrame({"uid": bought["uid"], "disc": disc, "gross": gross}).groupby("uid")
         agg = sums.sum()
         out["discount_share"] = (agg["disc"] / agg["gross"].where(agg["gross"] > 0)).fillna(0.0)
-        out["discounted_line_share"] = (disc > 0).groupby(bought["user_id"]).mean()
+        out["discounted_line_share"] = (disc > 0).groupby(bought["uid"]).mean()
     if "price_tier" in tx.columns:
         rank = bought["price_tier"].astype(str).str.lower().map(PRICE_TIER_RANK)
-        out["price_tier_mean"] = rank.groupby(bought["user_id"]).mean()
-        out["price_tier_max"] = rank.groupby(bought["user_id"]).max()
+        out["price_tier_mean"] = rank.groupby(bought["uid"]).mean()
+        out["price_tier_max"] = rank.groupby(bought["uid"]).max()
     if "category" in tx.columns:
         out["category_breadth"] = by_user["category"].nunique()
     if "status" in tx.columns:
-        lines = tx.groupby("user_id", observed=True)
-        out["return_share"] = is_return.groupby(tx["user_id"]).mean()
-        returned_amount = tx["amount"].where(is_return, 0.0).groupby(tx["user_id"]).sum()
+        lines = tx.groupby("uid", observed=True)
+        out["return_share"] = is_return.groupby(tx["uid"]).mean()
+        returned_amount = tx["amount"].where(is_return, 0.0).groupby(tx["uid"]).sum()
         out["return_amount_share"] = returned_amount / lines["amount"].sum().where(lambda s: s > 0)
     out = out.reindex(users)
     fill_zero = [c for c in out.columns if c not in ("price_tier_mean", "price_tier_max")]
