@@ -91,7 +91,7 @@ class BlendWeights(BaseModel):
             if chosen is not None:
                 mode = "BTYD only" if chosen.btyd_only else f"learned weight {chosen.weight:.2f}"
                 parts.append(f"{target}: {mode} ({chosen.reason})")
-        if self.leaves_gain:
+        if len(self.leaves_gain) > 1:  # one entry: only the default was backtested (it fell back to BTYD)
             tried = ", ".join(f"{n} leaves {g:+.3f}" for n, g in self.leaves_gain.items())
             parts.append(f"trees of {self.num_leaves} leaves (backtest gain {tried})")
         return "; ".join(parts) or "no backtest (learned model unblended)"
