@@ -20,7 +20,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from valuation.blending import LOG_FLOOR, BlendWeights, TargetBlend, blend, choose_weights, customer_fold_ids
+from valuation.blending import (
+    LOG_FLOOR,
+    TARGETS,
+    BlendWeights,
+    TargetBlend,
+    blend,
+    choose_weights,
+    customer_fold_ids,
+)
 from valuation.btyd import BtydModels, btyd_features
 from valuation.features import holdout_targets, transaction_features
 from valuation.learned import ValueModel
@@ -216,13 +224,17 @@ def fit_engine(
     backtest gain over BTYD is largest (a small shop wants smaller trees); then fit on every frame with it.
 
     Why the gate: the one-standard-error fallback tests one gain. Picking the best of several candidates first
-    inflates that gain (the winner's curse), so a second candidate would clear the threshold by luck where the
-    default did not. On CDNOW master subsamples of 500 customers that happened in 2 of 5 runs, and ranked worse
-    than BTYD (Spearman -0.007 +- 0.004); gated, all 5 fall back to BTYD as before."""
+    inflates that gain (the winner's curse), so another size would clear the threshold by luck where the default
+    did not. On CDNOW master subsamples of 500 customers that happened in 2 of 5 runs, and ranked worse than BTYD
+    (Spearman -0.007 +- 0.004). So a target the default sends to BTYD stays with BTYD whatever the size."""
     default = backtest_weights(frames, scale_frames, seed=seed, num_leaves=ENGINE_LEAVES[0])
     tried = [default]
     if default.backtest_gain > 0.0:
-        tried += [backtest_weights(frames, scale_frames, seed=seed, num_leaves=n) for n in ENGINE_LEAVES[1:]]
+        fell_back = {t: b for t in TARGETS if (b := getattr(default, t)) is not None and b.btyd_only}
+        tried += [
+            backtest_weights(frames, scale_frames, seed=seed, num_leaves=n).model_copy(update=fell_back)
+            for n in ENGINE_LEAVES[1:]
+        ]
     best = max(tried, key=lambda w: w.backtest_gain)  # max keeps the first (the default) on a tie
     weights = best.model_copy(
         update={"leaves_gain": {int(w.num_leaves or 0): w.backtest_gain for w in tried}}

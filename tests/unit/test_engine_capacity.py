@@ -47,6 +47,10 @@ def test_fit_engine_keeps_the_tree_size_with_the_best_backtest_gain(cdnow_rollin
     assert max(t["num_leaves"] for t in trees) <= first_best
     assert f"trees of {first_best} leaves" in engine.blend.describe()
     assert engine.blend.summary()["num_leaves"] == float(first_best)
+    default = backtest_weights(cdnow_rolling)  # a target the default sends to BTYD stays with BTYD
+    for target in ("spend", "purchases"):
+        if getattr(default, target).btyd_only:
+            assert getattr(engine.blend, target).btyd_only
 
 
 def test_a_default_that_falls_back_to_btyd_tries_no_other_size(
