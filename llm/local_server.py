@@ -31,6 +31,7 @@ from pydantic import BaseModel
 from domain.cache import per_settings
 from domain.process import ProcessExited, wait_until_healthy
 from domain.settings import Settings
+from llm.server_child import HEALTH_PATH
 
 log = logging.getLogger(__name__)
 
@@ -165,14 +166,20 @@ def _file_lock(path: Path) -> Iterator[None]:
 
 
 def _served_alias(port: int, timeout: float = 2.0) -> str | None:
-    """The model alias a healthy server on ``port`` answers with, or None when nothing healthy listens there."""
-    try:
-        resp = httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=timeout)
-        resp.raise_for_status()
-        data = resp.json().get("data") or []
-        return str(data[0]["id"]) if data else ""
-    except (httpx.HTTPError, ValueError, KeyError, IndexError):
-        return None
+    """The model alias a healthy server on ``port`` answers with, or None when nothing healthy listens there.
+    Our managed server answers ``HEALTH_PATH`` even while it generates; another llama.cpp server on the port
+    only has ``/v1/models``."""
+    for path in (HEALTH_PATH, "/v1/models"):
+        try:
+            resp = httpx.get(f"http://127.0.0.1:{port}{path}", timeout=timeout)
+            if resp.status_code == 404 and path == HEALTH_PATH:
+                continue
+            resp.raise_for_status()
+            data = resp.json().get("data") or []
+            return str(data[0]["id"]) if data else ""
+        except (httpx.HTTPError, ValueError, KeyError, IndexError):
+            return None
+    return None
 
 
 def _port_open(port: int) -> bool:

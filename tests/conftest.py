@@ -13,7 +13,7 @@ import shutil
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -159,3 +159,64 @@ def small_shop_factory(tmp_path_factory: pytest.TempPathFactory) -> Callable[...
         return build_small_shop(tmp_path_factory.mktemp(name), **kwargs)  # type: ignore[arg-type]
 
     return build
+
+
+@pytest.fixture(scope="session")
+def indexed_demo(demo_settings: Settings) -> Settings:
+    """The demo shop with its product index built (chat turns read products; history is not needed)."""
+    from vectorstore.index import get_shop_index
+
+    get_shop_index(demo_settings).refresh(progress=False, history=False)
+    return demo_settings
+
+
+@pytest.fixture(scope="module")
+def local_demo(indexed_demo: Settings) -> Iterator[Settings]:
+    """``indexed_demo`` on the managed local model, on a port of its own; the server stops with the module."""
+    from evals.local_model import free_port, local_settings
+    from llm.local_server import get_local_server
+
+    settings = local_settings(indexed_demo, port=free_port())
+    yield settings
+    get_local_server(settings).stop_if_owner()
+
+
+@pytest.fixture(scope="module")
+def shopper(shop: Settings) -> str:
+    """The user with the most orders in the module's ``shop``: every tool has something to say about them."""
+    from sqlalchemy import func, select
+
+    from domain.store.db import get_engine
+    from domain.store.schema import orders
+
+    with get_engine(shop).connect() as conn:
+        return conn.execute(
+            select(orders.c.user_id).group_by(orders.c.user_id).order_by(func.count().desc()).limit(1)
+        ).scalar_one()
+
+
+INHERITED_ENV = (
+    "SHOPGUIDE_DATABASE_URL",
+    "SHOPGUIDE_CHROMA_URL",
+    "SHOPGUIDE_CHROMA_PATH",
+    "SHOPGUIDE_ENCRYPTION_KEY",
+    "SHOPGUIDE_ENCRYPTION_KEY_FILE",
+    "SHOPGUIDE_TOKEN_SECRET",
+)
+
+
+@pytest.fixture
+def cli_on(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Path], None]]:
+    """``cli_on(data_dir)``: the CLI (which reads its settings from the environment) works on that data dir
+    only, without the LLM and without any store, index or key inherited from the developer's environment."""
+    from domain.settings import get_settings
+
+    def point(data_dir: Path) -> None:
+        monkeypatch.setenv("SHOPGUIDE_DATA_DIR", str(data_dir))
+        monkeypatch.setenv("SHOPGUIDE_LLM", "none")
+        for name in INHERITED_ENV:
+            monkeypatch.delenv(name, raising=False)
+        get_settings.cache_clear()
+
+    yield point
+    get_settings.cache_clear()

@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from valuation.metrics import normalized_gini
 
@@ -53,14 +53,22 @@ class TargetBlend(BaseModel):
 
 
 class BlendWeights(BaseModel):
-    """Per-target weights; the default (1, 1) is the unblended learned model."""
+    """Per-target weights; the default (1, 1) is the unblended learned model. ``num_leaves``: the tree size of the
+    backtested learned model; ``leaves_gain``: the backtest gain of each tree size tried (when a choice was made)."""
 
     spend: TargetBlend | None = None
     purchases: TargetBlend | None = None
+    num_leaves: int | None = None
+    leaves_gain: dict[int, float] = Field(default_factory=dict)
 
     def weight(self, target: str) -> float:
         chosen = getattr(self, target)
         return 1.0 if chosen is None else chosen.weight
+
+    @property
+    def backtest_gain(self) -> float:
+        """Spend + purchases backtest gain over BTYD at the weights used (0 for a target that falls back)."""
+        return sum(t.gain for t in (self.spend, self.purchases) if t is not None and not t.btyd_only)
 
     def summary(self) -> dict[str, float | str]:
         """Flat, JSON-ready: per target the weight, gain, its standard error and the reason; ``text`` for people."""
@@ -72,6 +80,8 @@ class BlendWeights(BaseModel):
                 out[f"{target}_gain"] = chosen.gain
                 out[f"{target}_gain_se"] = chosen.gain_se
                 out[f"{target}_reason"] = chosen.reason
+        if self.num_leaves is not None:
+            out["num_leaves"] = float(self.num_leaves)
         return out
 
     def describe(self) -> str:
@@ -81,6 +91,9 @@ class BlendWeights(BaseModel):
             if chosen is not None:
                 mode = "BTYD only" if chosen.btyd_only else f"learned weight {chosen.weight:.2f}"
                 parts.append(f"{target}: {mode} ({chosen.reason})")
+        if len(self.leaves_gain) > 1:  # one entry: only the default was backtested (it fell back to BTYD)
+            tried = ", ".join(f"{n} leaves {g:+.3f}" for n, g in self.leaves_gain.items())
+            parts.append(f"trees of {self.num_leaves} leaves (backtest gain {tried})")
         return "; ".join(parts) or "no backtest (learned model unblended)"
 
 

@@ -7,10 +7,11 @@ drags the dense arm's good results down. So the hybrid ranking here fuses:
 - the **dense** arm (multilingual embeddings: they cross languages on their own), weight 1;
 - the **keyword** arm, weighted by the share of the query's tokens the keyword index knows, and dropped when it
   knows none;
-- a **translated keyword** arm: the query put into the other language word by word with a lexicon (the shipped
-  zh<->en shopping lexicon ``lexicon_zh_en.json`` plus the catalog's own category-name pairs), used only when
-  the lexicon translated every content word of the query, weighted by how much of the translation the index
-  knows and by how much of the original query it did not know;
+- a **translated keyword** arm: the query put into the other language word by word with a lexicon (the catalog's
+  own category-name pairs, over a short hand-written list of general shopping words, ``lexicon_zh_en.json``, over
+  the general CC-CEDICT dictionary, ``vectorstore/dictionary.py``), used only when the keyword index does not
+  know every query token and the lexicon translated every content word of the query, weighted by how much of
+  the translation the index knows and by how much of the original query it did not know;
 - **exact hits**: a model number (SKU) in the query puts that product first; a brand name in the query (or in
   its translation) adds an arm ranking that brand's products.
 """
@@ -19,14 +20,17 @@ from __future__ import annotations
 
 import json
 import re
+from collections import ChainMap
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
 import numpy as np
 
+from vectorstore.dictionary import base_forms, english_key, general_dictionary
 from vectorstore.hybrid import BM25Index, rrf_fuse, top_k
-from vectorstore.tokenize import STOP_EN, STOP_ZH, tokenize
+from vectorstore.tokenize import STOP_EN, STOP_ZH, segment, stem, tokenize
 
 LEXICON_PATH = Path(__file__).with_name("lexicon_zh_en.json")
 SKU_FIRST = 1.0  # far above any RRF score (each arm adds at most weight / 61): an exact model number leads
@@ -34,12 +38,15 @@ _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _LATIN_WORD = re.compile(r"[a-z0-9]+(?:[-_./+'][a-z0-9]+)*")
 _MAX_EN_WORDS = 4
 _MAX_ZH_CHARS = 8
+_MAX_ZH_WORDS = 4
 
 
 @dataclass(frozen=True)
 class Lexicon:
-    zh_to_en: dict[str, str]
-    en_to_zh: dict[str, str]
+    """zh -> en words and en -> zh words; English keys are in ``english_key`` form (lower-case, plural-stripped)."""
+
+    zh_to_en: Mapping[str, str]
+    en_to_zh: Mapping[str, str]
 
     @classmethod
     def from_pairs(cls, pairs: list[tuple[str, str]]) -> Lexicon:
@@ -49,65 +56,91 @@ class Lexicon:
             zh, en = zh.strip(), en.strip().lower()
             if zh and en:
                 zh_to_en.setdefault(zh, en)
-                en_to_zh.setdefault(en, zh)
+                en_to_zh.setdefault(english_key(en), zh)
         return cls(zh_to_en, en_to_zh)
 
-    def extended(self, pairs: list[tuple[str, str]]) -> Lexicon:
-        """This lexicon with the catalog's own pairs on top (they name the shop's things its own way)."""
-        mine = Lexicon.from_pairs(pairs)
-        return Lexicon({**self.zh_to_en, **mine.zh_to_en}, {**self.en_to_zh, **mine.en_to_zh})
+    def over(self, base: Lexicon) -> Lexicon:
+        """This lexicon's words, falling back to ``base`` for the rest (a view: nothing is copied)."""
+        return Lexicon(
+            ChainMap(dict(self.zh_to_en), base.zh_to_en), ChainMap(dict(self.en_to_zh), base.en_to_zh)
+        )
 
     def translate(self, query: str) -> tuple[str, float]:
-        """(translation, coverage): Chinese runs to English and English words to Chinese, longest phrase first.
+        """(translation, coverage): Chinese words to English and English words to Chinese, longest phrase first.
+        Chinese runs are cut into words by jieba (a word the lexicon lacks is tried character by character).
         What the lexicon does not know is kept when Latin (model numbers, brand names written the same in both
-        languages) and dropped when Chinese. Coverage is the share of the query's content (characters/words, stop
-        words and model numbers aside) that was translated: "普洱茶" -> "tea" covers a third and says the wrong
-        thing (every tea), so only a whole translation is used (``fuse``)."""
+        languages) and dropped when Chinese. Coverage is the share of the query's content (words, stop words and
+        model numbers aside) that was translated: a query translated in part says the wrong thing ("普洱茶" ->
+        "tea" is every tea), so only a whole translation is used (``fuse``)."""
         out: list[str] = []
         translated = content = 0
         for run in re.finditer(
             rf"{_CJK_RUN.pattern}|{_LATIN_WORD.pattern}(?:\s+{_LATIN_WORD.pattern})*", query.lower()
         ):
             chunk = run.group()
-            if _CJK_RUN.fullmatch(chunk):
-                units, table, longest, joiner = list(chunk), self.zh_to_en, _MAX_ZH_CHARS, ""
+            chinese = bool(_CJK_RUN.fullmatch(chunk))
+            units = segment(chunk) if chinese else [stem(w) for w in chunk.split()]
+            if chinese:
+                words, done = _greedy(units, self.zh_to_en, _MAX_ZH_WORDS, "")
             else:
-                units, table, longest, joiner = chunk.split(), self.en_to_zh, _MAX_EN_WORDS, " "
-            words, done = _greedy(units, table, longest, joiner)
+                words, done = _greedy(units, self.en_to_zh, _MAX_EN_WORDS, " ")
             out.extend(words)
             translated += done
             content += sum(1 for u in units if not _neutral(u))
         return " ".join(out), (min(1.0, translated / content) if content else 0.0)
 
 
+def _stop(unit: str) -> bool:
+    return unit in STOP_ZH or unit in STOP_EN
+
+
 def _neutral(unit: str) -> bool:
     """Stop words need no translation, and model numbers are the same in every language."""
-    return unit in STOP_ZH or unit in STOP_EN or any(ch.isdigit() for ch in unit)
+    return _stop(unit) or any(ch.isdigit() for ch in unit)
 
 
-def _greedy(units: list[str], table: dict[str, str], longest: int, joiner: str) -> tuple[list[str], int]:
-    """(output words, how many content units were translated) of a longest-match-first pass over ``units``."""
+def _greedy(units: list[str], table: Mapping[str, str], longest: int, joiner: str) -> tuple[list[str], int]:
+    """(output words, how many content units were translated) of a longest-match-first pass over ``units``.
+    An English word the table lacks is tried in its base forms; a Chinese word the table lacks is matched
+    character by character (counted translated only if all its characters are)."""
     out: list[str] = []
     done = i = 0
     while i < len(units):
         for n in range(min(longest, len(units) - i), 0, -1):
             phrase = joiner.join(units[i : i + n])
-            if phrase in table:
+            if phrase in table and not (n == 1 and _stop(phrase)):
                 out.append(table[phrase])
                 done += sum(1 for u in units[i : i + n] if not _neutral(u))
                 i += n
                 break
         else:
-            if units[i].isascii():  # unknown Latin words survive; unknown CJK characters say nothing
-                out.append(units[i])
+            unit = units[i]
+            if _stop(unit):  # a stop word alone says nothing in either language
+                pass
+            elif unit.isascii():  # unknown Latin words survive (their base form may be known: "cancelling")
+                base = next((b for b in base_forms(unit) if b in table), None)
+                out.append(table[base] if base else unit)
+                done += int(base is not None and not _neutral(unit))
+            elif len(unit) > 1:
+                chars, known = _greedy(list(unit), table, _MAX_ZH_CHARS, "")
+                out.extend(chars)
+                done += int(known == sum(1 for ch in unit if not _neutral(ch)) and not _neutral(unit))
             i += 1
     return out, done
 
 
 @cache
 def shipped_lexicon() -> Lexicon:
+    """The small hand-written lexicon of general shopping words CC-CEDICT renders badly (see the JSON's note)."""
     pairs = json.loads(LEXICON_PATH.read_text(encoding="utf-8"))["pairs"]
     return Lexicon.from_pairs([(zh, en) for zh, en in pairs])
+
+
+@cache
+def general_lexicon() -> Lexicon:
+    """The shipped shopping words over the whole CC-CEDICT dictionary (loaded on first use, about a second)."""
+    dictionary = general_dictionary()
+    return shipped_lexicon().over(Lexicon(dictionary.zh_to_en, dictionary.en_to_zh))
 
 
 def _normalise_sku(text: str) -> str:
@@ -118,10 +151,18 @@ def _normalise_sku(text: str) -> str:
 class CatalogTerms:
     """What the catalog itself names: its model numbers, brands, and category pairs, built once per snapshot."""
 
-    lexicon: Lexicon
+    own: Lexicon  # the catalog's own category-name pairs
     sku_rows: dict[str, np.ndarray] = field(default_factory=dict)
     latin_brands: dict[str, np.ndarray] = field(default_factory=dict)  # "la mer" -> rows
     cjk_brands: dict[str, np.ndarray] = field(default_factory=dict)
+    _lexicon: Lexicon | None = None
+
+    @property
+    def lexicon(self) -> Lexicon:
+        """The catalog's pairs over the general lexicon, which is loaded here, on the first query that needs it."""
+        if self._lexicon is None:
+            self._lexicon = self.own.over(general_lexicon())
+        return self._lexicon
 
     @classmethod
     def build(
@@ -132,7 +173,7 @@ class CatalogTerms:
             for slug, zh in zip(category.tolist(), category_zh.tolist(), strict=True)
             if zh and _CJK_RUN.search(zh) and not _CJK_RUN.search(str(slug))
         }
-        terms = cls(shipped_lexicon().extended(sorted(pairs)))
+        terms = cls(Lexicon.from_pairs(sorted(pairs)))
         terms.sku_rows = _group_rows([_normalise_sku(s) if len(s) >= 3 else "" for s in sku.tolist()])
         brands = [str(b).strip().lower() for b in brand.tolist()]
         for name, rows in _group_rows(brands).items():
@@ -197,8 +238,9 @@ def fuse(
     if len(bm25_rows):
         rankings.append(bm25_rows.tolist())
         weights.append(bm25_weight * share)
-    translated, coverage = terms.lexicon.translate(query)
-    if translated and coverage >= 1.0 and share < 1.0:  # a partial translation misleads more than it helps
+    # Translate only what the keyword index does not already know (this is also what loads the dictionary).
+    translated, coverage = terms.lexicon.translate(query) if share < 1.0 else ("", 0.0)
+    if translated and coverage >= 1.0:  # a partial translation misleads more than it helps
         translated_share = known_share(bm25, tokenize(translated))
         weight = bm25_weight * translated_share * (1.0 - share)
         if weight > 0:

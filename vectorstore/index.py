@@ -23,6 +23,8 @@ from domain.settings import Settings
 from domain.store.db import get_engine
 from vectorstore.client import get_chroma_client
 from vectorstore.crosslingual import fuse
+from vectorstore.dictionary import configure as configure_dictionary
+from vectorstore.dictionary import prepare_cache as prepare_dictionary
 from vectorstore.documents import iter_history_docs, iter_product_docs
 from vectorstore.embedding import get_embedding_function
 from vectorstore.hybrid import BM25Index, dense_search, rrf_fuse, top_k
@@ -76,6 +78,7 @@ class ShopIndex:
         target = settings.chroma_url or str(settings.chroma_path)
         self.sidecar_dir = settings.cache_dir / "index" / hashlib.sha1(target.encode()).hexdigest()[:12]
         configure_tokenizer(settings.cache_dir / "jieba")
+        configure_dictionary(settings.cache_dir / "dictionary")
         self._lock = threading.RLock()
         self._table: ProductTable | None = None
         self._checked_at = 0.0
@@ -131,6 +134,7 @@ class ShopIndex:
                     table.save(self.sidecar_dir)
                     self._table = table
                     self._checked_at = time.monotonic()
+                prepare_dictionary()  # here, not on a shopper's first cross-language query
             if history:
                 docs = list(iter_history_docs(engine))
                 result = sync_collection(self.collection(HISTORY), docs, self.embedder, progress, "history")

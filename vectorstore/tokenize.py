@@ -110,10 +110,29 @@ def configure(cache_dir: Path | None = None) -> None:
         _jieba_ready = True
 
 
-def _stem(word: str) -> str:
+def stem(word: str) -> str:
+    """Light English plural strip ("shoes" -> "shoe"), the same for documents, queries and dictionary keys."""
     if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
         return word[:-1]
     return word
+
+
+def word_frequency(word: str) -> int:
+    """How often jieba's general Chinese corpus uses ``word`` (0 when it does not know it)."""
+    if not _jieba_ready:
+        configure()
+    import jieba
+
+    return int(jieba.dt.FREQ.get(word, 0))
+
+
+def segment(text: str) -> list[str]:
+    """Chinese text cut into words (jieba's precise mode), for word-by-word translation."""
+    if not _jieba_ready:
+        configure()
+    import jieba
+
+    return [w for w in jieba.lcut(text) if w.strip()]
 
 
 def tokenize(text: str) -> list[str]:
@@ -136,7 +155,7 @@ def tokenize(text: str) -> list[str]:
             if len(parts) > 1:
                 tokens.append(latin)
                 tokens.append("".join(parts))
-                tokens.extend(_stem(p) for p in parts if p not in STOP_EN)
+                tokens.extend(stem(p) for p in parts if p not in STOP_EN)
             elif latin not in STOP_EN:
-                tokens.append(_stem(latin))
+                tokens.append(stem(latin))
     return tokens

@@ -15,9 +15,13 @@ def copy_store(source: Settings, target_dir: Path, *, chroma: bool = False, link
     cache (content-addressed) and the trained models (read-mostly) by symlink. Returns settings for the copy."""
     if not source.database_url.startswith("sqlite:///"):
         raise ValueError("only a SQLite store can be copied; point SHOPGUIDE_DATABASE_URL at one")
+    database = Path(source.database_url.removeprefix("sqlite:///"))
+    if not database.is_file():
+        # sqlite3 would say only "unable to open database file" (or silently create an empty one)
+        raise ValueError(f"no shop at {database}: run `shopguide setup` (demo) or `shopguide setup --data DIR` first")
     target_dir.mkdir(parents=True, exist_ok=True)
     with (
-        sqlite3.connect(source.database_url.removeprefix("sqlite:///")) as src,
+        sqlite3.connect(database) as src,
         sqlite3.connect(target_dir / "shopguide.db") as dst,
     ):
         src.backup(dst)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from domain.settings import Settings, get_settings
+from domain.settings import Settings
 from evals.live_server import shop_settings
 from evals.security.detectors import Detectors, system_prompt_texts
 from evals.security.runner import load_attacks, render, run_security_suite
@@ -194,26 +194,25 @@ def test_guided_mode_with_the_local_model_leaks_nothing(small_shop: Settings) ->
     assert report.planted_exposed >= 2
 
 
-@pytest.mark.slow
-def test_cli_prints_json_per_class(small_shop: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_without_a_shop_says_how_to_make_one(tmp_path: Path, cli_on) -> None:
     from ui.cli import app
 
-    monkeypatch.setenv("SHOPGUIDE_DATA_DIR", str(small_shop.data_dir))
-    for name in (
-        "SHOPGUIDE_DATABASE_URL",
-        "SHOPGUIDE_CHROMA_URL",
-        "SHOPGUIDE_CHROMA_PATH",
-        "SHOPGUIDE_ENCRYPTION_KEY",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    get_settings.cache_clear()
-    try:
-        result = CliRunner().invoke(
-            app,
-            ["eval", "security", "--llm", "none", "--json", "--only", "other_user_history,malformed_input"],
-        )
-    finally:
-        get_settings.cache_clear()
+    cli_on(tmp_path / "nothing-here")
+    result = CliRunner().invoke(app, ["eval", "security", "--llm", "none"])
+    assert result.exit_code == 2
+    assert "no shop at" in result.output and "shopguide setup" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "nothing-here" / "shopguide.db").exists()
+
+
+@pytest.mark.slow
+def test_cli_prints_json_per_class(small_shop: Settings, cli_on) -> None:
+    from ui.cli import app
+
+    cli_on(small_shop.data_dir)
+    result = CliRunner().invoke(
+        app,
+        ["eval", "security", "--llm", "none", "--json", "--only", "other_user_history,malformed_input"],
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert set(report["by_class"]) == {"other_user_history", "malformed_input"}

@@ -13,6 +13,8 @@ from typer.testing import CliRunner
 from valuation.datasets import Dataset, load_cdnow
 from valuation.evaluate import ValueEvalReport, run_value_eval
 
+pytestmark = pytest.mark.slow  # an eval over CDNOW split settings: trains the engine per setting
+
 
 @pytest.fixture(scope="module")
 def sample() -> Dataset:

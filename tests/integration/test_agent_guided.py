@@ -6,16 +6,11 @@ from __future__ import annotations
 import os
 
 import pytest
-from sqlalchemy import func, select
 
 from agent.middleware.guards import check_text
 from agent.service import ChatService
 from agent.vocabulary import get_catalog
 from domain.privacy.access import Principal
-from domain.store.db import get_engine
-from domain.store.schema import orders
-from evals.local_model import free_port, local_settings
-from llm.local_server import get_local_server
 from llm.spy import recording
 
 pytestmark = [pytest.mark.llm, pytest.mark.slow]
@@ -23,21 +18,8 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
 @pytest.fixture(scope="module")
-def shop(demo_settings):
-    from vectorstore.index import get_shop_index
-
-    get_shop_index(demo_settings).refresh(progress=False, history=False)
-    settings = local_settings(demo_settings, port=free_port())
-    yield settings
-    get_local_server(settings).stop_if_owner()
-
-
-@pytest.fixture(scope="module")
-def shopper(shop) -> str:
-    with get_engine(shop).connect() as conn:
-        return conn.execute(
-            select(orders.c.user_id).group_by(orders.c.user_id).order_by(func.count().desc()).limit(1)
-        ).scalar_one()
+def shop(local_demo):
+    return local_demo
 
 
 def _grounded(result, catalog) -> bool:

@@ -17,8 +17,6 @@ from agent.vocabulary import get_catalog
 from domain.privacy.access import Principal
 from domain.store.db import get_engine
 from domain.store.schema import orders
-from evals.local_model import free_port, local_settings
-from llm.local_server import get_local_server
 from tools.registry import TOOL_NAMES
 
 pytestmark = [pytest.mark.llm, pytest.mark.slow]
@@ -26,13 +24,8 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
 @pytest.fixture(scope="module")
-def shop(demo_settings):
-    from vectorstore.index import get_shop_index
-
-    get_shop_index(demo_settings).refresh(progress=False, history=False)
-    settings = local_settings(demo_settings, port=free_port())
-    yield settings
-    get_local_server(settings).stop_if_owner()
+def shop(local_demo):
+    return local_demo
 
 
 @pytest.mark.parametrize("message", ["Find me headphones under 500 yuan", "我的订单到哪了？"])

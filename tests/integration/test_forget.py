@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from domain.privacy.access import Principal, audit
 from domain.privacy.crypto import keyed_pseudonym
 from domain.privacy.erasure import ERASURE_ACTION
-from domain.settings import Settings, get_settings
+from domain.settings import Settings
 from domain.store import schema
 from domain.store.db import get_engine
 from evals.live_server import shop_settings
@@ -213,27 +213,15 @@ def test_second_run_is_a_harmless_no_op(shop: Settings) -> None:
     assert report.total == 0
 
 
-def test_cli_forget_prints_what_it_removed(shop: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_forget_prints_what_it_removed(shop: Settings, cli_on) -> None:
     from ui.cli import app
 
-    monkeypatch.setenv("SHOPGUIDE_DATA_DIR", str(shop.data_dir))
-    monkeypatch.setenv("SHOPGUIDE_LLM", "none")
-    for name in (
-        "SHOPGUIDE_DATABASE_URL",
-        "SHOPGUIDE_CHROMA_URL",
-        "SHOPGUIDE_CHROMA_PATH",
-        "SHOPGUIDE_ENCRYPTION_KEY",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    get_settings.cache_clear()
-    try:
-        refused = CliRunner().invoke(app, ["forget", CLI_TARGET], input="n\n")
-        assert refused.exit_code == 1
-        with get_engine(shop).connect() as conn:
-            assert count_user_rows(conn, CLI_TARGET)["users"] == 1  # nothing erased without consent
-        result = CliRunner().invoke(app, ["forget", CLI_TARGET, "--yes"])
-    finally:
-        get_settings.cache_clear()
+    cli_on(shop.data_dir)
+    refused = CliRunner().invoke(app, ["forget", CLI_TARGET], input="n\n")
+    assert refused.exit_code == 1
+    with get_engine(shop).connect() as conn:
+        assert count_user_rows(conn, CLI_TARGET)["users"] == 1  # nothing erased without consent
+    result = CliRunner().invoke(app, ["forget", CLI_TARGET, "--yes"])
     assert result.exit_code == 0, result.output
     assert "store.orders" in result.output and "chroma.user_history" in result.output
     with get_engine(shop).connect() as conn:

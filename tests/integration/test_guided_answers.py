@@ -7,32 +7,18 @@ from __future__ import annotations
 import os
 
 import pytest
-from sqlalchemy import func, select
 
 from agent.service import ChatService
 from domain.i18n import money
 from domain.privacy.access import Principal
-from domain.store.db import get_engine
-from domain.store.schema import orders
 
 pytestmark = pytest.mark.slow
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
 @pytest.fixture(scope="module")
-def shop(demo_settings):
-    from vectorstore.index import get_shop_index
-
-    get_shop_index(demo_settings).refresh(progress=False, history=False)
-    return demo_settings.model_copy(update={"llm": "none"})
-
-
-@pytest.fixture(scope="module")
-def shopper(shop) -> str:
-    with get_engine(shop).connect() as conn:
-        return conn.execute(
-            select(orders.c.user_id).group_by(orders.c.user_id).order_by(func.count().desc()).limit(1)
-        ).scalar_one()
+def shop(indexed_demo):
+    return indexed_demo.model_copy(update={"llm": "none"})
 
 
 @pytest.fixture

@@ -12,10 +12,12 @@ from typer.testing import CliRunner
 
 from domain.privacy.crypto import PiiCipher, PiiKeyError, key_file, load_keys
 from domain.privacy.rotation import ENCRYPTED_COLUMNS, key_id, rotate_keys
-from domain.settings import Settings, get_settings
+from domain.settings import Settings
 from domain.store.copy import copy_store
 from domain.store.db import get_engine
 from domain.store.schema import users
+
+pytestmark = pytest.mark.slow  # re-encrypts the whole demo shop in every test
 
 
 def decrypt_all(settings: Settings) -> dict[str, tuple[str | None, ...]]:
@@ -92,18 +94,12 @@ def test_env_managed_keys_need_reencrypt_only(store: Settings) -> None:
     assert decrypt_all(only_new) == before
 
 
-def test_cli_rotate_prints_a_report(store: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_rotate_prints_a_report(store: Settings, cli_on) -> None:
     from ui.cli import app
 
-    monkeypatch.setenv("SHOPGUIDE_DATA_DIR", str(store.data_dir))
-    for name in ("SHOPGUIDE_ENCRYPTION_KEY", "SHOPGUIDE_ENCRYPTION_KEY_FILE", "SHOPGUIDE_DATABASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    get_settings.cache_clear()
+    cli_on(store.data_dir)
     before = decrypt_all(store)
-    try:
-        result = CliRunner().invoke(app, ["keys", "rotate", "--json", "--batch-size", "1000"])
-    finally:
-        get_settings.cache_clear()
+    result = CliRunner().invoke(app, ["keys", "rotate", "--json", "--batch-size", "1000"])
     assert result.exit_code == 0, result.output
     assert '"rows_reencrypted":' in result.output and '"retired_keys":1' in result.output
     assert key_file(store).exists() and decrypt_all(store) == before

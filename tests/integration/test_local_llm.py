@@ -8,6 +8,8 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 
 import httpx
@@ -17,7 +19,14 @@ from pydantic import BaseModel, Field
 from domain.settings import Settings
 from evals.local_model import free_port, local_settings
 from llm import get_chat_model
-from llm.local_server import QWEN_05B_SHA256, get_local_server, resolve_model_path, verify_model
+from llm.local_server import (
+    QWEN_05B_SHA256,
+    ensure_local_server,
+    get_local_server,
+    resolve_model_path,
+    verify_model,
+)
+from llm.server_child import HEALTH_PATH
 from llm.spy import recording
 from llm.structured import invoke_structured
 
@@ -94,6 +103,29 @@ def test_a_second_process_reuses_the_running_server(llm_settings):
     assert child["pid"] == state_before.pid  # the same server, not a new one
     assert child["owner"] == os.getpid()  # still owned (and later stopped) by this process
     assert get_chat_model(llm_settings, max_tokens=5) is not None  # the child did not stop it on exit
+
+
+def test_a_busy_server_is_not_taken_for_a_hung_one(llm_settings):
+    """llama.cpp's /v1/models waits behind a generation; the health route must not, or a second caller would
+    restart the server under the first one's request."""
+    ensure_local_server(llm_settings)
+    server = get_local_server(llm_settings)
+    pid = server.read_state().pid
+    patient = llm_settings.model_copy(update={"llm_timeout_s": 600.0})
+    with ThreadPoolExecutor(1) as pool:
+        long_generation = pool.submit(
+            get_chat_model(patient, max_tokens=200).invoke, "Count from 1 to 300, one number per line."
+        )
+        time.sleep(2.0)  # the generation holds the model lock now
+        started = time.monotonic()
+        health = httpx.get(f"http://127.0.0.1:{PORT}{HEALTH_PATH}", timeout=10).json()
+        answered_in = time.monotonic() - started
+        ensure_local_server(llm_settings)
+        assert not long_generation.done()  # it was still generating when health answered
+        assert long_generation.result(timeout=600).content
+    assert answered_in < 2.0
+    assert health["data"][0]["id"].endswith(".gguf")
+    assert server.read_state().pid == pid  # not restarted
 
 
 def test_a_killed_server_is_restarted_on_next_use(llm_settings):

@@ -13,10 +13,12 @@ from typer.testing import CliRunner
 
 from domain.models import Segment
 from domain.privacy.access import Principal
-from domain.settings import Settings, get_settings
+from domain.settings import Settings
 from domain.store.db import get_engine
 from domain.store.schema import audit_log
 from recommend.marketing import OFFERS, campaign_list, segment_report
+
+pytestmark = pytest.mark.slow  # trains and segments the whole demo shop
 
 
 @pytest.fixture(scope="module")
@@ -79,28 +81,25 @@ def test_staff_export_decrypts_and_is_audited(
     assert any(a.action == "campaign_export" and "segment=vip" in a.reason for a in audits)
 
 
-def test_cli_segments_and_campaign(shop: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_segments_and_campaign(
+    shop: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli_on
+) -> None:
     from ui.cli.app import app
 
-    monkeypatch.setenv("SHOPGUIDE_DATA_DIR", str(shop.data_dir))
-    monkeypatch.setenv("SHOPGUIDE_LLM", "none")
     monkeypatch.setenv("SHOPGUIDE_STAFF_USERS", "boss:s3cret")
-    get_settings.cache_clear()
-    try:
-        runner = CliRunner()
-        res = runner.invoke(app, ["segments", "--json"])
-        assert res.exit_code == 0, res.output
-        assert json.loads(res.output)["users"] == 3000
-        res = runner.invoke(app, ["segments", "--csv"])
-        assert res.exit_code == 0 and res.output.startswith("segment,users,")
-        out = tmp_path / "promising.csv"
-        res = runner.invoke(app, ["campaign", "--segment", "promising", "--out", str(out)])
-        assert res.exit_code == 0, res.output
-        assert "masked" in res.output and len(pd.read_csv(out)) > 0
-        res = runner.invoke(app, ["campaign", "-s", "vip", "-o", str(tmp_path / "v.csv"), "--staff",
-                                  "--staff-user", "boss", "--password", "wrong"])  # fmt: skip
-        assert res.exit_code == 2 and not (tmp_path / "v.csv").exists()
-        res = runner.invoke(app, ["campaign", "-s", "nope", "-o", str(tmp_path / "x.csv")])
-        assert res.exit_code == 2
-    finally:
-        get_settings.cache_clear()
+    cli_on(shop.data_dir)
+    runner = CliRunner()
+    res = runner.invoke(app, ["segments", "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["users"] == 3000
+    res = runner.invoke(app, ["segments", "--csv"])
+    assert res.exit_code == 0 and res.output.startswith("segment,users,")
+    out = tmp_path / "promising.csv"
+    res = runner.invoke(app, ["campaign", "--segment", "promising", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "masked" in res.output and len(pd.read_csv(out)) > 0
+    res = runner.invoke(app, ["campaign", "-s", "vip", "-o", str(tmp_path / "v.csv"), "--staff",
+                              "--staff-user", "boss", "--password", "wrong"])  # fmt: skip
+    assert res.exit_code == 2 and not (tmp_path / "v.csv").exists()
+    res = runner.invoke(app, ["campaign", "-s", "nope", "-o", str(tmp_path / "x.csv")])
+    assert res.exit_code == 2

@@ -17,6 +17,8 @@ from domain.store import schema
 from domain.store.db import get_engine
 from evals.chroma_server import chroma_server
 from evals.sample_shop import SAMPLE_PRODUCTS, seed_store
+from vectorstore.dictionary import cache_file
+from vectorstore.dictionary import prepare_cache as prepare_dictionary_cache
 from vectorstore.index import ShopIndex, get_shop_index
 
 PRICES = {p["product_id"]: p["price"] for p in SAMPLE_PRODUCTS}
@@ -200,3 +202,9 @@ def test_clustered_dense_search_matches_exact_scan_and_respects_filters() -> Non
         exact = set(top_k(table.matrix @ q, 10, allowed).tolist())
         overlaps.append(len(exact & set(rows.tolist())) / 10)
     assert np.mean(overlaps) >= 0.9
+
+
+def test_indexing_prepares_the_dictionary_so_no_query_pays_for_it(shop: ShopIndex) -> None:
+    """The first cross-language query must not build CC-CEDICT's maps (16 s here): `shopguide index` did."""
+    assert cache_file(shop.settings.cache_dir / "dictionary").is_file()
+    assert prepare_dictionary_cache() is False  # already there: a later refresh writes nothing

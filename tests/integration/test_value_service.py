@@ -19,6 +19,8 @@ from domain.store.schema import value_assessments
 from valuation.finetune import finetune_examples, write_finetune_jsonl
 from valuation.service import UnknownUser, ValueService, get_value_service
 
+pytestmark = pytest.mark.slow  # trains the value engine on the whole demo shop
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -13,7 +13,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import SecretStr
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from agent.memory import forget_user_threads
 from agent.service import ChatService, resolve_mode
@@ -26,19 +26,8 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
 @pytest.fixture(scope="module")
-def shop(demo_settings):
-    from vectorstore.index import get_shop_index
-
-    get_shop_index(demo_settings).refresh(progress=False, history=False)
-    return demo_settings
-
-
-@pytest.fixture(scope="module")
-def shopper(shop) -> str:
-    with get_engine(shop).connect() as conn:
-        return conn.execute(
-            select(orders.c.user_id).group_by(orders.c.user_id).order_by(func.count().desc()).limit(1)
-        ).scalar_one()
+def shop(indexed_demo):
+    return indexed_demo
 
 
 @pytest.fixture

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from vectorstore.crosslingual import CatalogTerms, Lexicon, fuse, known_share, shipped_lexicon
+from vectorstore import crosslingual
+from vectorstore.crosslingual import CatalogTerms, Lexicon, fuse, general_lexicon, known_share
 from vectorstore.hybrid import BM25Index
 from vectorstore.tokenize import tokenize
 
@@ -38,10 +39,22 @@ def test_translation_reports_how_much_of_the_query_it_covered() -> None:
     assert lexicon.translate("量子纠缠") == ("", 0.0)
 
 
-def test_shipped_lexicon_loads_and_knows_common_shopping_words() -> None:
-    lexicon = shipped_lexicon()
-    assert len(lexicon.zh_to_en) > 400
-    assert lexicon.translate("便宜的手机配件")[1] == 1.0
+def test_general_lexicon_translates_everyday_shopping_queries_both_ways() -> None:
+    lexicon = general_lexicon()
+    text, coverage = lexicon.translate("便宜的手机配件")
+    assert coverage == 1.0 and {"cheap", "phone", "accessorie"} <= set(tokenize(text))
+    text, coverage = lexicon.translate("cheap accessories for my phone")
+    assert coverage == 1.0 and text.split() == ["便宜", "配件", "手机"]  # stop words ("for", "my") dropped
+    text, coverage = lexicon.translate("noise cancelling headphones")  # "cancelling" found as "cancel"
+    assert coverage == 1.0 and "耳机" in text.split()
+
+
+def test_the_catalogs_own_category_names_come_before_the_general_lexicon() -> None:
+    own = Lexicon.from_pairs([("跑步鞋", "running shoes")])
+    lexicon = own.over(general_lexicon())
+    assert lexicon.translate("running shoes") == ("跑步鞋", 1.0)
+    assert general_lexicon().translate("running shoes") == ("跑鞋", 1.0)
+    assert lexicon.translate("耳机")[0] == general_lexicon().translate("耳机")[0]
 
 
 def test_known_share_counts_tokens_in_the_index() -> None:
@@ -73,6 +86,25 @@ def test_exact_model_number_comes_first_whatever_the_other_arms_say() -> None:
 
 
 def test_a_named_brand_lifts_its_products_even_from_a_chinese_query() -> None:
-    # "索尼" is Sony in the shipped lexicon; the English catalog only knows "Sony".
-    assert "索尼" in shipped_lexicon().zh_to_en
+    # "索尼" is Sony in the general dictionary; the English catalog only knows "Sony".
+    assert general_lexicon().zh_to_en["索尼"] == "sony"
     assert fused_ids("索尼耳机", [1, 2, 3, 0])[0] == 0
+
+
+def test_the_dictionary_is_loaded_only_for_a_query_the_index_does_not_fully_know(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    loads: list[int] = []
+
+    def counting_lexicon() -> Lexicon:
+        loads.append(1)
+        return general_lexicon()
+
+    monkeypatch.setattr(crosslingual, "general_lexicon", counting_lexicon)
+    index, catalog_terms = BM25Index.build(TITLES), terms()
+    dense = np.asarray([0, 1, 2, 3], dtype=np.int64)
+    fuse(
+        query="wireless headphones", dense_rows=dense, bm25=index, terms=catalog_terms, depth=10, allowed=None
+    )
+    assert loads == []  # every token known: no translation, no dictionary
+    fuse(query="无线耳机", dense_rows=dense, bm25=index, terms=catalog_terms, depth=10, allowed=None)
+    fuse(query="降噪耳机", dense_rows=dense, bm25=index, terms=catalog_terms, depth=10, allowed=None)
+    assert loads == [1]  # loaded once for this catalog, on the first query that needed it

@@ -9,41 +9,10 @@ import pytest
 
 from agent.guided.intent import classify, rule_intent
 from agent.guided.slots import extract_slots, parse_budget, parse_ordinals
-from agent.vocabulary import build_catalog
 from domain.i18n import detect_language
 from domain.settings import Settings
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
-ROWS = [
-    (
-        "p00001",
-        "Sony WH-1000XM5 Headphones",
-        "索尼 WH-1000XM5 降噪耳机",
-        "Sony",
-        "headphones",
-        "耳机",
-        2399.0,
-    ),
-    ("p00002", "JBL Tune 520 Headphones", "JBL Tune 520 耳机", "JBL", "headphones", "耳机", 299.0),
-    (
-        "p00003",
-        "Nike Pegasus 41 Running Shoes",
-        "耐克 Pegasus 41 跑步鞋",
-        "Nike",
-        "running-shoes",
-        "跑步鞋",
-        899.0,
-    ),
-    ("p00004", "Yunnan Pu'er Tea Cake", "云南普洱茶饼", "Dayi", "tea", "茶叶", 168.0),
-    ("p00005", "Casio G-Shock Watch", "卡西欧 G-Shock 手表", "Casio", "watches", "手表", 799.0),
-]
-
-
-@pytest.fixture(scope="module")
-def catalog():
-    return build_catalog(ROWS)
-
 
 @pytest.mark.parametrize(
     ("text", "expected"),
@@ -78,36 +47,36 @@ def test_language_detection():
     assert detect_language("p00001", default="zh") == "zh"  # an id alone keeps the conversation's language
 
 
-def test_category_brand_and_ids(catalog):
-    slots = extract_slots("Sony headphones under 500 yuan, or p00002?", catalog)
+def test_category_brand_and_ids(tiny_catalog):
+    slots = extract_slots("Sony headphones under 500 yuan, or p00002?", tiny_catalog)
     assert slots.category == "headphones"
     assert slots.brand == "Sony"
     assert slots.product_ids == ["p00002"]
     assert slots.budget_max == 500
-    assert extract_slots("想买跑鞋", catalog).category == "running-shoes"
-    assert extract_slots("有普洱茶吗", catalog).category == "tea"
+    assert extract_slots("想买跑鞋", tiny_catalog).category == "running-shoes"
+    assert extract_slots("有普洱茶吗", tiny_catalog).category == "tea"
     # a latin synonym matches whole words only: "watch" in "watchful" is not a category
-    assert extract_slots("a watchful eye", catalog).category is None
+    assert extract_slots("a watchful eye", tiny_catalog).category is None
 
 
-def test_references(catalog):
+def test_references(tiny_catalog):
     assert parse_ordinals("compare the first one and the third") == [1, 3]
     assert parse_ordinals("第一个和第二个哪个好") == [1, 2]
     assert parse_ordinals("最后一个") == [-1]
-    assert extract_slots("这个和那个哪个好", catalog).demonstratives == 2
+    assert extract_slots("这个和那个哪个好", tiny_catalog).demonstratives == 2
 
 
-def test_order_id_is_not_a_product_id(catalog):
-    slots = extract_slots("where is order o0001234?", catalog)
+def test_order_id_is_not_a_product_id(tiny_catalog):
+    slots = extract_slots("where is order o0001234?", tiny_catalog)
     assert slots.order_id == "o0001234"
     assert slots.product_ids == []
 
 
-def test_rules_decide_the_sure_cases(catalog):
+def test_rules_decide_the_sure_cases(tiny_catalog):
     def rule(text: str, **kw):
         return rule_intent(
             text,
-            extract_slots(text, catalog),
+            extract_slots(text, tiny_catalog),
             is_staff=kw.get("staff", False),
             has_shown_products=kw.get("shown", True),
         )
@@ -134,14 +103,14 @@ def test_rules_decide_the_sure_cases(catalog):
         ("what have I purchased before", "my_history"),
     ],
 )
-def test_embedding_classifier_on_unseen_messages(tmp_path, catalog, text, intent):
+def test_embedding_classifier_on_unseen_messages(tmp_path, tiny_catalog, text, intent):
     settings = Settings(data_dir=tmp_path, llm="none")
-    result = classify(settings, text, catalog, use_llm=False)
+    result = classify(settings, text, tiny_catalog, use_llm=False)
     assert result.intent == intent, (text, result)
 
 
-def test_concrete_request_is_never_ambiguous(tmp_path, catalog):
+def test_concrete_request_is_never_ambiguous(tmp_path, tiny_catalog):
     settings = Settings(data_dir=tmp_path, llm="none")
-    result = classify(settings, "I want headphones under 300 yuan", catalog, use_llm=False)
+    result = classify(settings, "I want headphones under 300 yuan", tiny_catalog, use_llm=False)
     assert result.intent in ("recommend", "search")
     assert result.slots.category == "headphones" and result.slots.budget_max == 300

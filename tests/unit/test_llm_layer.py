@@ -5,8 +5,6 @@ fallback, the content-hash cache, PII masking of what is actually sent, and numb
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -18,56 +16,6 @@ from domain.store.db import get_engine
 from valuation.explain import llm_explanation, numbers_are_grounded, template_explanation
 from valuation.llm_scorer import history_summary, score_users
 from valuation.profile import llm_profile, profile_prompt_text
-
-
-class ScriptedServer:
-    """/v1/chat/completions answering scripted contents in order; records every request body."""
-
-    def __init__(self, replies: list[str]) -> None:
-        self.replies = list(replies)
-        self.requests: list[dict] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                outer.requests.append(body)
-                content = outer.replies.pop(0) if outer.replies else "{}"
-                payload = {
-                    "id": "x", "object": "chat.completion", "created": 0, "model": "stub",
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
-                                 "finish_reason": "stop"}],
-                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-                }  # fmt: skip
-                data = json.dumps(payload).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def sent_text(self) -> str:
-        return json.dumps([r["messages"] for r in self.requests], ensure_ascii=False)
-
-
-@pytest.fixture
-def server_factory():
-    servers: list[ScriptedServer] = []
-
-    def make(replies: list[str]) -> ScriptedServer:
-        servers.append(ScriptedServer(replies))
-        return servers[-1]
-
-    yield make
-    for s in servers:
-        s.server.shutdown()
 
 
 def _settings(tmp_path: Path, url: str) -> Settings:
@@ -94,8 +42,8 @@ TEXT = profile_prompt_text(
 )
 
 
-def test_profile_is_validated_and_cached_by_content_hash(tmp_path, server_factory):
-    server = server_factory([GOOD_PROFILE])
+def test_profile_is_validated_and_cached_by_content_hash(tmp_path, scripted_openai):
+    server = scripted_openai([GOOD_PROFILE])
     settings = _settings(tmp_path, server.url)
     engine = get_engine(settings)
     profile = llm_profile(settings, engine, "u1", TEXT, names=["张伟"], fallback=RULES)
@@ -107,8 +55,8 @@ def test_profile_is_validated_and_cached_by_content_hash(tmp_path, server_factor
     assert again == profile and len(server.requests) == 1  # served from llm_cache, not sent again
 
 
-def test_pii_is_masked_in_what_is_sent(tmp_path, server_factory):
-    server = server_factory([GOOD_PROFILE])
+def test_pii_is_masked_in_what_is_sent(tmp_path, scripted_openai):
+    server = scripted_openai([GOOD_PROFILE])
     settings = _settings(tmp_path, server.url)
     llm_profile(settings, get_engine(settings), "u1", TEXT, names=["张伟"], fallback=RULES)
     sent = server.sent_text()
@@ -116,9 +64,9 @@ def test_pii_is_masked_in_what_is_sent(tmp_path, server_factory):
     assert "cheap running shoes" in sent  # the useful text still goes
 
 
-def test_malformed_output_is_retried_then_accepted(tmp_path, server_factory):
+def test_malformed_output_is_retried_then_accepted(tmp_path, scripted_openai):
     bad_enum = GOOD_PROFILE.replace('"support"', '"shopping spree"')
-    server = server_factory(["I think this user likes shoes", bad_enum, GOOD_PROFILE])
+    server = scripted_openai(["I think this user likes shoes", bad_enum, GOOD_PROFILE])
     settings = _settings(tmp_path, server.url)
     profile = llm_profile(settings, get_engine(settings), "u1", TEXT, fallback=RULES)
     assert profile is not None and profile.source == "llm"
@@ -126,9 +74,9 @@ def test_malformed_output_is_retried_then_accepted(tmp_path, server_factory):
     assert "Invalid" in server.requests[1]["messages"][-1]["content"]
 
 
-def test_malformed_output_every_time_falls_back_cleanly_to_rules(tmp_path, server_factory):
+def test_malformed_output_every_time_falls_back_cleanly_to_rules(tmp_path, scripted_openai):
     too_sensitive = GOOD_PROFILE.replace("0.8", "7.5")  # out of the 0-1 bound
-    server = server_factory(["not json", too_sensitive, "{}"])
+    server = scripted_openai(["not json", too_sensitive, "{}"])
     settings = _settings(tmp_path, server.url)
     profile = llm_profile(settings, get_engine(settings), "u1", TEXT, fallback=RULES)
     assert profile == RULES
@@ -142,8 +90,8 @@ def test_no_llm_sends_nothing(tmp_path):
     assert llm_explanation(settings, "en", 50.0, Segment.loyal, 100.0, [], None) is None
 
 
-def test_llm_scorer_scores_valid_replies_and_gives_none_for_invalid(tmp_path, server_factory):
-    server = server_factory(
+def test_llm_scorer_scores_valid_replies_and_gives_none_for_invalid(tmp_path, scripted_openai):
+    server = scripted_openai(
         ['{"score": 82, "segment": "loyal", "why": "frequent recent orders"}', "x", "y", '{"score": 500}']
     )
     settings = _settings(tmp_path, server.url)
@@ -165,10 +113,10 @@ REASONS = [
 ]  # fmt: skip
 
 
-def test_explanation_accepts_grounded_numbers_and_rejects_invented_ones(tmp_path, server_factory):
+def test_explanation_accepts_grounded_numbers_and_rejects_invented_ones(tmp_path, scripted_openai):
     grounded = "Score 87: 7 purchase days and a purchase 12 days ago; predicted spend ¥2,340."
     invented = "Score 87: this customer will spend ¥9,999 next month."
-    server = server_factory([grounded, invented])
+    server = scripted_openai([grounded, invented])
     settings = _settings(tmp_path, server.url)
     ok = llm_explanation(settings, "en", 87.0, Segment.vip, 2340.0, REASONS, None)
     assert ok == grounded

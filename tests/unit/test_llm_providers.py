@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Literal
 
 import pytest
@@ -24,55 +22,6 @@ from llm.structured import invoke_structured, parse_json_reply, response_format_
 class Label(BaseModel):
     intent: Literal["recommend", "search"]
     category: str | None = Field(default=None, max_length=30)
-
-
-class StubOpenAI:
-    """Answers /v1/chat/completions with scripted contents and records each request body."""
-
-    def __init__(self, replies: list[str]) -> None:
-        self.replies = list(replies)
-        self.requests: list[dict] = []
-        stub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                stub.requests.append(body)
-                content = stub.replies.pop(0) if stub.replies else "{}"
-                payload = {
-                    "id": "x", "object": "chat.completion", "created": 0, "model": body.get("model", "stub"),
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-                }  # fmt: skip
-                data = json.dumps(payload).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-
-
-@pytest.fixture
-def stub():
-    servers: list[StubOpenAI] = []
-
-    def make(replies: list[str]) -> StubOpenAI:
-        servers.append(StubOpenAI(replies))
-        return servers[-1]
-
-    yield make
-    for server in servers:
-        server.close()
 
 
 def _openai_settings(tmp_path, url: str) -> Settings:
@@ -116,8 +65,8 @@ def test_parse_json_reply_tolerates_fences_and_prose():
         parse_json_reply("no json here", Label)
 
 
-def test_structured_retries_malformed_output_then_validates(tmp_path, stub):
-    server = stub(['{"intent": "buy"}', "not json", '{"intent": "search", "category": "tea"}'])
+def test_structured_retries_malformed_output_then_validates(tmp_path, scripted_openai):
+    server = scripted_openai(['{"intent": "buy"}', "not json", '{"intent": "search", "category": "tea"}'])
     result = invoke_structured(
         _openai_settings(tmp_path, server.url), [("user", "tea please")], Label, retries=2
     )
@@ -128,8 +77,8 @@ def test_structured_retries_malformed_output_then_validates(tmp_path, stub):
     assert "Invalid" in server.requests[1]["messages"][-1]["content"]
 
 
-def test_structured_returns_none_when_retries_run_out(tmp_path, stub):
-    server = stub(["nope", "still nope"])
+def test_structured_returns_none_when_retries_run_out(tmp_path, scripted_openai):
+    server = scripted_openai(["nope", "still nope"])
     assert (
         invoke_structured(_openai_settings(tmp_path, server.url), [("user", "x")], Label, retries=1) is None
     )
@@ -142,8 +91,8 @@ def test_structured_returns_none_when_the_provider_is_down(tmp_path):
     assert invoke_structured(Settings(data_dir=tmp_path, llm="none"), [("user", "x")], Label) is None
 
 
-def test_pii_is_masked_before_sending_and_the_spy_sees_every_prompt(tmp_path, stub):
-    server = stub(['{"intent": "search"}'])
+def test_pii_is_masked_before_sending_and_the_spy_sees_every_prompt(tmp_path, scripted_openai):
+    server = scripted_openai(['{"intent": "search"}'])
     with recording() as prompts:
         invoke_structured(
             _openai_settings(tmp_path, server.url),

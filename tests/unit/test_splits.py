@@ -98,6 +98,7 @@ def test_temporal_eval_never_sees_the_holdout(shop: pd.DataFrame) -> None:
     assert report.training.startswith("rolling origins")
 
 
+@pytest.mark.slow  # trains the engine several times over
 def test_random_split_never_sees_evaluated_customers_holdout(shop: pd.DataFrame) -> None:
     report, table = run_value_eval(_dataset(shop), split="random", n_folds=1)
     evaluated = table.index
@@ -111,6 +112,7 @@ def test_random_split_never_sees_evaluated_customers_holdout(shop: pd.DataFrame)
     assert report.n_evaluated == len(evaluated) and not report.fold_gains
 
 
+@pytest.mark.slow  # trains the engine several times over
 def test_folds_score_every_customer_out_of_fold(shop: pd.DataFrame) -> None:
     report, table = run_value_eval(_dataset(shop), split="random", n_folds=5)
     assert report.n_evaluated == report.n_customers and len(report.fold_gains) == 5

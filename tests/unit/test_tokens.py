@@ -150,21 +150,14 @@ def test_bad_issue_arguments_raise(settings: Settings, user_id: str, ttl: int) -
         issue_widget_token(settings, user_id, ttl_s=ttl)
 
 
-def test_cli_issues_a_verifiable_token(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_issues_a_verifiable_token(settings: Settings, cli_on) -> None:
     from typer.testing import CliRunner
 
-    from domain.settings import get_settings
     from ui.cli import app
 
-    monkeypatch.setenv("SHOPGUIDE_DATA_DIR", str(settings.data_dir))
-    for name in ("SHOPGUIDE_DATABASE_URL", "SHOPGUIDE_TOKEN_SECRET"):
-        monkeypatch.delenv(name, raising=False)
-    get_settings.cache_clear()
-    try:
-        unknown = CliRunner().invoke(app, ["token", "issue", "u404"])
-        issued = CliRunner().invoke(app, ["token", "issue", "u404", "--no-check", "--ttl", "60", "--json"])
-    finally:
-        get_settings.cache_clear()
+    cli_on(settings.data_dir)
+    unknown = CliRunner().invoke(app, ["token", "issue", "u404"])
+    issued = CliRunner().invoke(app, ["token", "issue", "u404", "--no-check", "--ttl", "60", "--json"])
     assert unknown.exit_code == 1 and "no user" in unknown.output
     assert issued.exit_code == 0, issued.output
     payload = json.loads(issued.stdout)
@@ -202,22 +195,16 @@ def test_revoked_tokens_and_tokens_of_unknown_or_erased_users_are_refused_alike(
     assert authorize_widget_token(settings, kept)[0].user_id == "u000001"  # other tokens unaffected
 
 
-def test_cli_revokes_a_token(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_revokes_a_token(settings: Settings, cli_on) -> None:
     from typer.testing import CliRunner
 
     from domain.privacy.tokens import authorize_widget_token
-    from domain.settings import get_settings
     from ui.cli import app
 
     _add_user(settings, "u000003")
     token = issue_widget_token(settings, "u000003")
-    monkeypatch.setenv("SHOPGUIDE_DATA_DIR", str(settings.data_dir))
-    monkeypatch.delenv("SHOPGUIDE_DATABASE_URL", raising=False)
-    get_settings.cache_clear()
-    try:
-        result = CliRunner().invoke(app, ["token", "revoke", token])
-    finally:
-        get_settings.cache_clear()
+    cli_on(settings.data_dir)
+    result = CliRunner().invoke(app, ["token", "revoke", token])
     assert result.exit_code == 0, result.output
     with pytest.raises(WidgetTokenError):
         authorize_widget_token(settings, token)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 
@@ -31,3 +31,9 @@ def get_settings() -> Settings:
     from domain.settings import get_settings as from_environment
 
     return from_environment()
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """One line in red on stderr, then exit: 2 for input the command cannot work with, 1 for a refusal."""
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=code)

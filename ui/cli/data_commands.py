@@ -8,12 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ui.cli.app import app, eval_app, export_app, get_settings, keys_app  # noqa: F401
-
-
-def _fail(message: str) -> None:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code=2)
+from ui.cli.app import app, eval_app, export_app, fail, get_settings, keys_app  # noqa: F401
 
 
 @app.command("demo-data")
@@ -41,7 +36,7 @@ def demo_data(
         try:
             summaries = ingest_demo(settings, manifest.out_dir, progress=not as_json)
         except IngestError as exc:
-            _fail(str(exc))
+            fail(str(exc))
     if as_json:
         payload = {
             "manifest": json.loads(manifest.model_dump_json()),
@@ -137,13 +132,13 @@ def ingest(
             mapping=mapping,
         )
     except MappingError as exc:
-        _fail(str(exc))
+        fail(str(exc))
         return
     except IngestError as exc:
-        _fail(str(exc))
+        fail(str(exc))
         return
     except Exception as exc:  # a fatal store problem (unreachable database, disk full): message, no traceback
-        _fail(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+        fail(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
         return
     if as_json:
         typer.echo(json.dumps(json.loads(summary.model_dump_json()) | {"rows_per_s": summary.rows_per_s}))

@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from ui.cli.app import app, eval_app, export_app, get_settings, keys_app  # noqa: F401
+from ui.cli.app import app, eval_app, export_app, fail, get_settings, keys_app  # noqa: F401
 
 token_app = typer.Typer(help="Issue and revoke signed widget tokens for shoppers.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
@@ -21,10 +21,6 @@ def _settings(**update: Any) -> Any:
     update = {k: v for k, v in update.items() if v is not None}
     return settings.model_copy(update=update) if update else settings
 
-
-def _fail(message: str) -> None:
-    typer.secho(message, fg=typer.colors.RED, err=True)
-    raise typer.Exit(code=1)
 
 
 @token_app.command("issue")
@@ -42,11 +38,11 @@ def token_issue(
 
     settings = _settings()
     if check_user and not user_exists(settings, user_id):
-        _fail(f"no user {user_id!r} in the store (use --no-check to issue anyway)")
+        fail(f"no user {user_id!r} in the store (use --no-check to issue anyway)", code=1)
     try:
         token = issue_widget_token(settings, user_id, ttl_s=ttl)
     except ValueError as exc:
-        _fail(str(exc))
+        fail(str(exc), code=1)
     if as_json:
         expires = (datetime.now(UTC) + timedelta(seconds=ttl)).isoformat(timespec="seconds")
         typer.echo(json.dumps({"token": token, "user_id": user_id, "expires_at": expires, "ttl_s": ttl}))
@@ -64,7 +60,7 @@ def token_revoke(
     try:
         jti = revoke_widget_token(_settings(), token)
     except (WidgetTokenError, ValueError) as exc:
-        _fail(f"cannot revoke: {exc}")
+        fail(f"cannot revoke: {exc}", code=1)
     typer.echo(f"revoked token {jti}")
 
 
@@ -79,10 +75,10 @@ def staff_hash(
     from domain.privacy.staff_auth import hash_password, weak_password_reason
 
     if not name.strip() or ":" in name or "," in name:
-        _fail("the name must be non-empty, without ':' or ','")
+        fail("the name must be non-empty, without ':' or ','", code=1)
     reason = weak_password_reason(password)
     if reason:
-        _fail(f"password refused: {reason}")
+        fail(f"password refused: {reason}", code=1)
     typer.echo(f"{name.strip()}:{hash_password(password)}")
 
 
@@ -125,7 +121,7 @@ def keys_rotate(
                     on_batch=lambda done, total: bar.update(task, completed=done, total=total),
                 )
     except PiiKeyError as exc:
-        _fail(f"key rotation failed, nothing lost: {exc}")
+        fail(f"key rotation failed, nothing lost: {exc}", code=1)
     if as_json:
         typer.echo(report.model_dump_json())
         return
@@ -164,7 +160,7 @@ def forget(
     try:
         report = forget_user(settings, user_id)
     except ValueError as exc:
-        _fail(str(exc))
+        fail(str(exc), code=1)
     if as_json:
         typer.echo(json.dumps({**report.model_dump(), "total": report.total}, ensure_ascii=False))
         return
@@ -221,7 +217,7 @@ def eval_security(
             web_app=create_app,
         )
     except (ValueError, RuntimeError) as exc:
-        _fail(f"security suite could not run: {exc}")
+        fail(f"security suite could not run: {exc}")
     if as_json:
         typer.echo(report.model_dump_json())
     else:
