@@ -61,7 +61,8 @@ def normalise_transactions(tx: pd.DataFrame) -> pd.DataFrame:
     if date_col != "date":
         out = out.rename(columns={date_col: "date"})
     try:
-        if not pd.api.types.is_datetime64_any_dtype(out["date"]):  # parsed already: a second pass costs, no gain
+        # Parsed already (the store's reader parses dates once): a second pass costs and changes nothing.
+        if not pd.api.types.is_datetime64_any_dtype(out["date"]):
             out["date"] = pd.to_datetime(out["date"])
     except ValueError:  # strings in more than one layout (e.g. with and without a time)
         out["date"] = pd.to_datetime(out["date"], format="mixed")
