@@ -25,7 +25,7 @@ from valuation.service import get_value_service
 from vectorstore.index import get_shop_index
 
 # The knobs a live server must not inherit from the developer's environment (it serves only data_dir).
-_INHERITED_SETTINGS = (
+INHERITED_SETTINGS = (
     "SHOPGUIDE_DATABASE_URL",
     "SHOPGUIDE_CHROMA_URL",
     "SHOPGUIDE_CHROMA_PATH",
@@ -82,7 +82,7 @@ def build_demo_data_in_subprocess(
         f"d = Path({str(data_dir)!r}); build_demo_data(d, n_users={n_users}, n_products={n_products}, seed={seed}); "
         "checkpoint_sqlite(d)"
     )
-    env = {k: v for k, v in os.environ.items() if k not in _INHERITED_SETTINGS} | {
+    env = {k: v for k, v in os.environ.items() if k not in INHERITED_SETTINGS} | {
         "OPENBLAS_NUM_THREADS": "1"
     }
     done = subprocess.run(
@@ -167,7 +167,7 @@ class LiveServer:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout_s: float = 180.0) -> LiveServer:
-        env = {k: v for k, v in os.environ.items() if k not in _INHERITED_SETTINGS}
+        env = {k: v for k, v in os.environ.items() if k not in INHERITED_SETTINGS}
         env |= {
             "SHOPGUIDE_DATA_DIR": str(self.data_dir),
             "SHOPGUIDE_LLM": "none",

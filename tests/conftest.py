@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from domain.settings import Settings
-from evals.live_server import shop_settings
+from evals.live_server import INHERITED_SETTINGS, shop_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_SOURCES = (
@@ -195,26 +195,19 @@ def shopper(shop: Settings) -> str:
         ).scalar_one()
 
 
-INHERITED_ENV = (
-    "SHOPGUIDE_DATABASE_URL",
-    "SHOPGUIDE_CHROMA_URL",
-    "SHOPGUIDE_CHROMA_PATH",
-    "SHOPGUIDE_ENCRYPTION_KEY",
-    "SHOPGUIDE_ENCRYPTION_KEY_FILE",
-    "SHOPGUIDE_TOKEN_SECRET",
-)
 
 
 @pytest.fixture
 def cli_on(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Path], None]]:
     """``cli_on(data_dir)``: the CLI (which reads its settings from the environment) works on that data dir
-    only, without the LLM and without any store, index or key inherited from the developer's environment."""
+    only, without the LLM and without any store, index, key or staff account inherited from the developer's
+    environment (the same list a live test server drops). Set a test's own variables after calling it."""
     from domain.settings import get_settings
 
     def point(data_dir: Path) -> None:
         monkeypatch.setenv("SHOPGUIDE_DATA_DIR", str(data_dir))
         monkeypatch.setenv("SHOPGUIDE_LLM", "none")
-        for name in INHERITED_ENV:
+        for name in INHERITED_SETTINGS:
             monkeypatch.delenv(name, raising=False)
         get_settings.cache_clear()
 

@@ -86,8 +86,8 @@ def test_cli_segments_and_campaign(
 ) -> None:
     from ui.cli.app import app
 
-    monkeypatch.setenv("SHOPGUIDE_STAFF_USERS", "boss:s3cret")
     cli_on(shop.data_dir)
+    monkeypatch.setenv("SHOPGUIDE_STAFF_USERS", "boss:s3cret")
     runner = CliRunner()
     res = runner.invoke(app, ["segments", "--json"])
     assert res.exit_code == 0, res.output

@@ -19,11 +19,8 @@ REQUESTS = [None, "running shoes", "耳机", "coffee", "送给妈妈的礼物", 
 
 
 @pytest.fixture(scope="module")
-def shop(demo_settings: Settings) -> Settings:
-    from vectorstore.index import get_shop_index
-
-    get_shop_index(demo_settings).refresh(progress=False, history=False)
-    return demo_settings
+def shop(indexed_demo: Settings) -> Settings:
+    return indexed_demo
 
 
 @pytest.fixture(scope="module")
