@@ -88,7 +88,9 @@ def transaction_features(tx: pd.DataFrame, as_of: pd.Timestamp | str, *, freq: s
     cut = _cutoff(as_of)
     tx = normalise_transactions(tx)
     tx = tx[tx["date"] < cut + pd.Timedelta(days=1)]
-    tx = tx.assign(day=tx["date"].dt.normalize())
+    # Users as sorted integer codes, factorised once: every groupby below hashes and sorts ints, not strings.
+    uid, user_ids = pd.factorize(tx["user_id"], sort=True)
+    tx = tx.assign(day=tx["date"].dt.normalize(), uid=uid)
     if "status" in tx.columns:
         is_return = tx["status"].astype(str).str.lower().isin(NOT_SPEND_STATUSES)
     else:
@@ -96,10 +98,6 @@ def transaction_features(tx: pd.DataFrame, as_of: pd.Timestamp | str, *, freq: s
     bought = tx[~is_return]
     if bought.empty:
         return pd.DataFrame(columns=list(CORE_FEATURES), index=pd.Index([], name="user_id"), dtype=float)
-    # Users as sorted integer codes, factorised once: every groupby below hashes and sorts ints, not strings.
-    uid, user_ids = pd.factorize(tx["user_id"], sort=True)
-    tx = tx.assign(uid=uid)
-    bought = tx[~is_return]
 
     # One row per (user, purchase day): the unit BG/NBD counts.
     daily = bought.groupby(["uid", "day"], sort=True, observed=True)["amount"].sum().reset_index()
@@ -180,7 +178,7 @@ def _optional_features(tx: pd.DataFrame, is_return: pd.Series, users: pd.Index) 
         out["n_orders"] = n_orders
         out["avg_order_value"] = by_user["amount"].sum() / n_orders  # per order, not per day, when known
     if "quantity" in tx.columns:
-        days = bought.groupby("uid", observed=True)["day"].nunique()
+        days = by_user["day"].nunique()
         out["items_per_day"] = (
             pd.to_numeric(bought["quantity"], errors="coerce").groupby(bought["uid"]).sum() / days
         )
