@@ -15,6 +15,7 @@ import threading
 import unicodedata
 import warnings
 from pathlib import Path
+from types import ModuleType
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _RUN = re.compile(rf"([{_CJK}]+)|([a-z0-9]+(?:[-_./+][a-z0-9]+)*)")
@@ -110,6 +111,15 @@ def configure(cache_dir: Path | None = None) -> None:
         _jieba_ready = True
 
 
+def _jieba() -> ModuleType:
+    """jieba, initialised (imported lazily: it costs start-up and only Chinese text needs it)."""
+    if not _jieba_ready:
+        configure()
+    import jieba
+
+    return jieba
+
+
 def stem(word: str) -> str:
     """Light English plural strip ("shoes" -> "shoe"), the same for documents, queries and dictionary keys."""
     if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
@@ -119,28 +129,17 @@ def stem(word: str) -> str:
 
 def word_frequency(word: str) -> int:
     """How often jieba's general Chinese corpus uses ``word`` (0 when it does not know it)."""
-    if not _jieba_ready:
-        configure()
-    import jieba
-
-    return int(jieba.dt.FREQ.get(word, 0))
+    return int(_jieba().dt.FREQ.get(word, 0))
 
 
 def segment(text: str) -> list[str]:
     """Chinese text cut into words (jieba's precise mode), for word-by-word translation."""
-    if not _jieba_ready:
-        configure()
-    import jieba
-
-    return [w for w in jieba.lcut(text) if w.strip()]
+    return [w for w in _jieba().lcut(text) if w.strip()]
 
 
 def tokenize(text: str) -> list[str]:
     """Keyword tokens of one text (query or document); same function on both sides."""
-    if not _jieba_ready:
-        configure()
-    import jieba
-
+    jieba = _jieba()
     norm = unicodedata.normalize("NFKC", text).lower()
     tokens: list[str] = []
     for cjk, latin in _RUN.findall(norm):
