@@ -14,6 +14,13 @@ drags the dense arm's good results down. So the hybrid ranking here fuses:
   the translation the index knows and by how much of the original query it did not know;
 - **exact hits**: a model number (SKU) in the query puts that product first; a brand name in the query (or in
   its translation) adds an arm ranking that brand's products.
+
+- a **gloss** keyword arm: the English gloss of each product's Chinese words, built at index time, searched with
+  the query's own words when the main keyword index does not know all of them, weighted like the translated arm.
+  The dictionary's own direction is Chinese -> English (CC-CEDICT's headwords are Chinese, its English side is
+  definitions), so glossing Chinese documents, segmented by jieba in their whole context, is more reliable than
+  rendering an English query in Chinese word by word. The reverse (Chinese glosses of English documents) was
+  measured and dropped: Chinese queries over the English-only demo catalog fell from 0.908 to 0.846 recall@5.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ import re
 from collections import ChainMap
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -143,6 +150,18 @@ def general_lexicon() -> Lexicon:
     return shipped_lexicon().over(Lexicon(dictionary.zh_to_en, dictionary.en_to_zh))
 
 
+def english_gloss(text: str) -> str:
+    """The English gloss of the Chinese words in ``text`` (empty when it has none), for the gloss keyword arm."""
+    return " ".join(gloss for run in _CJK_RUN.findall(text) if (gloss := _run_gloss(run)))
+
+
+@lru_cache(maxsize=200_000)
+def _run_gloss(run: str) -> str:
+    # Catalogs repeat their runs (brands, attribute words, category names): cached, a 600-product rebuild
+    # measured 1.15 ms per product uncached.
+    return general_lexicon().translate(run)[0]
+
+
 def _normalise_sku(text: str) -> str:
     return re.sub(r"[-_./+\s]", "", text.lower())
 
@@ -218,11 +237,25 @@ def known_share(bm25: BM25Index, tokens: list[str]) -> float:
     return sum(1 for t in tokens if t in vocabulary) / len(tokens)
 
 
+def in_known_forms(bm25: BM25Index, tokens: list[str]) -> list[str]:
+    """The tokens, each inflected English word followed by its first base form the index knows
+    ("gaming" -> "gaming game"): glosses are dictionary forms, queries often are not."""
+    vocabulary = bm25.vocabulary()
+    out = []
+    for token in tokens:
+        out.append(token)
+        base = next((b for b in base_forms(token) if b in vocabulary), None) if token.isascii() else None
+        if base:
+            out.append(base)
+    return out
+
+
 def fuse(
     *,
     query: str,
     dense_rows: np.ndarray,
     bm25: BM25Index,
+    gloss: BM25Index,
     terms: CatalogTerms,
     depth: int,
     allowed: np.ndarray | None,
@@ -238,6 +271,11 @@ def fuse(
     if len(bm25_rows):
         rankings.append(bm25_rows.tolist())
         weights.append(bm25_weight * share)
+    gloss_tokens = in_known_forms(gloss, tokens) if share < 1.0 else []
+    gloss_share = known_share(gloss, gloss_tokens)
+    if gloss_share > 0:
+        rankings.append(top_k(gloss.scores(gloss_tokens), depth, allowed, floor=0.0).tolist())
+        weights.append(bm25_weight * gloss_share * (1.0 - share))
     # Translate only what the keyword index does not already know (this is also what loads the dictionary).
     translated, coverage = terms.lexicon.translate(query) if share < 1.0 else ("", 0.0)
     if translated and coverage >= 1.0:  # a partial translation misleads more than it helps

@@ -90,11 +90,13 @@ class BM25Index:
         """token -> id of every token in the index (empty for an empty index)."""
         return self._retriever.vocab_dict if self._retriever is not None else {}  # type: ignore[attr-defined]
 
-    def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every document for this query (zeros when no query token is in the vocabulary)."""
+    def scores(self, query: str | list[str]) -> np.ndarray:
+        """BM25 score of every document for this query, a text or its tokens (zeros when no query token is in
+        the vocabulary)."""
         if self._retriever is None:
             return np.zeros(self.n_docs, dtype=np.float32)
-        token_ids = self._retriever.get_tokens_ids(tokenize(query))  # type: ignore[attr-defined]
+        tokens = tokenize(query) if isinstance(query, str) else query
+        token_ids = self._retriever.get_tokens_ids(tokens)  # type: ignore[attr-defined]
         if not token_ids:
             return np.zeros(self.n_docs, dtype=np.float32)
         return np.asarray(self._retriever.get_scores(token_ids), dtype=np.float32)  # type: ignore[attr-defined]

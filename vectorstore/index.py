@@ -263,6 +263,7 @@ class ShopIndex:
             query=query,
             dense_rows=dense_rows,
             bm25=table.bm25,
+            gloss=table.gloss,
             terms=table.terms,
             depth=depth,
             allowed=allowed,

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vectorstore.crosslingual import CatalogTerms
+from vectorstore.crosslingual import CatalogTerms, english_gloss
 from vectorstore.hybrid import BM25Index, one_blas_thread, top_k
 
 STATE_FILE = "state.json"
@@ -63,6 +63,7 @@ class ProductTable:
     sku: np.ndarray  # str, "" when none
     brand: np.ndarray  # str
     bm25: BM25Index
+    gloss: BM25Index  # English gloss of each product's Chinese words (vectorstore/crosslingual.py)
     centroids: np.ndarray  # (clusters, dim)
     offsets: np.ndarray  # (clusters + 1,) row where each cluster starts
     _terms: CatalogTerms | None = None
@@ -100,6 +101,7 @@ class ProductTable:
             sku=np.asarray([str(m.get("sku", "")) for m in metadatas], dtype=str)[order],
             brand=np.asarray([str(m.get("brand", "")) for m in metadatas], dtype=str)[order],
             bm25=BM25Index.build([texts[i] for i in order]),
+            gloss=BM25Index.build([english_gloss(texts[i]) for i in order]),
             centroids=centroids,
             offsets=offsets.astype(np.int64),
         )
@@ -203,6 +205,7 @@ class ProductTable:
             brand=self.brand,
         )
         self.bm25.save(tmp / "bm25")
+        self.gloss.save(tmp / "gloss_bm25")
         (tmp / STATE_FILE).write_text(json.dumps({"generation": self.generation, "n": len(self)}))
         old = directory.with_name(directory.name + f".old{os.getpid()}")
         if directory.exists():
@@ -234,6 +237,7 @@ class ProductTable:
             sku=columns["sku"],  # a snapshot from before these columns raises KeyError: rebuilt from Chroma
             brand=columns["brand"],
             bm25=BM25Index.load(directory / "bm25"),
+            gloss=BM25Index.load(directory / "gloss_bm25"),  # missing before this arm: OSError, rebuilt
             centroids=np.load(directory / "centroids.npy"),
             offsets=columns["offsets"],
         )

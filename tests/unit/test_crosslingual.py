@@ -1,12 +1,21 @@
 """Cross-language fusion parts on a tiny real BM25 index: query translation and its coverage, how much the keyword
-index knows of a query, exact model numbers first, a named brand's products up, and dropping the keyword arm."""
+index knows of a query, exact model numbers first, a named brand's products up, dropping the keyword arm, and the
+English gloss of a Chinese-only catalog."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from vectorstore import crosslingual
-from vectorstore.crosslingual import CatalogTerms, Lexicon, fuse, general_lexicon, known_share
+from vectorstore.crosslingual import (
+    CatalogTerms,
+    Lexicon,
+    english_gloss,
+    fuse,
+    general_lexicon,
+    in_known_forms,
+    known_share,
+)
 from vectorstore.hybrid import BM25Index
 from vectorstore.tokenize import tokenize
 
@@ -20,6 +29,11 @@ SKU = np.asarray(["WH-1000XM4", "T510BT", "", "GEL-5"])
 BRAND = np.asarray(["Sony", "JBL", "Lavazza", "Asics"])
 CATEGORY = np.asarray(["headphones", "headphones", "coffee", "running-shoes"])
 CATEGORY_ZH = np.asarray(["", "", "", ""])
+TITLES_ZH = ["索尼 降噪无线耳机", "九阳 智能电饭煲", "凯乐石 防风防水帐篷", "飞利浦 电动牙刷"]
+
+
+def indexes(titles: list[str]) -> dict[str, BM25Index]:
+    return {"bm25": BM25Index.build(titles), "gloss": BM25Index.build([english_gloss(t) for t in titles])}
 
 
 def terms() -> CatalogTerms:
@@ -64,11 +78,11 @@ def test_known_share_counts_tokens_in_the_index() -> None:
     assert 0 < known_share(index, tokenize("sony 耳机")) < 1
 
 
-def fused_ids(query: str, dense: list[int]) -> list[int]:
+def fused_ids(query: str, dense: list[int], titles: list[str] = TITLES) -> list[int]:
     ranked, _ = fuse(
         query=query,
         dense_rows=np.asarray(dense, dtype=np.int64),
-        bm25=BM25Index.build(TITLES),
+        **indexes(titles),
         terms=terms(),
         depth=10,
         allowed=None,
@@ -99,12 +113,28 @@ def test_the_dictionary_is_loaded_only_for_a_query_the_index_does_not_fully_know
         return general_lexicon()
 
     monkeypatch.setattr(crosslingual, "general_lexicon", counting_lexicon)
-    index, catalog_terms = BM25Index.build(TITLES), terms()
+    arms, catalog_terms = indexes(TITLES), terms()
     dense = np.asarray([0, 1, 2, 3], dtype=np.int64)
-    fuse(
-        query="wireless headphones", dense_rows=dense, bm25=index, terms=catalog_terms, depth=10, allowed=None
-    )
+    fuse(query="wireless headphones", dense_rows=dense, **arms, terms=catalog_terms, depth=10, allowed=None)
     assert loads == []  # every token known: no translation, no dictionary
-    fuse(query="无线耳机", dense_rows=dense, bm25=index, terms=catalog_terms, depth=10, allowed=None)
-    fuse(query="降噪耳机", dense_rows=dense, bm25=index, terms=catalog_terms, depth=10, allowed=None)
+    fuse(query="无线耳机", dense_rows=dense, **arms, terms=catalog_terms, depth=10, allowed=None)
+    fuse(query="降噪耳机", dense_rows=dense, **arms, terms=catalog_terms, depth=10, allowed=None)
     assert loads == [1]  # loaded once for this catalog, on the first query that needed it
+
+
+def test_chinese_documents_get_an_english_gloss_and_english_ones_none() -> None:
+    assert {"rice", "cooker"} <= set(tokenize(english_gloss("九阳 智能电饭煲")))
+    assert {"tent"} <= set(tokenize(english_gloss(TITLES_ZH[2])))
+    assert english_gloss(TITLES[0]) == ""
+
+
+def test_an_inflected_query_word_also_searches_its_base_form_the_gloss_knows() -> None:
+    gloss = BM25Index.build(["game play laptop", "tent"])
+    assert in_known_forms(gloss, ["gaming", "laptop", "camping"]) == ["gaming", "game", "laptop", "camping"]
+
+
+def test_an_english_query_finds_a_chinese_only_product_through_its_gloss() -> None:
+    # The dense arm puts the toothbrush first; neither the query nor the main keyword index shares a word, the
+    # gloss arm ("tent" in 帐篷's gloss) brings the tent up; a query in Chinese does not use the gloss at all.
+    assert fused_ids("camping tent", [3, 0, 1, 2], TITLES_ZH)[0] == 2
+    assert fused_ids("帐篷", [3, 0, 1, 2], TITLES_ZH)[0] == 2
