@@ -15,6 +15,7 @@ Design (why):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -45,34 +46,35 @@ ENGINE_LEAVES: tuple[int, ...] = (7, 3)
 _MIN_BASE = LOG_FLOOR  # floor before taking the log of a BTYD prediction of zero
 
 
+# BTYD's prediction per target: the learned model's starting score (its log) and the blend's other end.
+BTYD_COLUMNS: dict[str, str] = {"spend": "btyd_spend_h", "purchases": "bg_purchases_h"}
+
+
 @dataclass
 class EngineFrame:
-    """Features + BTYD outputs at one cut-off, optionally with the targets of the window after it."""
+    """Features + BTYD outputs at one cut-off, optionally with the targets of the window after it. ``baseline``:
+    the column of BTYD's prediction per target (production frames carry BTYD at 365 days, not ``_h``)."""
 
     X: pd.DataFrame
-    btyd: BtydModels
+    btyd: BtydModels | None  # None when scoring with an engine fitted earlier
     horizon: float  # in the time unit of the features
     y: pd.DataFrame | None = None
     cutoff: pd.Timestamp | None = None  # the day the features were computed to
+    baseline: dict[str, str] = field(default_factory=lambda: dict(BTYD_COLUMNS))
 
     def subset(self, users: pd.Index) -> EngineFrame:
         y = None if self.y is None else self.y.loc[users]
-        return EngineFrame(self.X.loc[users], self.btyd, self.horizon, y, self.cutoff)
+        return EngineFrame(self.X.loc[users], self.btyd, self.horizon, y, self.cutoff, self.baseline)
 
     @property
     def btyd_prediction(self) -> pd.DataFrame:
-        return pd.DataFrame(
-            {"pred_spend": self.X["btyd_spend_h"], "pred_purchases": self.X["bg_purchases_h"]},
-            index=self.X.index,
-        )
+        return pd.DataFrame({f"pred_{t}": self.X[self.baseline[t]] for t in TARGETS}, index=self.X.index)
 
-    @property
-    def spend_margin(self) -> np.ndarray:
-        return np.log(np.maximum(self.X["btyd_spend_h"].to_numpy(), _MIN_BASE))
-
-    @property
-    def purchases_margin(self) -> np.ndarray:
-        return np.log(np.maximum(self.X["bg_purchases_h"].to_numpy(), _MIN_BASE))
+    def margin(self, target: str, fallback: float = math.log(_MIN_BASE)) -> np.ndarray:
+        """log(BTYD's prediction), floored; ``fallback`` where BTYD has none (a registered user without orders)."""
+        base = self.X[self.baseline[target]].to_numpy(float)
+        with np.errstate(invalid="ignore"):
+            return np.where(np.isnan(base), fallback, np.log(np.maximum(base, _MIN_BASE)))
 
 
 def engine_frame(
@@ -103,12 +105,15 @@ def engine_model(num_leaves: int = int(ENGINE_PARAMS["num_leaves"])) -> ValueMod
 @dataclass
 class FinalEngine:
     """Learned correction of BTYD, blended with BTYD per target by ``blend`` (``valuation.blending``; the default
-    is the unblended correction), with the total-spend calibration factor kept in ``model.spend_scale``."""
+    is the unblended correction), with the total-spend calibration factor kept in ``model.spend_scale``: it sets
+    the level of the amounts (``pred_spend``), so the predicted total is calibrated whatever the amount weight."""
 
     model: ValueModel = field(default_factory=engine_model)
     columns: list[str] = field(default_factory=list)
     calibration: dict[str, float] = field(default_factory=dict)
     blend: BlendWeights = field(default_factory=BlendWeights)
+    # Per target, the starting score of rows without a BTYD prediction: the log of their mean target in training.
+    fallback_margin: dict[str, float] = field(default_factory=dict)
 
     def _cols(self, X: pd.DataFrame) -> list[str]:
         return [c for c in X.columns if c not in ENGINE_EXCLUDED]
@@ -124,8 +129,8 @@ class FinalEngine:
             raise ValueError("fit_frames needs frames with targets")
         X = pd.concat([f.X for f in frames])
         y = pd.concat([f.y for f in frames])  # type: ignore[misc]
-        s_margin = np.concatenate([f.spend_margin for f in frames])
-        p_margin = np.concatenate([f.purchases_margin for f in frames])
+        self.fallback_margin = {t: _fallback_margin(frames, t) for t in TARGETS}
+        s_margin, p_margin = (np.concatenate([self._margin(f, t) for f in frames]) for t in TARGETS)
         self.columns = self._cols(X)
         self.model.spend_scale = 1.0
         self.model.fit(
@@ -134,7 +139,7 @@ class FinalEngine:
         scaled = scale_frames or frames
         fitted = sum(float(self.predict(f)["pred_spend"].sum()) for f in scaled)
         actual_total = float(sum(f.y["spend"].sum() for f in scaled))  # type: ignore[index]
-        btyd_total = float(sum(f.X["btyd_spend_h"].sum() for f in scaled))
+        btyd_total = float(sum(f.btyd_prediction["pred_spend"].sum() for f in scaled))
         self.model.spend_scale = actual_total / max(fitted, 1e-9)
         self.calibration = {
             "train_rows": float(len(X)),
@@ -145,37 +150,53 @@ class FinalEngine:
         }
         return self
 
+    def _margin(self, frame: EngineFrame, target: str) -> np.ndarray:
+        return frame.margin(target, self.fallback_margin.get(target, math.log(_MIN_BASE)))
+
     @property
     def fitted_learned(self) -> bool:
         return self.model.spend_booster is not None
 
     def predict(self, frame: EngineFrame) -> pd.DataFrame:
+        """Per target the amount, ``pred_<target>`` (the point prediction, at the amount weight), and the ranking
+        score, ``rank_<target>`` (at the ranking weight, on the same scale): see ``valuation.blending``."""
+        btyd = frame.btyd_prediction
         if not self.fitted_learned and self.blend.weight("spend") == self.blend.weight("purchases") == 0.0:
-            return frame.btyd_prediction.copy()  # a BTYD-only engine (``btyd_only_engine``)
+            # A BTYD-only engine (``btyd_only_engine``).
+            return btyd.assign(rank_spend=btyd["pred_spend"], rank_purchases=btyd["pred_purchases"])
         pred = self.model.predict(
-            frame.X[self.columns], base_margin=frame.spend_margin, purchases_margin=frame.purchases_margin
+            frame.X[self.columns],
+            base_margin=self._margin(frame, "spend"),
+            purchases_margin=self._margin(frame, "purchases"),
         )
         scale = self.model.spend_scale
-        btyd = frame.btyd_prediction
-        return pd.DataFrame(
-            {
-                "pred_spend": blend(
-                    pred["pred_spend"].to_numpy() / scale, btyd["pred_spend"], self.blend.weight("spend")
-                )
-                * scale,
-                "pred_purchases": blend(
-                    pred["pred_purchases"].to_numpy(), btyd["pred_purchases"], self.blend.weight("purchases")
-                ),
-            },
-            index=frame.X.index,
-        )
+        learned = {
+            "spend": pred["pred_spend"].to_numpy() / scale,
+            "purchases": pred["pred_purchases"].to_numpy(),
+        }
+        level = {"spend": scale, "purchases": 1.0}
+        out = {}
+        for target in TARGETS:
+            base = btyd[f"pred_{target}"]
+            out[f"pred_{target}"] = (
+                blend(learned[target], base, self.blend.amount_weight(target)) * level[target]
+            )
+            out[f"rank_{target}"] = blend(learned[target], base, self.blend.weight(target)) * level[target]
+        return pd.DataFrame(out, index=frame.X.index)
 
     def contributions(self, frame: EngineFrame, *, method: str = "shap") -> pd.DataFrame:
         """Signed per-feature contributions to log(predicted spend), plus ``btyd_baseline`` (the base margin)
         and ``bias``; each row sums to log(pred_spend / spend_scale) (the blend weight scales the trees' part)."""
         contrib = self.model.contributions(frame.X[self.columns], method=method) * self.blend.weight("spend")
-        contrib["btyd_baseline"] = frame.spend_margin
+        contrib["btyd_baseline"] = self._margin(frame, "spend")
         return contrib
+
+
+def _fallback_margin(frames: list[EngineFrame], target: str) -> float:
+    """log of the mean ``target`` of the training rows BTYD has no prediction for (log of the floor if none)."""
+    rows = [f.y[target][f.btyd_prediction[f"pred_{target}"].isna()] for f in frames]  # type: ignore[index]
+    values = pd.concat(rows)
+    return math.log(max(float(values.mean()), _MIN_BASE)) if len(values) else math.log(_MIN_BASE)
 
 
 def backtest_weights(
@@ -208,7 +229,9 @@ def backtest_weights(
         scale = [part(f, k, inside=False) for f in scale_frames] if scale_frames else None
         engine = FinalEngine(model=engine_model(num_leaves)).fit_frames(train, scale_frames=scale)
         for i, target in enumerate(targets):
-            preds[i].append(engine.predict(part(target, k, inside=True)))
+            preds[i].append(
+                engine.predict(part(target, k, inside=True)).assign(scale_spend=engine.model.spend_scale)
+            )
     windows = []
     for target, parts in zip(targets, preds, strict=True):
         assert target.y is not None
@@ -248,7 +271,14 @@ def btyd_only_engine(reason: str) -> FinalEngine:
     """No labelled window to learn from: BG/NBD x Gamma-Gamma as it is (no learned part, no rescaling)."""
     only = {
         t: TargetBlend(
-            target=t, weight=0.0, best_weight=0.0, gain=0.0, gain_se=0.0, n_backtest=0, reason=reason
+            target=t,
+            weight=0.0,
+            amount_weight=0.0,
+            best_weight=0.0,
+            gain=0.0,
+            gain_se=0.0,
+            n_backtest=0,
+            reason=reason,
         )
         for t in ("spend", "purchases")
     }
