@@ -29,6 +29,7 @@ from valuation.blending import (
     blend,
     choose_weights,
     customer_fold_ids,
+    tilt_ranking,
 )
 from valuation.btyd import BtydModels, btyd_features
 from valuation.features import holdout_targets, transaction_features
@@ -159,7 +160,8 @@ class FinalEngine:
 
     def predict(self, frame: EngineFrame) -> pd.DataFrame:
         """Per target the amount, ``pred_<target>`` (the point prediction, at the amount weight), and the ranking
-        score, ``rank_<target>`` (at the ranking weight, on the same scale): see ``valuation.blending``."""
+        score, ``rank_<target>`` (at the ranking weight; for spend, tilted by P(buy)^``rank_tilt``, so an order,
+        not money): see ``valuation.blending``."""
         btyd = frame.btyd_prediction
         if not self.fitted_learned and self.blend.weight("spend") == self.blend.weight("purchases") == 0.0:
             # A BTYD-only engine (``btyd_only_engine``).
@@ -174,6 +176,8 @@ class FinalEngine:
             "spend": pred["pred_spend"].to_numpy() / scale,
             "purchases": pred["pred_purchases"].to_numpy(),
         }
+        tilted = tilt_ranking(learned["spend"], learned["purchases"], self.blend.rank_tilt)
+        ranking = {**learned, "spend": tilted}
         level = {"spend": scale, "purchases": 1.0}
         out = {}
         for target in TARGETS:
@@ -181,7 +185,7 @@ class FinalEngine:
             out[f"pred_{target}"] = (
                 blend(learned[target], base, self.blend.amount_weight(target)) * level[target]
             )
-            out[f"rank_{target}"] = blend(learned[target], base, self.blend.weight(target)) * level[target]
+            out[f"rank_{target}"] = blend(ranking[target], base, self.blend.weight(target)) * level[target]
         return pd.DataFrame(out, index=frame.X.index)
 
     def contributions(self, frame: EngineFrame, *, method: str = "shap") -> pd.DataFrame:

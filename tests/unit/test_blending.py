@@ -11,13 +11,16 @@ import pytest
 from scipy.stats import spearmanr
 
 from valuation.blending import (
+    RANK_TILTS,
     BacktestSet,
     BlendWeights,
     TargetBlend,
     blend,
     choose_weight,
+    choose_weights,
     customer_fold_ids,
     ranking_score,
+    tilt_ranking,
 )
 from valuation.final_engine import (
     EngineFrame,
@@ -233,3 +236,57 @@ def test_rows_without_a_btyd_prediction_start_from_their_training_mean(shop: pd.
     pred = engine.predict(frames[-1].subset(frames[-1].X.index[:100]))
     assert np.isfinite(pred.to_numpy()).all()
     assert pred["pred_spend"].mean() == pytest.approx(30.0 * engine.model.spend_scale, rel=0.5)
+
+
+def test_amounts_fall_back_to_btyd_when_their_rmse_gain_is_within_noise() -> None:
+    """The learned model ranks far better, but its amounts are BTYD's up to noise: the amounts stay BTYD's."""
+    actual, btyd = synthetic(3000, 11)
+    rng = np.random.default_rng(12)
+    learned = btyd * np.exp(rng.normal(0.0, 0.05, len(btyd)))
+    ranking = actual + rng.gamma(1.0, 2.0, len(actual))
+    chosen = choose_weight("spend", [BacktestSet(actual=actual, learned=learned, btyd=btyd, rank=ranking)])
+    assert chosen.weight == 1.0 and chosen.amount_weight == 0.0
+    assert "amounts at BTYD's x the level" in chosen.reason
+
+
+def test_tilt_ranking_weighs_expected_spend_by_the_chance_to_buy() -> None:
+    spend, purchases = np.array([100.0, 100.0, 10.0]), np.array([0.1, 2.0, 0.0])
+    np.testing.assert_allclose(tilt_ranking(spend, purchases, 0.0), spend)
+    p_buy = 1.0 - np.exp(-purchases)
+    np.testing.assert_allclose(tilt_ranking(spend, purchases, 2.0), spend * np.maximum(p_buy, 1e-3) ** 2)
+
+
+def buyers_window(seed: int, learned_ranks: bool) -> list[tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]]:
+    """One backtest window: most customers buy nothing; the learned purchases know who buys (when
+    ``learned_ranks``), the learned spend only how much a buyer spends."""
+    rng = np.random.default_rng(seed)
+    n = 3000
+    value = rng.gamma(0.5, 40.0, n)
+    p_buy = rng.beta(0.5, 1.0, n)
+    buys = rng.random(n) < p_buy
+    actual = pd.DataFrame({"spend": np.where(buys, value, 0.0), "purchases": buys.astype(float)})
+    btyd = pd.DataFrame({"pred_spend": value * 0.4 * np.exp(rng.normal(0, 1.0, n)), "pred_purchases": 0.5})
+    know = -np.log1p(-np.minimum(p_buy, 0.999)) if learned_ranks else rng.gamma(1.0, 1.0, n)
+    learned = pd.DataFrame({"pred_spend": value * 0.4, "pred_purchases": know})
+    return [(actual, learned, btyd)]
+
+
+def test_the_backtest_tilts_the_spend_ranking_toward_likely_buyers() -> None:
+    weights = choose_weights(buyers_window(13, learned_ranks=True))
+    assert set(weights.tilt_gain) == set(RANK_TILTS)
+    assert weights.rank_tilt > 0.0 and weights.spend is not None
+    assert weights.spend.gain == max(weights.tilt_gain.values()) > weights.tilt_gain[0.0]
+    assert "P(buy)^" in weights.describe() and weights.summary()["rank_tilt"] == weights.rank_tilt
+
+
+def test_no_tilt_is_tried_when_the_untilted_ranking_falls_back_to_btyd() -> None:
+    actual, btyd = synthetic(3000, 1)
+    noise = np.random.default_rng(2).gamma(1.0, 10.0, len(actual))
+    window = (
+        pd.DataFrame({"spend": actual, "purchases": (actual > 0).astype(float)}),
+        pd.DataFrame({"pred_spend": noise, "pred_purchases": (actual > 0) * 5.0}),  # would rank buyers first
+        pd.DataFrame({"pred_spend": btyd, "pred_purchases": btyd / 40.0}),
+    )
+    weights = choose_weights([window])
+    assert weights.spend is not None and weights.spend.btyd_only
+    assert weights.rank_tilt == 0.0 and weights.tilt_gain == {}
