@@ -48,11 +48,9 @@ from valuation.metrics import normalized_gini
 BLEND_GRID: tuple[float, ...] = tuple(np.round(np.linspace(0.0, 1.0, 11), 2))
 BOOTSTRAP_ROUNDS = 100
 BACKTEST_FOLDS = 3
-RANK_TILTS: tuple[float, ...] = (
-    0.0,
-    1.0,
-    2.0,
-)  # powers of P(buy) in the spend ranking (the first: the default)
+# Powers of P(buy) in the spend ranking (the first: the default).
+RANK_TILTS: tuple[float, ...] = (0.0, 1.0, 2.0)
+TILT_QUANTILES = 1001  # quantiles kept to map a tilted spend ranking onto the money scale (``money_scale``)
 LOG_FLOOR = 1e-3  # floor before taking the log of a prediction of zero (the same as the engine's base margin)
 TARGETS: tuple[str, ...] = ("spend", "purchases")
 
@@ -139,6 +137,24 @@ def tilt_ranking(spend: np.ndarray, purchases: np.ndarray, power: float) -> np.n
         return spend
     p_buy = -np.expm1(-np.maximum(np.asarray(purchases, dtype=float), 0.0))
     return spend * np.maximum(p_buy, LOG_FLOOR) ** power
+
+
+def matching_quantiles(score: np.ndarray, money: np.ndarray) -> tuple[list[float], list[float]]:
+    """``TILT_QUANTILES`` quantiles of ``score`` and of ``money``, side by side (the map of ``money_scale``)."""
+    q = np.linspace(0.0, 1.0, TILT_QUANTILES)
+    return np.quantile(score, q).tolist(), np.quantile(money, q).tolist()
+
+
+def money_scale(score: np.ndarray, quantiles: tuple[list[float], list[float]] | None) -> np.ndarray:
+    """``score`` mapped through matching quantiles (score's, money's), piecewise linear and increasing; beyond the
+    range, proportional to the end point (so new extremes keep their order). ``None``: the score as it is."""
+    if quantiles is None:
+        return score
+    src, dst = np.asarray(quantiles[0]), np.asarray(quantiles[1])
+    lo, hi = max(src[0], LOG_FLOOR), max(src[-1], LOG_FLOOR)
+    mapped = np.interp(score, src, dst)
+    mapped = np.where(score > hi, dst[-1] * score / hi, mapped)
+    return np.where(score < lo, dst[0] * np.maximum(score, 0.0) / lo, mapped)
 
 
 def blend(learned: np.ndarray, btyd: np.ndarray, weight: float) -> np.ndarray:
@@ -310,6 +326,13 @@ def choose_weights(
     return choose_tilt(windows, BlendWeights(**chosen), seed=seed)
 
 
+def _tilted_on_money_scale(learned: pd.DataFrame, power: float) -> np.ndarray:
+    """The tilted spend ranking as the engine blends it: mapped onto the learned amounts' distribution."""
+    spend = learned["pred_spend"].to_numpy(float)
+    tilted = tilt_ranking(spend, learned["pred_purchases"].to_numpy(float), power)
+    return money_scale(tilted, matching_quantiles(tilted, spend))
+
+
 def choose_tilt(
     windows: list[tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]], weights: BlendWeights, *, seed: int = 7
 ) -> BlendWeights:
@@ -328,7 +351,7 @@ def choose_tilt(
                 learned=learned["pred_spend"].to_numpy(float),
                 btyd=btyd["pred_spend"].to_numpy(float),
                 scale=learned["scale_spend"].to_numpy(float) if "scale_spend" in learned else None,
-                rank=tilt_ranking(learned["pred_spend"], learned["pred_purchases"], power),
+                rank=_tilted_on_money_scale(learned, power),
             )
             for actual, learned, btyd in windows
         ]

@@ -56,6 +56,7 @@ class TrainedEngine:
     meta: dict[str, Any] = field(default_factory=dict)
     blend: BlendWeights = field(default_factory=BlendWeights)
     fallback_margin: dict[str, float] = field(default_factory=dict)
+    tilt_quantiles: tuple[list[float], list[float]] | None = None
 
     @property
     def engine(self) -> FinalEngine:
@@ -65,6 +66,7 @@ class TrainedEngine:
             columns=list(self.value_model.feature_names),
             blend=self.blend,
             fallback_margin=self.fallback_margin,
+            tilt_quantiles=self.tilt_quantiles,
         )
 
 
@@ -145,7 +147,16 @@ def train_engine(
     )
     version = f"{ENGINE_NAME}-{as_of:%Y%m%d}-{digest.hexdigest()[:8]}"
     return TrainedEngine(
-        model, next_purchase, churn, as_of, with_profile, version, meta, engine.blend, engine.fallback_margin
+        model,
+        next_purchase,
+        churn,
+        as_of,
+        with_profile,
+        version,
+        meta,
+        engine.blend,
+        engine.fallback_margin,
+        engine.tilt_quantiles,
     )
 
 

@@ -12,6 +12,7 @@ from scipy.stats import spearmanr
 
 from valuation.blending import (
     RANK_TILTS,
+    TILT_QUANTILES,
     BacktestSet,
     BlendWeights,
     TargetBlend,
@@ -19,6 +20,7 @@ from valuation.blending import (
     choose_weight,
     choose_weights,
     customer_fold_ids,
+    money_scale,
     ranking_score,
     tilt_ranking,
 )
@@ -290,3 +292,30 @@ def test_no_tilt_is_tried_when_the_untilted_ranking_falls_back_to_btyd() -> None
     weights = choose_weights([window])
     assert weights.spend is not None and weights.spend.btyd_only
     assert weights.rank_tilt == 0.0 and weights.tilt_gain == {}
+
+
+def test_a_tilted_spend_ranking_is_put_back_on_the_money_scale(shop: pd.DataFrame) -> None:
+    """Engines with different blend weights (eval value's folds) pool their rankings: the tilted ranking keeps
+    its order but takes the untilted amounts' distribution, so a log-space blend with BTYD ranks alike."""
+    rolling, _ = rolling_frames(shop, pd.Timestamp("2021-06-30"), 184)
+    tilted = FinalEngine(model=engine_model(3), blend=BlendWeights(rank_tilt=2.0)).fit_frames(rolling)
+    assert tilted.tilt_quantiles is not None and len(tilted.tilt_quantiles[0]) == TILT_QUANTILES
+    pred = pd.concat([tilted.predict(f) for f in rolling])
+    learned = [tilted._learned(f) for f in rolling]
+    spend, purchases = (np.concatenate([part[t] for part in learned]) for t in ("spend", "purchases"))
+    order = spearmanr(pred["rank_spend"], tilt_ranking(spend, purchases, 2.0)).statistic
+    assert order == pytest.approx(1.0)
+    np.testing.assert_allclose(np.sort(pred["rank_spend"]), np.sort(pred["pred_spend"]), rtol=0.05, atol=0.5)
+    untilted = FinalEngine(model=engine_model(3)).fit_frames(rolling)
+    assert untilted.tilt_quantiles is None
+    np.testing.assert_allclose(
+        untilted.predict(rolling[0])["rank_spend"], untilted.predict(rolling[0])["pred_spend"]
+    )
+
+
+def test_money_scale_is_increasing_inside_and_beyond_the_training_range() -> None:
+    quantiles = ([1.0, 2.0, 4.0], [10.0, 100.0, 1000.0])
+    score = np.array([0.0, 0.5, 1.0, 1.5, 3.0, 4.0, 8.0])
+    mapped = money_scale(score, quantiles)
+    np.testing.assert_allclose(mapped, [0.0, 5.0, 10.0, 55.0, 550.0, 1000.0, 2000.0])
+    np.testing.assert_array_equal(money_scale(score, None), score)
