@@ -29,7 +29,9 @@ own history before trusting it:
   and an expected mean ranks a rare big spender above a likely regular one. In an inner cross-validation on the
   CDNOW calibration period (rolling origins, customers out of fold), c = 1 raised the Spearman + Gini gain over
   BTYD from +0.061 to +0.072 on the sample (3 fold seeds, better in each) and from +0.074 to +0.077 on master
-  (2 seeds, each); c = 2 gave +0.075 and +0.075. The amounts are not tilted.
+  (2 seeds, each); c = 2 gave +0.075 and +0.075. The amounts are not tilted. Before the blend, the tilted score is
+  mapped onto the learned amounts' distribution (``money_scale``, same order), so that it mixes with BTYD in log
+  space as the amounts do.
 
 Rows where BTYD has no prediction (a registered user without orders, NaN) keep the learned prediction: BTYD has no
 opinion there to fall back to.
