@@ -208,7 +208,8 @@ class FinalEngine:
 
     def contributions(self, frame: EngineFrame, *, method: str = "shap") -> pd.DataFrame:
         """Signed per-feature contributions to log(predicted spend), plus ``btyd_baseline`` (the base margin)
-        and ``bias``; each row sums to log(pred_spend / spend_scale) (the blend weight scales the trees' part)."""
+        and ``bias``; each row sums to the log of the spend blend at the ranking weight before the level (the weight
+        scales the trees' part; the P(buy) tilt of the ranking is not a feature's)."""
         contrib = self.model.contributions(frame.X[self.columns], method=method) * self.blend.weight("spend")
         contrib["btyd_baseline"] = self._margin(frame, "spend")
         return contrib
