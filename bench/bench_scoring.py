@@ -64,9 +64,10 @@ class Scorer:
         frame = engine_frame(
             train_tx, cutoff, HORIZON_DAYS, unit="D", window_end=cutoff + pd.Timedelta(days=HORIZON_DAYS)
         )
+        assert frame.btyd is not None  # engine_frame fits it
         self.btyd = frame.btyd
         self.engine = FinalEngine().fit_frames([frame])
-        self.reference = np.sort(self.engine.predict(frame)["pred_spend"].to_numpy())
+        self.reference = np.sort(self.engine.predict(frame)["rank_spend"].to_numpy())
         self.btyd_reference = np.sort(frame.X["btyd_spend_h"].to_numpy())
 
     def _frame(self, tx: pd.DataFrame) -> Any:
@@ -79,7 +80,7 @@ class Scorer:
         pred = self.engine.predict(frame)
         contrib = self.engine.contributions(frame, method=method)
         top = contrib.drop(columns=["bias", "btyd_baseline"]).abs().to_numpy().argmax(axis=1)
-        pred["score"] = reference_percentiles(self.reference, pred["pred_spend"].to_numpy())
+        pred["score"] = reference_percentiles(self.reference, pred["rank_spend"].to_numpy())
         pred["top_feature"] = np.asarray(self.engine.columns)[top]
         return pred
 

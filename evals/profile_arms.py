@@ -20,10 +20,10 @@ from scipy.stats import spearmanr
 
 from domain.settings import Settings
 from domain.store.db import get_engine
-from valuation.feature_matrix import drop_profile, feature_matrix, load_shop_data
+from valuation.feature_matrix import feature_matrix, load_shop_data
 from valuation.profile import PROFILE_FEATURES, profile_to_features
 from valuation.service import get_value_service
-from valuation.training import train_engine
+from valuation.training import score_frame, train_engine
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +46,9 @@ def measure_profile_arms(
     y = truth["future_spend_12m"].reindex(X.index).astype(float)
     with_prof = train_engine(data, as_of, with_profile=True)
     without = train_engine(data, as_of, with_profile=False)
-    pred_rules = with_prof.value_model.predict(X)["pred_spend"]
-    pred_none = without.value_model.predict(drop_profile(X))["pred_spend"]
+    # The ranking the score is a percentile of (score_frame drops the profile columns for the arm without them).
+    pred_rules = score_frame(with_prof, X)["raw_pred"]
+    pred_none = score_frame(without, X)["raw_pred"]
     result: dict[str, Any] = {
         "as_of": str(as_of.date()),
         "n_users": len(X),
@@ -85,7 +86,7 @@ def measure_profile_arms(
         "spearman_on_sample": {
             "no_profile": _rho(pred_none.loc[sample], y_s),
             "rules": _rho(pred_rules.loc[sample], y_s),
-            "llm": _rho(with_prof.value_model.predict(X_llm)["pred_spend"], y_s),
+            "llm": _rho(score_frame(with_prof, X_llm)["raw_pred"], y_s),
         },
         "profile_vs_hidden_traits_on_sample": {
             "rules_price_sensitivity": _rho(X.loc[sample, "prof_price_sensitivity"], t["price_sensitivity"]),

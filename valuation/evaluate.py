@@ -155,15 +155,15 @@ def _llm_row(
     if len(valid) < 3:
         info["status"] = "run, too few valid LLM scores to evaluate"
         return [], info
-    a = actual.loc[valid, "spend"].to_numpy()
+    a = actual.loc[valid, "spend"]
     rows = []
-    llm_pred = np.array([scores[str(u)] for u in valid], dtype=float)
+    llm_pred = pd.DataFrame({"pred_spend": [scores[str(u)] for u in valid]}, index=valid, dtype=float)
     for name, pred in (
         ("llm-scorer", llm_pred),
-        ("bgnbd-gg@llm-sample", preds["bgnbd-gg"].loc[valid, "pred_spend"].to_numpy()),
-        ("final-engine@llm-sample", preds["final-engine"].loc[valid, "pred_spend"].to_numpy()),
+        ("bgnbd-gg@llm-sample", preds["bgnbd-gg"].loc[valid]),
+        ("final-engine@llm-sample", preds["final-engine"].loc[valid]),
     ):
-        m = evaluate_predictions(a, pred)
+        m = _metrics(a, pred, "spend")
         if name == "llm-scorer":  # a 0-100 score has no spend scale: only rank metrics mean anything
             m = {
                 k: (v if k in ("pearson", "spearman", "gini", "top_decile_lift") else float("nan"))
@@ -190,6 +190,12 @@ def _fold_predictions(
     if learned is not None:
         preds["learned"] = _predict_learned(learned, ev_frame)
     return preds
+
+
+def _metrics(actual: pd.Series, pred: pd.DataFrame, target: str) -> dict[str, float]:
+    """A model's metrics on one target; a model with a ranking score (``rank_<target>``) is ranked by it."""
+    rank = pred[f"rank_{target}"].to_numpy() if f"rank_{target}" in pred else None
+    return evaluate_predictions(actual.to_numpy(), pred[f"pred_{target}"].to_numpy(), rank=rank)
 
 
 def _acceptance(final: dict[str, float], base: dict[str, float]) -> Acceptance:
@@ -287,7 +293,7 @@ def run_value_eval(
     for target in ("spend", "purchases"):
         for name in MODEL_ORDER:
             if name in preds:
-                m = evaluate_predictions(actual[target].to_numpy(), preds[name][f"pred_{target}"].to_numpy())
+                m = _metrics(actual[target], preds[name], target)
                 scores.append(ModelScore(model=name, target=target, n=len(evaluate), metrics=m))
     llm_scores, llm_info = _llm_row(settings, main, actual, preds, llm_sample, seed)
     scores.extend(llm_scores)
@@ -297,12 +303,13 @@ def run_value_eval(
     fold_gains = []
     if len(fitted) > 1:
         for users, _, _ in fitted:
-            a = actual.loc[users, "spend"].to_numpy()
+            a = actual.loc[users, "spend"]
             fold_acc = _acceptance(
-                evaluate_predictions(a, preds["final-engine"].loc[users, "pred_spend"].to_numpy()),
-                evaluate_predictions(a, preds["bgnbd-gg"].loc[users, "pred_spend"].to_numpy()),
+                _metrics(a, preds["final-engine"].loc[users], "spend"),
+                _metrics(a, preds["bgnbd-gg"].loc[users], "spend"),
             )
             fold_gains.append({"n": float(len(users)), **fold_acc.model_dump(exclude={"passed"})})
+    assert main.btyd is not None  # engine_frame fits it
     bg, gg = main.btyd.bgnbd, main.btyd.gamma_gamma
     report = ValueEvalReport(
         dataset=dataset.name,

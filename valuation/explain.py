@@ -25,6 +25,7 @@ from llm.structured import mask_messages
 
 log = logging.getLogger(__name__)
 
+
 def feature_label(name: str) -> tuple[str, str]:
     """(English, Chinese) label of a feature (``domain.i18n``)."""
     return i18n.feature_label(name, "en"), i18n.feature_label(name, "zh")

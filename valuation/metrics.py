@@ -107,9 +107,13 @@ def top_decile_lift(actual: np.ndarray, pred: np.ndarray) -> float:
     return float(top_sum / k / overall)
 
 
-def evaluate_predictions(actual: np.ndarray, pred: np.ndarray) -> dict[str, float]:
-    """All metrics for one model on one target."""
+def evaluate_predictions(
+    actual: np.ndarray, pred: np.ndarray, *, rank: np.ndarray | None = None
+) -> dict[str, float]:
+    """All metrics for one model on one target. ``rank``: the model's ranking score, when it ranks by something
+    other than its amounts (the final engine: ``valuation.blending``); the ranking metrics read it."""
     a, p = _pair(actual, pred)
+    r = p if rank is None else _pair(actual, rank)[1]
     err = p - a
     mse = float(np.mean(err**2))
     total_actual = float(a.sum())
@@ -118,10 +122,10 @@ def evaluate_predictions(actual: np.ndarray, pred: np.ndarray) -> dict[str, floa
         "mae": float(np.mean(np.abs(err))),
         "rmse": math.sqrt(mse),
         "pearson": _corr("pearson", a, p),
-        "spearman": _corr("spearman", a, p),
-        "gini": normalized_gini(a, p),
+        "spearman": _corr("spearman", a, r),
+        "gini": normalized_gini(a, r),
         "decile_mape": decile_mape(a, p),
-        "top_decile_lift": top_decile_lift(a, p),
+        "top_decile_lift": top_decile_lift(a, r),
         "total_pred": float(p.sum()),
         "total_actual": total_actual,
         "total_ratio": float(p.sum() / total_actual) if total_actual > 0 else float("nan"),

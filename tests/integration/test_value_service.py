@@ -16,6 +16,8 @@ from sqlalchemy import func, select
 from domain.models import Segment, ValueAssessment
 from domain.store.db import get_engine
 from domain.store.schema import value_assessments
+from valuation.blending import RANK_TILTS
+from valuation.final_engine import ENGINE_LEAVES
 from valuation.finetune import finetune_examples, write_finetune_jsonl
 from valuation.service import UnknownUser, ValueService, get_value_service
 
@@ -160,6 +162,13 @@ def test_small_shop_trains_and_new_users_are_scored_on_demand(small_shop):
     assert meta["n_train_rows"] > 0 and len(service.population) == 150
     # the backtest decided how far the learned model may move the ranking away from BTYD, per target
     assert 0.0 <= meta["blend"]["spend_weight"] <= 1.0 and meta["blend"]["purchases_reason"]
+    # the recipe eval value measures (final_engine.fit_engine): a correction of BTYD's 12-month prediction, the
+    # tree size and the spend ranking's tilt from the backtest, amounts at their own weight
+    trained = service._trained
+    assert trained is not None and trained.value_model.meta["uses_base_margin"]
+    assert set(meta["backtest"]["leaves_gain"]) <= set(ENGINE_LEAVES)
+    assert meta["blend"]["rank_tilt"] in RANK_TILTS
+    assert meta["blend"]["spend_amount_weight"] <= meta["blend"]["spend_weight"]
     with get_engine(small_shop).begin() as conn:
         conn.execute(
             users.insert().values(user_id="u-new", signup_at=pd.Timestamp("2026-06-29"), language="en")

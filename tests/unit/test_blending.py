@@ -11,17 +11,26 @@ import pytest
 from scipy.stats import spearmanr
 
 from valuation.blending import (
+    RANK_TILTS,
+    TILT_QUANTILES,
     BacktestSet,
     BlendWeights,
+    TargetBlend,
     blend,
     choose_weight,
+    choose_weights,
     customer_fold_ids,
+    money_scale,
     ranking_score,
+    tilt_ranking,
 )
 from valuation.final_engine import (
+    EngineFrame,
+    FinalEngine,
     backtest_weights,
     btyd_only_engine,
     engine_frame,
+    engine_model,
     fit_engine,
     rolling_frames,
 )
@@ -112,10 +121,13 @@ def test_engine_with_btyd_weights_ranks_exactly_like_btyd(shop: pd.DataFrame) ->
     )
     engine.blend = zero
     pred = engine.predict(frame)
-    assert spearmanr(pred["pred_spend"], frame.X["btyd_spend_h"]).statistic == pytest.approx(1.0)
+    for column in ("pred_spend", "rank_spend"):
+        assert spearmanr(pred[column], frame.X["btyd_spend_h"]).statistic == pytest.approx(1.0)
     np.testing.assert_allclose(pred["pred_purchases"], frame.X["bg_purchases_h"])
+    np.testing.assert_allclose(pred["rank_purchases"], frame.X["bg_purchases_h"])
     only = btyd_only_engine("no window").predict(frame)
-    pd.testing.assert_frame_equal(only, frame.btyd_prediction)
+    pd.testing.assert_frame_equal(only[["pred_spend", "pred_purchases"]], frame.btyd_prediction)
+    np.testing.assert_array_equal(only["rank_spend"], only["pred_spend"])
 
 
 def test_backtest_weights_are_reported_per_target_and_deterministic(shop: pd.DataFrame) -> None:
@@ -128,3 +140,182 @@ def test_backtest_weights_are_reported_per_target_and_deterministic(shop: pd.Dat
         assert chosen.n_backtest == len(max(rolling, key=lambda f: f.cutoff).X)  # the latest origin only
     summary = first.summary()
     assert set(summary) >= {"spend_weight", "spend_reason", "purchases_weight", "purchases_reason"}
+
+
+def spread_out(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(actual, learned, btyd): the learned prediction orders customers better than BTYD, but its amounts are
+    spread far too wide (the cube of a good prediction, at the same total)."""
+    actual, btyd = synthetic(4000, seed)
+    good = np.exp(0.6 * np.log(np.maximum(btyd, 1e-3)) + 0.4 * np.log1p(actual))
+    learned = good**3 * good.sum() / (good**3).sum()
+    return actual, learned, btyd
+
+
+def test_amounts_shrink_toward_btyd_when_the_ranking_blend_worsens_rmse() -> None:
+    actual, learned, btyd = spread_out(9)
+    sets = [BacktestSet(actual=actual, learned=learned, btyd=btyd)]
+    chosen = choose_weight("spend", sets)
+    assert chosen.weight > 0.0  # it ranks better: the ranking keeps the learned weight
+    assert sets[0].rmse(chosen.weight) > sets[0].rmse(None)  # ... but its amounts are worse than BTYD's
+    assert chosen.amount_weight < chosen.weight
+    assert sets[0].rmse(chosen.amount_weight) == min(
+        sets[0].rmse(float(w)) for w in np.linspace(0.0, 1.0, 11) if w <= chosen.weight + 1e-9
+    )
+    assert "amounts at weight" in chosen.reason
+    weights = BlendWeights(spend=chosen)
+    assert weights.amount_weight("spend") == chosen.amount_weight and weights.weight("spend") == chosen.weight
+    assert weights.summary()["spend_amount_weight"] == chosen.amount_weight
+    assert "amount weight" in weights.describe()
+
+
+def test_amounts_keep_the_ranking_weight_when_it_does_not_worsen_rmse() -> None:
+    actual, btyd = synthetic(3000, 3)
+    learned = actual + np.random.default_rng(4).gamma(1.0, 2.0, len(actual))
+    chosen = choose_weight("spend", [BacktestSet(actual=actual, learned=learned, btyd=btyd)])
+    assert chosen.amount_weight == chosen.weight == 1.0 and "amounts at" not in chosen.reason
+
+
+def test_backtest_amounts_carry_the_engine_level() -> None:
+    """The engine blends before rescaling: at weight 0 its amounts are BTYD x the level, not BTYD."""
+    actual, btyd = synthetic(500, 5)
+    scale = np.full(len(actual), 2.0)
+    learned = btyd * 3.0 * scale
+    s = BacktestSet(actual=actual, learned=learned, btyd=btyd, scale=scale)
+    rmse = lambda pred: float(np.sqrt(np.mean((pred - actual) ** 2)))  # noqa: E731
+    assert s.rmse(0.0) == pytest.approx(rmse(btyd * 2.0))
+    assert s.rmse(1.0) == pytest.approx(rmse(btyd * 6.0))
+    assert s.rmse(None) == pytest.approx(rmse(btyd))
+
+
+def test_engine_ranks_at_the_ranking_weight_and_predicts_amounts_at_the_amount_weight(
+    shop: pd.DataFrame,
+) -> None:
+    frame = engine_frame(shop, pd.Timestamp("2021-06-30"), 184, window_end=pd.Timestamp("2021-12-31"))
+    rolling, _ = rolling_frames(shop, pd.Timestamp("2021-06-30"), 184)
+    engine = fit_engine(rolling)
+    chosen = {
+        t: TargetBlend(
+            target=t,
+            weight=0.8,
+            amount_weight=0.3,
+            best_weight=0.8,
+            gain=0.1,
+            gain_se=0.01,
+            n_backtest=1,
+            reason="",
+        )
+        for t in ("spend", "purchases")
+    }
+    engine.blend = BlendWeights(**chosen)
+    unblended = FinalEngine(model=engine.model, columns=engine.columns).predict(frame)
+    pred = engine.predict(frame)
+    scale = engine.model.spend_scale
+    base = frame.btyd_prediction
+    np.testing.assert_allclose(
+        pred["rank_spend"], blend(unblended["pred_spend"] / scale, base["pred_spend"], 0.8) * scale
+    )
+    np.testing.assert_allclose(
+        pred["pred_spend"], blend(unblended["pred_spend"] / scale, base["pred_spend"], 0.3) * scale
+    )
+    np.testing.assert_allclose(
+        pred["pred_purchases"], blend(unblended["pred_purchases"], base["pred_purchases"], 0.3)
+    )
+
+
+def test_rows_without_a_btyd_prediction_start_from_their_training_mean(shop: pd.DataFrame) -> None:
+    """Registered users without orders (production frames): no BTYD value, so no NaN starting score either."""
+    rolling, _ = rolling_frames(shop, pd.Timestamp("2021-06-30"), 184)
+    frames = []
+    for f in rolling:
+        X, y = f.X.copy(), f.y.copy()  # type: ignore[union-attr]
+        none = X.index[:100]
+        X.loc[none, ["btyd_spend_h", "bg_purchases_h"]] = np.nan
+        y.loc[none] = [[1.0, 30.0]] * len(none)  # purchases, spend
+        frames.append(EngineFrame(X, f.btyd, f.horizon, y[["purchases", "spend"]], f.cutoff))
+    engine = FinalEngine(model=engine_model(3)).fit_frames(frames)
+    assert engine.fallback_margin["spend"] == pytest.approx(np.log(30.0))
+    assert engine.fallback_margin["purchases"] == pytest.approx(0.0)
+    pred = engine.predict(frames[-1].subset(frames[-1].X.index[:100]))
+    assert np.isfinite(pred.to_numpy()).all()
+    assert pred["pred_spend"].mean() == pytest.approx(30.0 * engine.model.spend_scale, rel=0.5)
+
+
+def test_amounts_fall_back_to_btyd_when_their_rmse_gain_is_within_noise() -> None:
+    """The learned model ranks far better, but its amounts are BTYD's up to noise: the amounts stay BTYD's."""
+    actual, btyd = synthetic(3000, 11)
+    rng = np.random.default_rng(12)
+    learned = btyd * np.exp(rng.normal(0.0, 0.05, len(btyd)))
+    ranking = actual + rng.gamma(1.0, 2.0, len(actual))
+    chosen = choose_weight("spend", [BacktestSet(actual=actual, learned=learned, btyd=btyd, rank=ranking)])
+    assert chosen.weight == 1.0 and chosen.amount_weight == 0.0
+    assert "amounts at BTYD's x the level" in chosen.reason
+
+
+def test_tilt_ranking_weighs_expected_spend_by_the_chance_to_buy() -> None:
+    spend, purchases = np.array([100.0, 100.0, 10.0]), np.array([0.1, 2.0, 0.0])
+    np.testing.assert_allclose(tilt_ranking(spend, purchases, 0.0), spend)
+    p_buy = 1.0 - np.exp(-purchases)
+    np.testing.assert_allclose(tilt_ranking(spend, purchases, 2.0), spend * np.maximum(p_buy, 1e-3) ** 2)
+
+
+def buyers_window(seed: int, learned_ranks: bool) -> list[tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]]:
+    """One backtest window: most customers buy nothing; the learned purchases know who buys (when
+    ``learned_ranks``), the learned spend only how much a buyer spends."""
+    rng = np.random.default_rng(seed)
+    n = 3000
+    value = rng.gamma(0.5, 40.0, n)
+    p_buy = rng.beta(0.5, 1.0, n)
+    buys = rng.random(n) < p_buy
+    actual = pd.DataFrame({"spend": np.where(buys, value, 0.0), "purchases": buys.astype(float)})
+    btyd = pd.DataFrame({"pred_spend": value * 0.4 * np.exp(rng.normal(0, 1.0, n)), "pred_purchases": 0.5})
+    know = -np.log1p(-np.minimum(p_buy, 0.999)) if learned_ranks else rng.gamma(1.0, 1.0, n)
+    learned = pd.DataFrame({"pred_spend": value * 0.4, "pred_purchases": know})
+    return [(actual, learned, btyd)]
+
+
+def test_the_backtest_tilts_the_spend_ranking_toward_likely_buyers() -> None:
+    weights = choose_weights(buyers_window(13, learned_ranks=True))
+    assert set(weights.tilt_gain) == set(RANK_TILTS)
+    assert weights.rank_tilt > 0.0 and weights.spend is not None
+    assert weights.spend.gain == max(weights.tilt_gain.values()) > weights.tilt_gain[0.0]
+    assert "P(buy)^" in weights.describe() and weights.summary()["rank_tilt"] == weights.rank_tilt
+
+
+def test_no_tilt_is_tried_when_the_untilted_ranking_falls_back_to_btyd() -> None:
+    actual, btyd = synthetic(3000, 1)
+    noise = np.random.default_rng(2).gamma(1.0, 10.0, len(actual))
+    window = (
+        pd.DataFrame({"spend": actual, "purchases": (actual > 0).astype(float)}),
+        pd.DataFrame({"pred_spend": noise, "pred_purchases": (actual > 0) * 5.0}),  # would rank buyers first
+        pd.DataFrame({"pred_spend": btyd, "pred_purchases": btyd / 40.0}),
+    )
+    weights = choose_weights([window])
+    assert weights.spend is not None and weights.spend.btyd_only
+    assert weights.rank_tilt == 0.0 and weights.tilt_gain == {}
+
+
+def test_a_tilted_spend_ranking_is_put_back_on_the_money_scale(shop: pd.DataFrame) -> None:
+    """Engines with different blend weights (eval value's folds) pool their rankings: the tilted ranking keeps
+    its order but takes the untilted amounts' distribution, so a log-space blend with BTYD ranks alike."""
+    rolling, _ = rolling_frames(shop, pd.Timestamp("2021-06-30"), 184)
+    tilted = FinalEngine(model=engine_model(3), blend=BlendWeights(rank_tilt=2.0)).fit_frames(rolling)
+    assert tilted.tilt_quantiles is not None and len(tilted.tilt_quantiles[0]) == TILT_QUANTILES
+    pred = pd.concat([tilted.predict(f) for f in rolling])
+    learned = [tilted._learned(f) for f in rolling]
+    spend, purchases = (np.concatenate([part[t] for part in learned]) for t in ("spend", "purchases"))
+    order = spearmanr(pred["rank_spend"], tilt_ranking(spend, purchases, 2.0)).statistic
+    assert order == pytest.approx(1.0)
+    np.testing.assert_allclose(np.sort(pred["rank_spend"]), np.sort(pred["pred_spend"]), rtol=0.05, atol=0.5)
+    untilted = FinalEngine(model=engine_model(3)).fit_frames(rolling)
+    assert untilted.tilt_quantiles is None
+    np.testing.assert_allclose(
+        untilted.predict(rolling[0])["rank_spend"], untilted.predict(rolling[0])["pred_spend"]
+    )
+
+
+def test_money_scale_is_increasing_inside_and_beyond_the_training_range() -> None:
+    quantiles = ([1.0, 2.0, 4.0], [10.0, 100.0, 1000.0])
+    score = np.array([0.0, 0.5, 1.0, 1.5, 3.0, 4.0, 8.0])
+    mapped = money_scale(score, quantiles)
+    np.testing.assert_allclose(mapped, [0.0, 5.0, 10.0, 55.0, 550.0, 1000.0, 2000.0])
+    np.testing.assert_array_equal(money_scale(score, None), score)

@@ -62,3 +62,15 @@ def test_constant_prediction_has_no_correlation_and_bad_input_is_refused() -> No
         evaluate_predictions(np.zeros(3), np.zeros(4))
     with pytest.raises(ValueError, match="NaN"):
         evaluate_predictions(np.zeros(2), np.array([0.0, np.nan]))
+
+
+def test_a_separate_ranking_score_sets_only_the_ranking_metrics() -> None:
+    actual = np.array([0.0, 10.0, 20.0, 30.0, 40.0, 0.0, 5.0, 50.0, 0.0, 100.0])
+    amounts = np.full(10, 25.5)  # says nothing about the order
+    rank = actual + 1.0  # the perfect order
+    m = evaluate_predictions(actual, amounts, rank=rank)
+    assert m["spearman"] == pytest.approx(1.0) and m["gini"] == pytest.approx(1.0)
+    assert m["top_decile_lift"] == pytest.approx(100.0 / actual.mean())
+    plain = evaluate_predictions(actual, amounts)
+    for key in ("rmse", "mae", "pearson", "total_pred", "total_ratio", "decile_mape"):
+        assert m[key] == plain[key] or (np.isnan(m[key]) and np.isnan(plain[key]))
