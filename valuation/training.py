@@ -196,12 +196,13 @@ def reference_percentiles(reference: np.ndarray, values: np.ndarray) -> np.ndarr
     return np.round(np.clip(100.0 * mid / max(len(reference), 1), 0.0, 100.0), 2)
 
 
-def score_frame(trained: TrainedEngine, X: pd.DataFrame) -> pd.DataFrame:
-    """Every model output for the rows of ``X`` (no score: percentiles need the population)."""
+def score_frame(trained: TrainedEngine, X: pd.DataFrame, *, pred: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every model output for the rows of ``X`` (no score: percentiles need the population). ``pred``: the value
+    model's predictions of ``X`` when the caller already has them (the batch's come with the reasons)."""
     Xm = X if trained.with_profile else drop_profile(X)
     # A one-user frame lacks the columns of features nobody in it has (e.g. a non-buyer): undefined = NaN.
     Xm = Xm.reindex(columns=list(dict.fromkeys([*trained.value_model.feature_names, *Xm.columns])))
-    pred = trained.value_model.predict(Xm)
+    pred = trained.value_model.predict(Xm) if pred is None else pred
     base = btyd_prediction(X)
     raw = blend(pred["pred_spend"].to_numpy(), base["pred_spend"].to_numpy(), trained.blend.weight("spend"))
     purchases = blend(
