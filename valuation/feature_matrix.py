@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from domain.store.repository import UserScope, read_frame, scoped, transactions_frame
-from domain.store.schema import events, order_lines, orders, products, users
+from domain.store.schema import events, orders, products, users
 from valuation.behaviour import behaviour_features, load_events, load_reviews, prepare_events
 from valuation.btyd import BtydModels, btyd_features
 from valuation.features import normalise_transactions, transaction_features
@@ -85,26 +85,6 @@ def transactions_from_lines(lines: pd.DataFrame, products: pd.DataFrame) -> pd.D
     return out
 
 
-def _bulk_transactions(engine: Engine, scope: UserScope, products: pd.DataFrame) -> pd.DataFrame:
-    """``_transactions`` for many users: the store joins orders to their lines only, the product attributes
-    come from the product frame already read and the rows are ordered by pandas (the SQL join to products and
-    its ORDER BY were a third of the read of a 50k-user chunk)."""
-    stmt = select(
-        orders.c.user_id,
-        orders.c.order_id,
-        orders.c.created_at,
-        orders.c.status,
-        order_lines.c.line_no,
-        order_lines.c.product_id,
-        order_lines.c.quantity,
-        order_lines.c.unit_price,
-        order_lines.c.discount,
-        order_lines.c.amount,
-    ).select_from(orders.join(order_lines, order_lines.c.order_id == orders.c.order_id))
-    lines = read_frame(engine, scoped(stmt, orders.c.user_id, scope), ["created_at"])
-    return transactions_from_lines(lines, products)
-
-
 def load_shop_data(engine: Engine, scope: UserScope = None) -> ShopData:
     """Everything at once (training, and the demo-sized batch), or the slice of the users of ``scope`` (the
     streamed batch reads one id range at a time; training on a big store reads a sample)."""
@@ -127,7 +107,7 @@ def load_shop_data(engine: Engine, scope: UserScope = None) -> ShopData:
         product_rows, columns=["product_id", "category", "brand", "price_tier", "title_en", "title_zh"]
     ).set_index("product_id")
     return ShopData(
-        tx=_bulk_transactions(engine, scope, product_frame),
+        tx=_transactions(engine, scope),
         events=prepare_events(load_events(engine, scope)),
         reviews=load_reviews(engine, scope),
         users=user_frame,
