@@ -102,8 +102,11 @@ def _reasons_json(
     value_json[np.isnan(top_values)] = "null"  # a reason's missing value is null, not NaN
     contrib_json = np.array(_json_numbers(top_contrib.ravel()), dtype=object).reshape(top.shape)
     items = heads[top] + value_json + ',"contribution":' + contrib_json + "}"
-    reasons = ["[" + ",".join(row) + "]" for row in items.tolist()]
-    return reasons, labels[top, 0], labels[top, 1], top_values, top_contrib
+    # Column by column (k object-array concatenations) instead of a list and a join per user.
+    reasons = np.full(len(items), "[", dtype=object)
+    for j in range(items.shape[1]):
+        reasons = reasons + (items[:, j] if j == 0 else "," + items[:, j])
+    return (reasons + "]").tolist(), labels[top, 0], labels[top, 1], top_values, top_contrib
 
 
 def assessment_table(
