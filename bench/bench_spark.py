@@ -7,8 +7,8 @@ process so that its memory is its own:
   trained by the baseline, users/s and peak RSS of the Python driver and of the whole process tree (the JVM and
   its Python workers included), sampled from /proc.
 
-Run: ``python -m bench.bench_spark [--quick]`` (quick: 20k users, the engine trained on 5k, the store cached;
-full: 1M) or
+Run: ``python -m bench.bench_spark [--quick]`` (quick: 5k users, all of them in the engine's training sample, the
+store cached; at 20k, Spark alone was half of `bench --quick`; full: 1M) or
 ``python -m bench.bench_spark --sizes=1000000,10000000`` for growth points.
 """
 
@@ -32,6 +32,7 @@ from valuation.spark_batch import score_on_spark, spark_session
 
 BENCH = "spark"
 MASTER = "local[2]"
+QUICK_USERS = 5_000
 
 
 def spark_point(n_users: int, root: Path, master: str = MASTER) -> dict[str, Any]:
@@ -117,7 +118,7 @@ def rows_for(local: dict[str, Any], remote: dict[str, Any]) -> list[dict[str, An
 
 def run(quick: bool) -> list[dict[str, Any]]:
     sizes = (
-        [20_000]
+        [QUICK_USERS]
         if quick
         else [int(s) for s in os.environ.get("SHOPGUIDE_BENCH_SPARK_SIZES", "1000000").split(",")]
     )

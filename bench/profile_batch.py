@@ -18,7 +18,7 @@ from pathlib import Path
 from bench.growth import _store_settings
 from domain.store.db import get_engine
 from domain.store.repository import iter_user_id_chunks
-from valuation import batch
+from valuation import batch, learned
 from valuation.service import ValueService
 
 
@@ -32,6 +32,7 @@ def main(root: Path, n_chunks: int = 2, out: Path | None = None) -> None:
     service = ValueService(settings)
     service.ensure_ready()
     work = (settings, service.scoring_job())
+    learned.PREDICT_THREADS = 1  # as in a score --all worker (several threads here spin on a shared machine)
     scopes = []
     for ids in iter_user_id_chunks(get_engine(settings), batch.CHUNK_USERS):
         scopes.append((ids[0], ids[-1]))

@@ -1,13 +1,16 @@
 """`shopguide bench`: discover ``bench/bench_*.py``, run each ``run(quick)`` in its own process, one table + one JSON.
 
 Each module runs in a child process so one benchmark's memory or crash cannot disturb the next; the child's peak
-RSS is recorded beside its results. ``--quick`` passes ``quick=True`` to every module (target: under 3 minutes).
+RSS is recorded beside its results, and the CPU seconds of the child and the processes it waited for (servers,
+workers, the JVM when reaped): on a shared machine the wall clock also counts other jobs, the CPU seconds do not.
+``--quick`` passes ``quick=True`` to every module (target: under 3 minutes).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -45,7 +48,7 @@ def run_module(name: str, quick: bool, timeout_s: float) -> tuple[list[dict[str,
     with tempfile.TemporaryDirectory(prefix="shopguide-bench-") as tmp:
         out = Path(tmp) / "out.json"
         env = {**os.environ, "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")}
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), _children_cpu_s()
         try:
             done = subprocess.run(
                 [sys.executable, "-c", CHILD, name, "1" if quick else "0", str(out)],
@@ -62,7 +65,7 @@ def run_module(name: str, quick: bool, timeout_s: float) -> tuple[list[dict[str,
             )
         except subprocess.TimeoutExpired:
             error = f"timed out after {timeout_s:.0f}s"
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, _children_cpu_s() - cpu_started
         if error is not None:
             row = {
                 "bench": name.removeprefix("bench_"),
@@ -74,13 +77,26 @@ def run_module(name: str, quick: bool, timeout_s: float) -> tuple[list[dict[str,
                 "baseline_value": None,
                 "error": error,
             }
-            return [row], {"module": name, "seconds": elapsed, "error": error}
+            return [row], {
+                "module": name,
+                "seconds": elapsed,
+                "wall_seconds": elapsed,
+                "cpu_seconds": cpu,
+                "error": error,
+            }
         payload = json.loads(out.read_text(encoding="utf-8"))
         return payload["rows"], {
             "module": name,
             "seconds": payload["seconds"],
+            "wall_seconds": elapsed,  # with the child's start and imports
+            "cpu_seconds": cpu,
             "peak_rss_mb": payload["peak_rss_mb"],
         }
+
+
+def _children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run_all(quick: bool = False, only: list[str] | None = None, *, timeout_s: float = 3600) -> dict[str, Any]:
@@ -119,9 +135,12 @@ def main(quick: bool = False, as_json: bool = False, only: list[str] | None = No
             status = (
                 f"error: {info['error']}"
                 if "error" in info
-                else f"{info['seconds']:.1f}s, peak {info['peak_rss_mb']:.0f} MB"
+                else f"{info['seconds']:.1f}s, {info['cpu_seconds']:.1f} CPU-s, peak {info['peak_rss_mb']:.0f} MB"
             )
             print(f"  {info['module']}: {status}")
+        total_s = sum(m["wall_seconds"] for m in report["modules"])
+        total_cpu = sum(m["cpu_seconds"] for m in report["modules"])
+        print(f"  all: {total_s:.1f}s, {total_cpu:.1f} CPU-s, load average {os.getloadavg()[0]:.1f}")
         print(f"results: {report['path']}")
     return 1 if any("error" in m for m in report["modules"]) else 0
 

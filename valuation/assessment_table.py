@@ -74,16 +74,15 @@ def _top_k(size: np.ndarray, k: int) -> np.ndarray:
 
 
 def _reasons_json(
-    trained: TrainedEngine, features: pd.DataFrame, with_reasons: bool
+    trained: TrainedEngine, features: pd.DataFrame, contributions: pd.DataFrame | None
 ) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per user: the reasons as a JSON list, and the (n, k) label/value/contribution arrays of the template."""
     X = features if trained.with_profile else drop_profile(features)
     names = trained.value_model.feature_names
     labels = np.array([feature_label(n) for n in names], dtype=object).reshape(len(names), 2)
-    k = N_REASONS if with_reasons and len(X) else 0
-    if k:
-        # Path attribution: the batch cost of reasons is a leaf lookup per tree, not TreeSHAP (see ValueModel).
-        contrib = trained.value_model.contributions(X, method="path").to_numpy()[:, : len(names)]
+    k = N_REASONS if contributions is not None and len(X) else 0
+    if contributions is not None:
+        contrib = contributions.to_numpy()[:, : len(names)]
         contrib = np.where(np.isnan(contrib), 0.0, contrib)
     else:
         contrib = np.zeros((len(X), len(names)))
@@ -103,8 +102,11 @@ def _reasons_json(
     value_json[np.isnan(top_values)] = "null"  # a reason's missing value is null, not NaN
     contrib_json = np.array(_json_numbers(top_contrib.ravel()), dtype=object).reshape(top.shape)
     items = heads[top] + value_json + ',"contribution":' + contrib_json + "}"
-    reasons = ["[" + ",".join(row) + "]" for row in items.tolist()]
-    return reasons, labels[top, 0], labels[top, 1], top_values, top_contrib
+    # Column by column (k object-array concatenations) instead of a list and a join per user.
+    reasons = np.full(len(items), "[", dtype=object)
+    for j in range(items.shape[1]):
+        reasons = reasons + (items[:, j] if j == 0 else "," + items[:, j])
+    return (reasons + "]").tolist(), labels[top, 0], labels[top, 1], top_values, top_contrib
 
 
 def assessment_table(
@@ -112,13 +114,13 @@ def assessment_table(
     outputs: pd.DataFrame,
     features: pd.DataFrame,
     language: pd.Series,
-    *,
-    with_reasons: bool = True,
+    contributions: pd.DataFrame | None,
 ) -> pd.DataFrame:
     """The assessment table (``FLAT_COLUMNS``) of the rows of ``outputs``: reasons are the top signed
-    contributions, the explanation is templated in the user's language. Column-wise: contributions, top-k, the
-    reasons' JSON and the sentences are built for the whole chunk at once."""
-    reasons, labels_en, labels_zh, values, contrib = _reasons_json(trained, features, with_reasons)
+    ``contributions`` (the value model's path attribution of ``features``; None: no reasons), the explanation is
+    templated in the user's language. Column-wise: top-k, the reasons' JSON and the sentences are built for the
+    whole chunk at once."""
+    reasons, labels_en, labels_zh, values, contrib = _reasons_json(trained, features, contributions)
     langs = language.reindex(outputs.index).to_numpy(dtype=object)
     langs = np.where(langs == "en", "en", "zh")
     score = outputs["score"].to_numpy(dtype=float)

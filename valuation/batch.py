@@ -38,7 +38,7 @@ from valuation.assessment_table import FLAT_COLUMNS, assessment_payloads, assess
 from valuation.btyd import BtydModels
 from valuation.feature_matrix import ShopData, feature_matrix, likely_categories, load_shop_data
 from valuation.segments import assign_segments
-from valuation.training import TrainedEngine, reference_percentiles, score_frame
+from valuation.training import TrainedEngine, reference_percentiles, scored_and_explained
 
 CHUNK_USERS = 50_000
 
@@ -83,29 +83,32 @@ def score_chunk(
     columns: pd.Index,
     *,
     user_ids: pd.Index | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(outputs with score, segment and likely categories; features) for ``user_ids``, by default the users of
-    ``data`` registered by the engine's as-of date. ``columns`` are the training population's feature columns
-    (a chunk may lack some); ``reference`` is its sorted raw predictions, the scale of every score."""
+    explain: bool = False,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+    """(outputs with score, segment and likely categories; features; with ``explain``, the value model's path
+    contributions, the reasons, from the same walk of the trees as the predictions, else None) for
+    ``user_ids``, by default the users of ``data`` registered by the engine's as-of date. ``columns`` are the
+    training population's feature columns (a chunk may lack some); ``reference`` is its sorted raw
+    predictions, the scale of every score."""
     as_of = trained.as_of
     if user_ids is None:
         user_ids = data.users.index[data.users["signup_at"] < as_of + pd.Timedelta(days=1)]
     X, _ = feature_matrix(data, as_of, btyd=btyd, user_ids=pd.Index(user_ids, name="user_id"))
     X = X.reindex(columns=columns)
-    out = score_frame(trained, X)
+    out, contributions = scored_and_explained(trained, X, explain=explain)
     out["score"] = reference_percentiles(reference, out["raw_pred"].to_numpy())
     out["segment"] = assign_segments(out)
     cats = likely_categories(data, as_of).reindex(out.index)
     out["likely_categories"] = [c if isinstance(c, list) else [] for c in cats.tolist()]
-    return out, X
+    return out, X, contributions
 
 
 def assess_chunk(job: ScoringJob, data: ShopData) -> pd.DataFrame:
     """Score and explain the users of ``data`` (one id range, one Spark bucket): their assessment table."""
-    outputs, features = score_chunk(job.trained, data, job.btyd, job.reference, job.columns)
-    return assessment_table(
-        job.trained, outputs, features, data.users["language"], with_reasons=job.with_reasons
+    outputs, features, contributions = score_chunk(
+        job.trained, data, job.btyd, job.reference, job.columns, explain=job.with_reasons
     )
+    return assessment_table(job.trained, outputs, features, data.users["language"], contributions)
 
 
 class _FileWriter:

@@ -108,9 +108,10 @@ def _joined(items: np.ndarray, take: np.ndarray, sep: str) -> np.ndarray:
     out = np.full(len(items), "", dtype=object)
     first = np.ones(len(items), dtype=bool)
     for j in range(items.shape[1]):
-        t = take[:, j]
-        out = np.where(t, np.where(first, items[:, j], out + sep + items[:, j]), out)
-        first &= ~t
+        rows = np.flatnonzero(take[:, j])  # only these rows' strings are concatenated
+        picked = items[rows, j]
+        out[rows] = np.where(first[rows], picked, out[rows] + sep + picked)
+        first[rows] = False
     return out
 
 

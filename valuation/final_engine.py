@@ -146,7 +146,7 @@ class FinalEngine:
             X[self.columns], y["spend"], y["purchases"], base_margin=s_margin, purchases_margin=p_margin
         )
         scaled = scale_frames or frames
-        learned = [self._learned(f) for f in scaled]
+        learned = [self._learned(f)[0] for f in scaled]
         spend, purchases = (np.concatenate([part[t] for part in learned]) for t in TARGETS)
         self.tilt_quantiles = None
         if self.blend.rank_tilt:
@@ -169,17 +169,24 @@ class FinalEngine:
     def _margin(self, frame: EngineFrame, target: str) -> np.ndarray:
         return frame.margin(target, self.fallback_margin.get(target, math.log(_MIN_BASE)))
 
-    def _learned(self, frame: EngineFrame) -> dict[str, np.ndarray]:
-        """The learned model's predictions per target, before blending and before the spend level."""
-        pred = self.model.predict(
-            frame.X[self.columns],
-            base_margin=self._margin(frame, "spend"),
-            purchases_margin=self._margin(frame, "purchases"),
+    def _learned(
+        self, frame: EngineFrame, *, explain: bool = False
+    ) -> tuple[dict[str, np.ndarray], pd.DataFrame | None]:
+        """The learned model's predictions per target, before blending and before the spend level, and with
+        ``explain`` the spend trees' path contributions from the same walk (else None)."""
+        margins = {
+            "base_margin": self._margin(frame, "spend"),
+            "purchases_margin": self._margin(frame, "purchases"),
+        }
+        X = frame.X[self.columns]
+        pred, contributions = (
+            self.model.predict_explained(X, **margins) if explain else (self.model.predict(X, **margins), None)
         )
-        return {
+        learned = {
             "spend": pred["pred_spend"].to_numpy() / self.model.spend_scale,
             "purchases": pred["pred_purchases"].to_numpy(),
         }
+        return learned, contributions
 
     @property
     def fitted_learned(self) -> bool:
@@ -189,11 +196,18 @@ class FinalEngine:
         """Per target the amount, ``pred_<target>`` (the point prediction, at the amount weight), and the ranking
         score, ``rank_<target>`` (at the ranking weight; for spend, tilted by P(buy)^``rank_tilt`` and put back on
         the money scale by ``tilt_quantiles``): see ``valuation.blending``."""
+        return self.predict_explained(frame, explain=False)[0]
+
+    def predict_explained(
+        self, frame: EngineFrame, *, explain: bool = True
+    ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+        """``predict`` and the learned spend model's path contributions (the reasons; ``ValueModel``'s
+        ``predict_explained``), from one walk of the spend trees; None for a BTYD-only engine."""
         btyd = frame.btyd_prediction
         if not self.fitted_learned and self.blend.weight("spend") == self.blend.weight("purchases") == 0.0:
             # A BTYD-only engine (``btyd_only_engine``).
-            return btyd.assign(rank_spend=btyd["pred_spend"], rank_purchases=btyd["pred_purchases"])
-        learned = self._learned(frame)
+            return btyd.assign(rank_spend=btyd["pred_spend"], rank_purchases=btyd["pred_purchases"]), None
+        learned, contributions = self._learned(frame, explain=explain)
         tilted = tilt_ranking(learned["spend"], learned["purchases"], self.blend.rank_tilt)
         ranking = {**learned, "spend": money_scale(tilted, self.tilt_quantiles)}
         level = {"spend": self.model.spend_scale, "purchases": 1.0}
@@ -204,7 +218,7 @@ class FinalEngine:
                 blend(learned[target], base, self.blend.amount_weight(target)) * level[target]
             )
             out[f"rank_{target}"] = blend(ranking[target], base, self.blend.weight(target)) * level[target]
-        return pd.DataFrame(out, index=frame.X.index)
+        return pd.DataFrame(out, index=frame.X.index), contributions
 
     def contributions(self, frame: EngineFrame, *, method: str = "shap") -> pd.DataFrame:
         """Signed per-feature contributions to log(predicted spend), plus ``btyd_baseline`` (the base margin)

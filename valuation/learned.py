@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from scipy import sparse
 
 DEFAULT_PARAMS: dict[str, Any] = {
     "learning_rate": 0.03,
@@ -69,7 +69,7 @@ class ValueModel:
             1.0  # total-spend calibration factor, set by the caller (see calibration.py)
         )
         self.meta: dict[str, Any] = {}
-        self._path_tables: dict[str, tuple[sparse.csr_matrix, int, float]] = {}
+        self._path_tables: dict[str, _PathTable] = {}
 
     # ---- training -------------------------------------------------------------------------------------------
     def fit(
@@ -131,18 +131,46 @@ class ValueModel:
         """``pred_spend`` (already multiplied by ``spend_scale``) and ``pred_purchases`` per row of X."""
         data = self._matrix(X)
         raw_spend = self._raw(self.spend_booster, data, base_margin, "uses_base_margin", "base_margin")
+        return self._predictions(raw_spend, data, purchases_margin, X.index)
+
+    def predict_explained(
+        self,
+        X: pd.DataFrame,
+        *,
+        base_margin: pd.Series | np.ndarray | None = None,
+        purchases_margin: pd.Series | np.ndarray | None = None,
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """``predict(X)`` and ``contributions(X, method="path")`` (spend) from one walk of the spend trees: the
+        raw score is the sum of the leaf values whose paths the attribution reads anyway, added in LightGBM's
+        order, so both equal the separate calls exactly, for the price of one."""
+        if self.spend_booster is None:
+            raise RuntimeError("the value model is not fitted")
+        data = self._matrix(X)
+        raw_spend, contrib = self._walk(self.spend_booster, "spend", data)
+        raw_spend = self._margined(raw_spend, base_margin, "uses_base_margin", "base_margin")
+        return (
+            self._predictions(raw_spend, data, purchases_margin, X.index),
+            pd.DataFrame(contrib, index=X.index, columns=[*self.feature_names, "bias"]),
+        )
+
+    def _predictions(
+        self, raw_spend: np.ndarray, data: np.ndarray, purchases_margin: Any, index: pd.Index
+    ) -> pd.DataFrame:
         raw_purch = self._raw(
             self.purchases_booster, data, purchases_margin, "uses_purchases_margin", "purchases_margin"
         )
         return pd.DataFrame(
             {"pred_spend": np.exp(raw_spend) * self.spend_scale, "pred_purchases": np.exp(raw_purch)},
-            index=X.index,
+            index=index,
         )
 
     def _raw(
         self, booster: lgb.Booster | None, data: np.ndarray, margin: Any, flag: str, name: str
     ) -> np.ndarray:
         raw = booster.predict(data, raw_score=True, num_threads=PREDICT_THREADS)  # type: ignore[union-attr]
+        return self._margined(raw, margin, flag, name)
+
+    def _margined(self, raw: np.ndarray, margin: Any, flag: str, name: str) -> np.ndarray:
         if margin is not None:
             return raw + np.asarray(margin, dtype=float)
         if self.meta.get(flag):
@@ -164,30 +192,29 @@ class ValueModel:
         if method == "shap":
             contrib = booster.predict(data, pred_contrib=True, num_threads=PREDICT_THREADS)
         elif method == "path":
-            contrib = self._path_contributions(booster, target, data)
+            contrib = self._walk(booster, target, data)[1]
         else:
             raise ValueError(f"contributions method must be 'shap' or 'path', not {method!r}")
         return pd.DataFrame(contrib, index=X.index, columns=[*self.feature_names, "bias"])
 
-    def _path_contributions(self, booster: lgb.Booster, target: str, data: np.ndarray) -> np.ndarray:
-        table, width, bias = self._path_tables.get(target) or _path_tables(booster, len(self.feature_names))
-        self._path_tables[target] = (table, width, bias)
-        leaves = booster.predict(data, pred_leaf=True, num_threads=PREDICT_THREADS).astype(np.int64)
-        n, n_trees = leaves.shape
-        # Summing one leaf row per tree is a product of a 0/1 (rows x all leaves) matrix with the leaf table;
-        # both are sparse (a path touches a few features), so it costs the non-zeros, not trees x features.
-        picked = sparse.csr_matrix(
-            (
-                np.ones(n * n_trees),
-                (leaves + np.arange(n_trees) * width).ravel(),
-                np.arange(0, n * n_trees + 1, n_trees),
-            ),
-            shape=(n, n_trees * width),
+    def _walk(self, booster: lgb.Booster, target: str, data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(raw score, path contributions and bias) of each row, from the leaf each tree sends it to."""
+        table = self._path_tables.get(target) or _path_table(booster, len(self.feature_names))
+        self._path_tables[target] = table
+        # One row per tree, so that each tree's leaf indices are contiguous for the gathers below.
+        leaves = np.ascontiguousarray(
+            booster.predict(data, pred_leaf=True, num_threads=PREDICT_THREADS).T, dtype=np.intp
         )
-        out = np.empty((n, len(self.feature_names) + 1))
-        out[:, :-1] = (picked @ table).toarray()
-        out[:, -1] = bias
-        return out
+        raw = np.zeros(len(data))
+        # Transposed (a feature's values contiguous); a path touches a few features, so per tree only the
+        # features its splits use are gathered. Sums run tree by tree from zero, as LightGBM adds leaf values.
+        out = np.zeros((len(self.feature_names) + 1, len(data)))
+        for leaf, tree in zip(leaves, table.trees, strict=True):
+            raw += tree.leaf_values[leaf]
+            for feature, by_leaf in zip(tree.features, tree.contributions, strict=True):
+                out[feature] += by_leaf[leaf]
+        out[-1] = table.bias
+        return raw, out.T
 
     def feature_importance(self, target: str = "spend") -> pd.Series:
         booster = self.spend_booster if target == "spend" else self.purchases_booster
@@ -239,19 +266,35 @@ class ValueModel:
         return model
 
 
-def _path_tables(booster: lgb.Booster, n_features: int) -> tuple[sparse.csr_matrix, int, float]:
-    """Per tree, per leaf: the Saabas contribution vector of the path to that leaf, as one sparse (trees x width,
-    features) table with tree ``t``'s leaves in rows ``t * width ...``; the width; the summed root values."""
-    trees = booster.dump_model()["tree_info"]
-    width = max(t["num_leaves"] for t in trees)
-    tables = np.zeros((len(trees), width, n_features))
+@dataclass(frozen=True)
+class _TreePaths:
+    """One tree: each leaf's value, and for each feature its splits use, that feature's Saabas contribution on
+    the path to each leaf (row ``i`` of ``contributions`` belongs to ``features[i]``)."""
+
+    leaf_values: np.ndarray
+    features: tuple[int, ...]
+    contributions: np.ndarray
+
+
+@dataclass(frozen=True)
+class _PathTable:
+    trees: tuple[_TreePaths, ...]
+    bias: float  # the summed root values
+
+
+def _path_table(booster: lgb.Booster, n_features: int) -> _PathTable:
+    """Per tree, per leaf: the leaf's value and the Saabas contribution vector of the path to it."""
+    trees = []
     bias = 0.0
-    for t, tree in enumerate(trees):
+    for tree in booster.dump_model()["tree_info"]:
         root = tree["tree_structure"]
         if "split_feature" not in root:  # a single-leaf tree (no split found): all of it is bias
             bias += float(root["leaf_value"])
+            trees.append(_TreePaths(np.array([float(root["leaf_value"])]), (), np.zeros((0, 1))))
             continue
         bias += float(root["internal_value"])
+        values = np.zeros(tree["num_leaves"])
+        table = np.zeros((n_features, tree["num_leaves"]))
         stack = [(root, np.zeros(n_features))]
         while stack:
             node, acc = stack.pop()
@@ -261,7 +304,10 @@ def _path_tables(booster: lgb.Booster, n_features: int) -> tuple[sparse.csr_matr
                 path = acc.copy()
                 path[node["split_feature"]] += float(value) - float(node["internal_value"])
                 if "leaf_index" in child:
-                    tables[t, child["leaf_index"]] = path
+                    table[:, child["leaf_index"]] = path
+                    values[child["leaf_index"]] = float(value)
                 else:
                     stack.append((child, path))
-    return sparse.csr_matrix(tables.reshape(len(trees) * width, n_features)), width, bias
+        used = np.flatnonzero(table.any(axis=1))
+        trees.append(_TreePaths(values, tuple(used.tolist()), table[used]))
+    return _PathTable(tuple(trees), bias)

@@ -258,7 +258,7 @@ class ValueService:
             if data is None:
                 raise UnknownUser(user_id)
             assert self._btyd is not None and self._sorted_raw is not None
-            out, X = score_chunk(
+            out, X, _ = score_chunk(
                 self._trained,
                 data,
                 self._btyd,

@@ -177,15 +177,26 @@ def reference_percentiles(reference: np.ndarray, values: np.ndarray) -> np.ndarr
 
 def score_frame(trained: TrainedEngine, X: pd.DataFrame) -> pd.DataFrame:
     """Every model output for the rows of ``X`` (no score: percentiles need the population)."""
+    return scored_and_explained(trained, X, explain=False)[0]
+
+
+def scored_and_explained(
+    trained: TrainedEngine, X: pd.DataFrame, *, explain: bool
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """``score_frame`` and, with ``explain``, the spend model's path contributions (the reasons), from the same
+    walk of the spend trees as the predictions (else None)."""
     Xm = X if trained.with_profile else drop_profile(X)
     # A one-user frame lacks the columns of features nobody in it has (e.g. a non-buyer): undefined = NaN.
     Xm = Xm.reindex(columns=list(dict.fromkeys([*trained.value_model.feature_names, *Xm.columns])))
-    pred = trained.engine.predict(EngineFrame(Xm, None, HORIZON_DAYS, baseline=BASELINE))
+    frame = EngineFrame(Xm, None, HORIZON_DAYS, baseline=BASELINE)
+    pred, contributions = (
+        trained.engine.predict_explained(frame) if explain else (trained.engine.predict(frame), None)
+    )
     churn = trained.churn.predict(Xm)
     p_alive = X["p_alive"].to_numpy(float) if "p_alive" in X else np.full(len(X), np.nan)
     p_alive = np.where(np.isnan(p_alive), 1.0 - churn, p_alive)
     tenure = X["tenure_days"].to_numpy(float) if "tenure_days" in X else np.full(len(X), np.nan)
-    return pd.DataFrame(
+    outputs = pd.DataFrame(
         {
             "raw_pred": pred["rank_spend"].to_numpy(),  # the ranking the score is a percentile of
             "predicted_spend_12m": np.maximum(pred["pred_spend"].to_numpy(), 0.0),
@@ -201,6 +212,7 @@ def score_frame(trained: TrainedEngine, X: pd.DataFrame) -> pd.DataFrame:
         },
         index=X.index,
     )
+    return outputs, contributions
 
 
 def score_population(

@@ -116,3 +116,41 @@ def test_path_attribution_on_a_small_shop_whose_trees_have_one_leaf(
     np.testing.assert_allclose(path.sum(axis=1), shap.sum(axis=1), rtol=1e-9)
     assert (path[["frequency", "monetary", "noise"]] == 0).all().all()  # no split: everything is bias
     np.testing.assert_allclose(np.exp(path["bias"]), model.predict(small)["pred_spend"], rtol=1e-9)
+
+
+def test_one_walk_gives_the_predictions_and_the_path_contributions_exactly(
+    data: tuple[pd.DataFrame, np.ndarray, np.ndarray],
+) -> None:
+    """The batch's single walk of the spend trees equals ``predict`` and ``contributions(method="path")`` bit
+    for bit (stored scores and reasons do not depend on which path computed them), single-leaf trees included."""
+    X, spend, purchases = data
+    for rows, rounds in ((X, 80), (X.iloc[:40], 20)):
+        model = ValueModel(num_boost_round=rounds).fit(rows, spend[: len(rows)], purchases[: len(rows)])
+        pred, contrib = model.predict_explained(rows)
+        pd.testing.assert_frame_equal(pred, model.predict(rows), check_exact=True)
+        raw = model.spend_booster.predict(rows.to_numpy(), raw_score=True)  # type: ignore[union-attr]
+        assert np.array_equal(pred["pred_spend"].to_numpy(), np.exp(raw))
+        # Saabas by definition: walk each tree from the root, crediting each split's feature.
+        tables = model.spend_booster.dump_model()["tree_info"]  # type: ignore[union-attr]
+        leaves = model.spend_booster.predict(rows.to_numpy(), pred_leaf=True).reshape(len(rows), -1)  # type: ignore[union-attr]
+        for i in (0, len(rows) // 2):
+            expected = np.zeros(4)
+            for tree, leaf in zip(tables, leaves[i], strict=True):
+                node = tree["tree_structure"]
+                expected[3] += node.get("internal_value", node.get("leaf_value"))
+                while "split_feature" in node:
+                    child = _child_towards(node, int(leaf))
+                    value = child.get("internal_value", child.get("leaf_value"))
+                    expected[node["split_feature"]] += value - node["internal_value"]
+                    node = child
+            np.testing.assert_allclose(contrib.iloc[i].to_numpy(), expected, rtol=1e-9, atol=1e-12)
+        pd.testing.assert_frame_equal(contrib, model.contributions(rows, method="path"), check_exact=True)
+
+
+def _child_towards(node: dict, leaf: int) -> dict:
+    """The child of ``node`` whose subtree holds leaf number ``leaf``."""
+
+    def leaves(n: dict) -> set[int]:
+        return {n["leaf_index"]} if "leaf_index" in n else leaves(n["left_child"]) | leaves(n["right_child"])
+
+    return node["left_child"] if leaf in leaves(node["left_child"]) else node["right_child"]
