@@ -301,7 +301,7 @@ def test_a_tilted_spend_ranking_is_put_back_on_the_money_scale(shop: pd.DataFram
     tilted = FinalEngine(model=engine_model(3), blend=BlendWeights(rank_tilt=2.0)).fit_frames(rolling)
     assert tilted.tilt_quantiles is not None and len(tilted.tilt_quantiles[0]) == TILT_QUANTILES
     pred = pd.concat([tilted.predict(f) for f in rolling])
-    learned = [tilted._learned(f) for f in rolling]
+    learned = [tilted._learned(f)[0] for f in rolling]
     spend, purchases = (np.concatenate([part[t] for part in learned]) for t in ("spend", "purchases"))
     order = spearmanr(pred["rank_spend"], tilt_ranking(spend, purchases, 2.0)).statistic
     assert order == pytest.approx(1.0)
