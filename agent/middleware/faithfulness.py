@@ -7,7 +7,10 @@ A sentence passes only when each claim in it is backed by the tool results of th
   shopper's own message;
 * tier, level and segment words ("三级客户", "VIP", "gold member") appear in the tool results;
 * a comparison ("cheapest", "最便宜", "highest rated", "评分最高") names the one product the facts make the winner;
-* the speaker is the assistant talking to the shopper (never "You should recommend…", "您可以推荐…");
+* a value word agrees with the tool's price order: "affordable"/"实惠"/"性价比高" only over a list the tool
+  ordered cheapest first, "pricey"/"贵" only over one ordered priciest first, and never "poor value"/"性价比低";
+* the speaker is the assistant talking to the shopper (never "You should recommend…", "您可以推荐…"); a lead-in
+  over a product list asks the shopper nothing back ("请问您…", "您想看看…吗？");
 * the sentence is in the shopper's language.
 
 :func:`generate_faithful` runs a writer, checks its sentences, regenerates once with the failed claims fed
@@ -16,6 +19,7 @@ back, then gives up (the caller shows its template). Failures are logged PII-mas
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 from collections.abc import Callable, Iterable
@@ -30,7 +34,8 @@ from domain.i18n import detect_language
 log = logging.getLogger(__name__)
 
 Check = Literal[
-    "product", "brand", "number", "tier", "comparative", "speaker", "refusal", "language", "empty"
+    "product", "brand", "number", "tier", "comparative", "polarity", "speaker", "refusal", "language", "length",
+    "empty",
 ]
 Outcome = Literal["first_try", "regenerated", "template"]
 
@@ -64,6 +69,27 @@ _SPEAKER_RE = re.compile(
 )
 
 
+# Value words about the shown products and the price order that backs them. Disparaging the list is never a fact
+# a tool states; "cheap" needs a list ordered cheapest first, "pricey" one ordered priciest first. "最/更" forms
+# are comparatives, checked above.
+_LOW_VALUE_RE = re.compile(
+    r"性价比(?:较|比较|很|偏|不)?(?:低|差)|性价比不高|不(?:太)?划算|不值|\b(?:overpriced|poor value|bad value|not worth)\b|"
+    r"too expensive|太贵|偏贵",
+    re.I,
+)
+_CHEAP_CLAIM_RE = re.compile(
+    r"\b(?:cheap|affordable|inexpensive|budget[- ]friendly|low[- ]priced|low[- ]cost|bargains?|good value|"
+    r"great value|value for money)\b|(?<![不最更])便宜|(?<![最更])实惠|低价|平价|廉价|高性价比|"
+    r"性价比(?:较|比较|很|超|极)?高|(?<![最更])划算|不贵|价格(?:较|比较|偏)?低|价格亲民|省钱",
+    re.I,
+)
+_PRICEY_CLAIM_RE = re.compile(
+    r"(?<!most )(?<!more )(?<!less )\b(?:expensive|pricey|high[- ]priced|costly)\b|(?<![不最更太偏])贵(?!宾)|"
+    r"价格(?:较|比较|偏)?高|不便宜|高价",
+    re.I,
+)
+_QUESTION_RE = re.compile(r"[?？]|请问|[您你][^，。！,]{0,12}吗|\b(?:would|do|can|could) you (?:like|want|need|prefer)\b", re.I)
+
 # "I can't help with that" / "没有找到" over a list of products the tools did return is a false claim.
 _REFUSAL_RE = re.compile(
     r"\b(?:can(?:no|')t|unable to|couldn't|could not|don't have|do not have) (?:help|find|assist|offer)|"
@@ -87,6 +113,9 @@ class Evidence(BaseModel):
     winners: dict[str, set[str]] = Field(default_factory=dict)  # comparison kind -> product ids that win it
     grounded: list[str] = Field(default_factory=list)
     allowed_refs: set[str] = Field(default_factory=set)
+    # the price order of the last product list a tool returned: "ascending" (cheapest first), "descending"
+    # or None (ranked by something else, or fewer than two products)
+    price_order: Literal["ascending", "descending"] | None = None
 
 
 def canonical_numbers(text: str) -> set[str]:
@@ -119,6 +148,8 @@ def build_evidence(
     texts: list[str] = [user_text, *extra_text]
     products: dict[str, dict[str, Any]] = {}
     for output in outputs:
+        if isinstance(output, dict) and isinstance(output.get("products"), list):
+            evidence.price_order = price_order([p.get("price") for p in output["products"] if isinstance(p, dict)])
         for node in iter_dicts(output):
             for value in node.values():
                 for scalar in value if isinstance(value, (list, tuple)) else [value]:
@@ -152,6 +183,18 @@ def build_evidence(
     return evidence
 
 
+def price_order(prices: list[Any]) -> Literal["ascending", "descending"] | None:
+    values = [float(p) for p in prices if isinstance(p, (int, float))]
+    if len(values) < 2 or values[0] == values[-1]:
+        return None
+    pairs = list(itertools.pairwise(values))
+    if all(a <= b for a, b in pairs):
+        return "ascending"
+    if all(a >= b for a, b in pairs):
+        return "descending"
+    return None
+
+
 def _named_products(sentence: str, evidence: Evidence, catalog: Catalog) -> tuple[set[str], str]:
     """Product ids the sentence names (by title, short title or id) and the sentence with those names cut out."""
     low = sentence.lower()
@@ -169,8 +212,11 @@ def _named_products(sentence: str, evidence: Evidence, catalog: Catalog) -> tupl
     return named, low
 
 
-def check_sentence(sentence: str, evidence: Evidence, lang: str, catalog: Catalog) -> list[Failure]:
-    """Every failed check of one LLM-written sentence (empty = faithful)."""
+def check_sentence(
+    sentence: str, evidence: Evidence, lang: str, catalog: Catalog, *, lead: bool = False
+) -> list[Failure]:
+    """Every failed check of one LLM-written sentence (empty = faithful). ``lead``: the sentence opens a reply
+    whose answer (a product list) follows, so a question back to the shopper is a reversed speaker."""
     text = sentence.strip()
     if not text:
         return [Failure(check="empty", claim="")]
@@ -180,13 +226,15 @@ def check_sentence(sentence: str, evidence: Evidence, lang: str, catalog: Catalo
         failures.append(Failure(check="language", claim=text[:80]))
     if match := _SPEAKER_RE.search(text):
         failures.append(Failure(check="speaker", claim=match.group(0)))
+    elif lead and (match := _QUESTION_RE.search(text)):
+        failures.append(Failure(check="speaker", claim=text[:80]))
     if evidence.titles and (match := _REFUSAL_RE.search(rest)):
         failures.append(Failure(check="refusal", claim=match.group(0)))
     report = check_text(text, catalog, evidence.grounded, evidence.allowed_refs)
     for claim in report.ungrounded_ids + report.ungrounded_titles + report.leaked_ids:
         failures.append(Failure(check="product", claim=claim))
     for brand_low, brand in catalog.brands.items():
-        if len(brand_low) >= 2 and brand_low not in evidence.brands and _word_in(rest, brand_low):
+        if len(brand_low) >= 2 and brand.lower() not in evidence.brands and _word_in(rest, brand_low):
             failures.append(Failure(check="brand", claim=brand))
     if _FOREIGN_CURRENCY_RE.search(rest):
         failures.append(Failure(check="number", claim=_FOREIGN_CURRENCY_RE.search(rest).group(0)))  # type: ignore[union-attr]
@@ -202,7 +250,17 @@ def check_sentence(sentence: str, evidence: Evidence, lang: str, catalog: Catalo
         if kind == "unbacked" or not winners or not named or not named <= winners:
             failures.append(Failure(check="comparative", claim=match.group(0)))
         break  # the most specific comparative decides
+    failures += _polarity_failures(rest, evidence)
     return failures
+
+
+def _polarity_failures(rest: str, evidence: Evidence) -> list[Failure]:
+    if match := _LOW_VALUE_RE.search(rest):
+        return [Failure(check="polarity", claim=match.group(0))]
+    for pattern, order in ((_CHEAP_CLAIM_RE, "ascending"), (_PRICEY_CLAIM_RE, "descending")):
+        if (match := pattern.search(rest)) and evidence.price_order != order:
+            return [Failure(check="polarity", claim=match.group(0))]
+    return []
 
 
 def _word_in(low_text: str, word: str) -> bool:
@@ -211,8 +269,12 @@ def _word_in(low_text: str, word: str) -> bool:
     return word in low_text
 
 
-def check_reply(text: str, evidence: Evidence, lang: str, catalog: Catalog) -> list[Failure]:
-    return [f for sentence in split_sentences(text) for f in check_sentence(sentence, evidence, lang, catalog)]
+def check_reply(
+    text: str, evidence: Evidence, lang: str, catalog: Catalog, *, lead: bool = False
+) -> list[Failure]:
+    return [
+        f for sentence in split_sentences(text) for f in check_sentence(sentence, evidence, lang, catalog, lead=lead)
+    ]
 
 
 class FaithfulText(BaseModel):
