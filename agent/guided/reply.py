@@ -1,7 +1,7 @@
-"""Guided mode, step 3: the reply. Code renders the facts (product lists, orders, scores) from tool outputs; an
-LLM, when there is one, only fills a small schema (an opening sentence, the product to highlight, reason codes).
-The opening passes the faithfulness check before it is shown; the highlight and every number are rendered by
-code."""
+"""Guided mode, step 3: the reply. Code renders the facts (product lists, orders, scores, reviews) from tool
+outputs; an LLM, when there is one, only fills a one-field schema (an opening sentence) from a few worded facts.
+The opening passes the faithfulness check before it is shown; the highlighted product, its reasons and every
+number are chosen and rendered by code."""
 
 from __future__ import annotations
 
