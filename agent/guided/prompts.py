@@ -34,8 +34,8 @@ REPLY_SYSTEM = {
 # evaluated, so they cost no prompt reading after the first turn.
 REPLY_EXAMPLES = {
     "en": (
-        ("Shopper: Show me headphones under 500 yuan\nShown: 5 × headphones, best match first, all within the budget",
-         '{"opening": "Here are some headphones that fit your budget."}'),
+        ("Shopper: Recommend some headphones\nShown: 5 × headphones, best match first",
+         '{"opening": "Here are some headphones you might like."}'),
         ("Shopper: cheaper running shoes please\nShown: 5 × running shoes, cheapest first",
          '{"opening": "Here are some affordable running shoes for you, cheapest first."}'),
     ),

@@ -5,6 +5,7 @@ A sentence passes only when each claim in it is backed by the tool results of th
 * product names (catalog titles, ids) and brands were returned by a tool;
 * every number (price, percentage, count, date, rating, model code) appears in the tool results or the
   shopper's own message;
+* "within your budget"/"预算内" only when the shopper gave a price limit;
 * tier, level and segment words ("三级客户", "VIP", "gold member") appear in the tool results;
 * a comparison ("cheapest", "最便宜", "highest rated", "评分最高") names the one product the facts make the winner;
 * a value word agrees with the tool's price order: "affordable"/"实惠"/"性价比高" only over a list the tool
@@ -34,8 +35,8 @@ from domain.i18n import detect_language
 log = logging.getLogger(__name__)
 
 Check = Literal[
-    "product", "brand", "number", "tier", "comparative", "polarity", "speaker", "refusal", "language", "length",
-    "empty",
+    "product", "brand", "number", "tier", "comparative", "polarity", "budget", "speaker", "refusal", "language",
+    "length", "empty",
 ]
 Outcome = Literal["first_try", "regenerated", "template"]
 
@@ -62,6 +63,7 @@ _SPEAKER_RE = re.compile(
     r"\bI(?:'m| am) (?:looking for|interested in)|\bI (?:want|need|would like) to buy|\bmy budget\b|"
     r"\bas a (?:customer|shopper)\b|"
     r"[您你](?:可以|应该|可|不妨|最好)(?:向.{0,6})?推荐|推荐给(?:顾客|客户|用户)|顾客|客人|用户们?(?:可以|会)|"
+    r"(?<![为给帮])[您你](?:推荐|找到|挑选|准备)了|"
     r"我(?:想|要|需要|打算)(?:买|购买|找)|我的预算|"
     r"\bfacts?\b|事实|\bJSON\b|\byou are (?:a|an|the) [a-z ]{0,20}assistant|\bproduct list\b|talking to a shopper|"
     r"你是购物助手|商品列表会显示",  # talking about (or echoing) its own prompt
@@ -88,6 +90,8 @@ _PRICEY_CLAIM_RE = re.compile(
     r"价格(?:较|比较|偏)?高|不便宜|高价",
     re.I,
 )
+# "within your budget" is a claim too: only when the shopper named one (asking for it is no claim)
+_BUDGET_RE = re.compile(r"\bbudget\b|预算", re.I)
 _QUESTION_RE = re.compile(r"[?？]|请问|[您你][^，。！,]{0,12}吗|\b(?:would|do|can|could) you (?:like|want|need|prefer)\b", re.I)
 
 # "I can't help with that" / "没有找到" over a list of products the tools did return is a false claim.
@@ -116,6 +120,7 @@ class Evidence(BaseModel):
     # the price order of the last product list a tool returned: "ascending" (cheapest first), "descending"
     # or None (ranked by something else, or fewer than two products)
     price_order: Literal["ascending", "descending"] | None = None
+    budget: bool = False  # the shopper gave a price limit in this turn or one carried into it
 
 
 def canonical_numbers(text: str) -> set[str]:
@@ -142,9 +147,15 @@ def build_evidence(
     grounded: Iterable[str],
     allowed_refs: Iterable[str] = (),
     extra_text: Iterable[str] = (),
+    budget: bool | None = None,
 ) -> Evidence:
-    """Evidence from tool outputs (dicts), the shopper's message and texts code wrote from the same facts."""
-    evidence = Evidence(grounded=list(grounded), allowed_refs={r.lower() for r in allowed_refs})
+    """Evidence from tool outputs (dicts), the shopper's message and texts code wrote from the same facts.
+    ``budget``: whether a price limit applies (None: the message has a figure in it)."""
+    evidence = Evidence(
+        grounded=list(grounded),
+        allowed_refs={r.lower() for r in allowed_refs},
+        budget=bool(re.search(r"\d", user_text)) if budget is None else budget,
+    )
     texts: list[str] = [user_text, *extra_text]
     products: dict[str, dict[str, Any]] = {}
     for output in outputs:
@@ -251,6 +262,8 @@ def check_sentence(
             failures.append(Failure(check="comparative", claim=match.group(0)))
         break  # the most specific comparative decides
     failures += _polarity_failures(rest, evidence)
+    if not evidence.budget and not _QUESTION_RE.search(text) and (match := _BUDGET_RE.search(rest)):
+        failures.append(Failure(check="budget", claim=match.group(0)))
     return failures
 
 

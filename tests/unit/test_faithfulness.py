@@ -233,3 +233,21 @@ def test_a_brand_named_in_chinese_is_checked_like_its_latin_name():
     assert CATALOG.find_brand("精工手表怎么样") == "Seiko"
     assert "brand" in _checks(check_sentence("精工的手表也很好。", evidence, "zh", CATALOG))
     assert check_sentence("这款小米耳机音质不错。", evidence, "zh", CATALOG) == []
+
+
+def test_a_budget_the_shopper_never_gave_is_caught():
+    # seen from the local model for "I'd like a new watch, what do you suggest?"
+    evidence = _evidence(ROWS[2:4], "en", "I'd like a new watch, what do you suggest?")
+    assert "budget" in _checks(check_sentence("Here are some new watches that fit your budget.", evidence, "en", CATALOG))
+    with_budget = _evidence([ROWS[3]], "en", "a watch under 500 yuan")
+    assert check_sentence("Here are some watches that fit your budget.", with_budget, "en", CATALOG) == []
+    carried = build_evidence([{"products": [_brief(ROWS[3], "zh")]}], "有更便宜的吗？", [ROWS[3][0]], budget=True)
+    assert check_sentence("为您找到了几款预算内的手表。", carried, "zh", CATALOG) == []
+
+
+def test_the_shopper_is_never_the_one_who_recommended():
+    # "您推荐了几款预算内的蓝牙耳机。" ("You recommended…") for 500元以内的耳机有哪些？
+    evidence = _evidence([ROWS[4]], "zh", "500元以内的耳机有哪些？")
+    assert "speaker" in _checks(check_sentence("您推荐了几款预算内的蓝牙耳机。", evidence, "zh", CATALOG))
+    assert "speaker" in _checks(check_sentence("您找到了几款预算内的耳机。", evidence, "zh", CATALOG))
+    assert check_sentence("为您找到了几款预算内的耳机。", evidence, "zh", CATALOG) == []
