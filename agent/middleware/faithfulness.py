@@ -90,6 +90,7 @@ _PRICEY_CLAIM_RE = re.compile(
     r"价格(?:较|比较|偏)?高|不便宜|高价",
     re.I,
 )
+_CHEAPEST_FIRST_RE = re.compile(r"\b(?:cheapest|lowest[- ]priced?) first\b|(?:按)?价格从低到高(?:排列|排序)?", re.I)
 # "within your budget" is a claim too: only when the shopper named one (asking for it is no claim)
 _BUDGET_RE = re.compile(r"\bbudget\b|预算", re.I)
 _QUESTION_RE = re.compile(r"[?？]|请问|[您你][^，。！,]{0,12}吗|\b(?:would|do|can|could) you (?:like|want|need|prefer)\b", re.I)
@@ -254,6 +255,8 @@ def check_sentence(
     for match in _TIER_RE.finditer(rest):
         if match.group(0).lower() not in evidence.text:
             failures.append(Failure(check="tier", claim=match.group(0)))
+    if evidence.price_order == "ascending":  # "cheapest first" says how the list is ordered, which is true
+        rest = _CHEAPEST_FIRST_RE.sub(" ", rest)
     for pattern, kind in _COMPARATIVES:
         if not (match := pattern.search(rest)):
             continue
@@ -324,10 +327,11 @@ def generate_faithful(write: Writer, check: Callable[[str], list[Failure]], *, w
 def feedback_text(failures: list[Failure], lang: str) -> str:
     """The failed claims, told to the model for its second try."""
     claims = "; ".join(f"{f.check}: {f.claim}" for f in failures if f.claim) or "empty"
+    # No word like "facts" or "list" here: the small model echoed it into its next sentence.
     if lang == "zh":
-        return f"上一句有不被事实支持的内容（{claims}）。请重写：只用给出的事实，不写数字，不做比较，对顾客用“您”。"
+        return f"上一句有不对的内容（{claims}）。请重写一句：告诉顾客为他展示了什么，不写数字，不做比较，称呼“您”。"
     return (
-        f"Your last sentence made claims the facts do not support ({claims}). Rewrite it: only the given facts, "
-        "no numbers, no comparisons, speak to the shopper as 'you'."
+        f"Your last sentence said something wrong ({claims}). Write it again: one short sentence telling the "
+        "shopper what you are showing them, no numbers, no comparisons, say 'you'."
     )
 

@@ -4,6 +4,7 @@ pass, and the regenerate-once-then-template loop reports what happened."""
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
 
@@ -251,3 +252,20 @@ def test_the_shopper_is_never_the_one_who_recommended():
     assert "speaker" in _checks(check_sentence("您推荐了几款预算内的蓝牙耳机。", evidence, "zh", CATALOG))
     assert "speaker" in _checks(check_sentence("您找到了几款预算内的耳机。", evidence, "zh", CATALOG))
     assert check_sentence("为您找到了几款预算内的耳机。", evidence, "zh", CATALOG) == []
+
+
+def test_cheapest_first_describes_a_list_ordered_by_price_and_nothing_else():
+    # "Here are some affordable headphones for you, cheapest first." failed as an unnamed "cheapest" claim
+    cheapest_first = _evidence([ROWS[3], ROWS[2]], "en", "Show me some cheaper watches")
+    ranked = _evidence([ROWS[2], ROWS[3]], "en", "Show me some watches")
+    sentence = "Here are some affordable watches for you, cheapest first."
+    assert check_sentence(sentence, cheapest_first, "en", CATALOG, lead=True) == []
+    assert "comparative" in _checks(check_sentence("Here are some watches, cheapest first.", ranked, "en", CATALOG))
+
+
+def test_the_feedback_gives_the_model_no_prompt_words_to_echo():
+    from agent.middleware.faithfulness import feedback_text
+
+    for lang in ("en", "zh"):
+        text = feedback_text([Failure(check="comparative", claim="cheapest")], lang)
+        assert "cheapest" in text and not re.search(r"facts?|事实|list|列表", text, re.I)
