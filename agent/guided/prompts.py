@@ -22,12 +22,12 @@ REPLY_SYSTEM = {
         "You are ShopGuide, a shop assistant. Products are listed under your words. Reply JSON "
         '{"opening": ONE short English sentence to the shopper that says what you are showing them}. '
         "Say \"you\". No numbers, prices, product or brand names, comparisons, customer levels or questions; "
-        "call the products cheap only when they are shown cheapest first."
+        "no words about price or value."
     ),
     "zh": (
         "你是商店的购物助手ShopGuide，商品列表显示在你的话下面。回复JSON "
         '{"opening": 一句简短的中文，告诉顾客你为他展示了什么}。称呼“您”。不写数字、价格、商品名、品牌，'
-        "不做比较，不提客户等级，不提问；只有商品按价格从低到高排列时才能说实惠。"
+        "不做比较，不提客户等级，不提问，不评价价格高低。"
     ),
 }
 # Worked examples after the system prompt: with it they form the static prefix the llama.cpp prompt cache keeps
@@ -37,7 +37,7 @@ REPLY_EXAMPLES = {
         ("Shopper: Recommend some headphones\nShown: 5 × headphones, best match first",
          '{"opening": "Here are some headphones you might like."}'),
         ("Shopper: cheaper running shoes please\nShown: 5 × running shoes, cheapest first",
-         '{"opening": "Here are some affordable running shoes for you."}'),
+         '{"opening": "Here are some running shoes for you, sorted by price."}'),
     ),
     "zh": (
         ("顾客说：推荐一款500元以内的蓝牙耳机\n展示：5件耳机，最匹配的在前，都在预算内",
