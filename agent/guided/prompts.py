@@ -37,7 +37,7 @@ REPLY_EXAMPLES = {
         ("Shopper: Recommend some headphones\nShown: 5 × headphones, best match first",
          '{"opening": "Here are some headphones you might like."}'),
         ("Shopper: cheaper running shoes please\nShown: 5 × running shoes, cheapest first",
-         '{"opening": "Here are some running shoes for you, sorted by price."}'),
+         '{"opening": "Here are some running shoes for you."}'),
     ),
     "zh": (
         ("顾客说：推荐一款500元以内的蓝牙耳机\n展示：5件耳机，最匹配的在前，都在预算内",

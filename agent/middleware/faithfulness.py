@@ -90,6 +90,7 @@ _PRICEY_CLAIM_RE = re.compile(
     r"价格(?:较|比较|偏)?高|不便宜|高价",
     re.I,
 )
+_SORTED_BY_PRICE_RE = re.compile(r"\b(?:sorted|ordered|arranged|listed) by price\b|按价格(?:高低|从低到高|从高到低)?(?:排序|排列)", re.I)
 _CHEAPEST_FIRST_RE = re.compile(r"\b(?:cheapest|lowest[- ]priced?) first\b|(?:按)?价格从低到高(?:排列|排序)?", re.I)
 # "within your budget" is a claim too: only when the shopper named one (asking for it is no claim)
 _BUDGET_RE = re.compile(r"\bbudget\b|预算", re.I)
@@ -272,6 +273,8 @@ def check_sentence(
 
 def _polarity_failures(rest: str, evidence: Evidence) -> list[Failure]:
     if match := _LOW_VALUE_RE.search(rest):
+        return [Failure(check="polarity", claim=match.group(0))]
+    if evidence.price_order is None and (match := _SORTED_BY_PRICE_RE.search(rest)):
         return [Failure(check="polarity", claim=match.group(0))]
     for pattern, order in ((_CHEAP_CLAIM_RE, "ascending"), (_PRICEY_CLAIM_RE, "descending")):
         if (match := pattern.search(rest)) and evidence.price_order != order:

@@ -269,3 +269,14 @@ def test_the_feedback_gives_the_model_no_prompt_words_to_echo():
     for lang in ("en", "zh"):
         text = feedback_text([Failure(check="comparative", claim="cheapest")], lang)
         assert "cheapest" in text and not re.search(r"facts?|事实|list|列表", text, re.I)
+
+
+def test_sorted_by_price_only_over_a_list_the_tool_ordered_by_price():
+    # "Here are some headphones under 500 yuan, sorted by price …" over a list ranked by match (local run)
+    ranked = _evidence([ROWS[2], ROWS[3], ROWS[4]], "en", "Show me watches under 5000 yuan")
+    by_price = _evidence([ROWS[3], ROWS[4], ROWS[2]], "en", "cheaper watches under 5000 yuan")
+    sentence = "Here are some watches for you, sorted by price."
+    assert "polarity" in _checks(check_sentence(sentence, ranked, "en", CATALOG, lead=True))
+    assert check_sentence(sentence, by_price, "en", CATALOG, lead=True) == []
+    zh_ranked = _evidence([ROWS[2], ROWS[3], ROWS[4]], "zh", "推荐手表")
+    assert "polarity" in _checks(check_sentence("为您找到了几款手表，按价格排序。", zh_ranked, "zh", CATALOG))
