@@ -131,7 +131,7 @@ class Catalog:
 
     categories: dict[str, tuple[str, str]] = field(default_factory=dict)  # slug -> (en words, zh name)
     phrases: dict[str, str] = field(default_factory=dict)
-    brands: dict[str, str] = field(default_factory=dict)  # lower-cased brand -> brand
+    brands: dict[str, str] = field(default_factory=dict)  # lower-cased brand or its Chinese name -> brand
     titles: dict[str, tuple[str, str]] = field(default_factory=dict)  # product id -> (title_en, title_zh)
     prices: dict[str, float] = field(default_factory=dict)
     product_categories: dict[str, str] = field(default_factory=dict)
@@ -198,6 +198,9 @@ def build_catalog(rows: list[Any]) -> Catalog:
         catalog.prices[pid] = float(price)
         catalog.product_categories[pid] = category
         catalog.brands[brand.lower()] = brand
+        zh_brand = (title_zh or "").split(" ", 1)[0]
+        if (title_en or "").startswith(brand) and zh_brand and not zh_brand.isascii():
+            catalog.brands.setdefault(zh_brand, brand)  # "索尼 WH-1000XM5 耳机": 索尼 names Sony
         if category not in catalog.categories:
             catalog.categories[category] = (category.replace("-", " "), category_zh or "")
     for slug, (words, zh) in catalog.categories.items():

@@ -44,6 +44,8 @@ class TurnExpect(BaseModel):
     budget_min: float | None = None
     category: str | None = None
     clarify: bool = False
+    cheapest_first: bool = False  # the cards are ordered by ascending price ("便宜一点的跑鞋")
+    first_brand: str | None = None  # the first card is this brand (a question about a named product)
     contains_all: list[str] = Field(default_factory=list)
     contains_any: list[str] = Field(default_factory=list)
     must_not_contain: list[str] = Field(default_factory=list)
@@ -149,6 +151,10 @@ def check_turn(
         ]
         if wrong:
             failures.append(f"products outside {expect.category}: {wrong}")
+    if expect.cheapest_first and prices != sorted(prices):
+        failures.append(f"cards not cheapest first: {prices}")
+    if expect.first_brand and (not result.products or result.products[0].brand != expect.first_brand):
+        failures.append(f"first card is not a {expect.first_brand}: {[p.brand for p in result.products[:1]]}")
     if expect.clarify and not ("?" in result.reply or "？" in result.reply):
         failures.append("expected a clarifying question")
     if expect.clarify and result.product_ids:

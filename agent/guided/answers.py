@@ -66,6 +66,14 @@ SOLD_HERE_RE = re.compile(
 )
 
 
+REVIEWS_RE = re.compile(
+    r"\bwhat do (?:other )?(?:customers|people|buyers|shoppers|users) (?:say|think)|\breviews? (?:of|about|on|for)\b|"
+    r"\bhow are (?:the )?reviews\b|\b(?:customer|user) reviews\b|\breviews say\b|"
+    r"评价(?:怎么样|如何|好不好|怎样)|口碑|评论|(?:顾客|客户|买家|用户|大家|别人|其他人)[^，。？?]{0,10}(?:评价|怎么说|觉得)",
+    re.I,
+)
+
+
 def find_criterion(text: str) -> str | None:
     return next((key for key, c in CRITERIA.items() if c.ask.search(text)), None)
 
@@ -117,6 +125,7 @@ def criterion_answer(lang: str, key: str, details: list[dict[str, Any]]) -> str:
 
 
 def single_criterion_answer(lang: str, key: str, details: dict[str, Any]) -> str:
+    """A yes, with the words of the product's own information that back it, or "it doesn't say"."""
     criterion = CRITERIA[key]
     zh = lang == "zh"
     title = plain((details.get("product") or details)["title"])
@@ -124,8 +133,39 @@ def single_criterion_answer(lang: str, key: str, details: dict[str, Any]) -> str
     hits = _hits(criterion, details)
     if hits:
         quoted = "、".join(f"「{h}」" for h in hits[:3]) if zh else ", ".join(f"“{h}”" for h in hits[:3])
-        return f"{title}的商品信息提到{quoted}，适合{label}。" if zh else f"{title}: its description mentions {quoted}, so it suits {label}."
+        return f"是的，{title}适合{label}：商品信息提到{quoted}。" if zh else f"Yes, {title} suits {label}: its description mentions {quoted}."
     return f"{title}的商品信息里没有说明是否适合{label}。" if zh else f"The information on {title} doesn't say whether it suits {label}."
+
+
+REVIEW_QUOTE_CHARS = 120
+
+
+def reviews_answer(lang: str, details: list[dict[str, Any]]) -> tuple[str, str]:
+    """``(header, body)`` summarising what shoppers said about the products found: their average rating
+    weighted by review count, then per product its rating and one review in the shopper's language."""
+    zh = lang == "zh"
+    products = [d["product"] for d in details]
+    category = products[0].get("category") or ("商品" if zh else "products")
+    count = sum(int(p.get("rating_count") or 0) for p in products)
+    if not count:
+        return (f"这几款{category}还没有评价。" if zh else f"These {category} have no reviews yet."), ""
+    average = sum(float(p.get("rating") or 0) * int(p.get("rating_count") or 0) for p in products) / count
+    if zh:
+        header = f"顾客对这几款{category}的评价：平均★{average:.1f}，共{count}条评价。"
+    else:
+        header = f"Here is what shoppers say about these {category}: ★{average:.1f} on average over {count} reviews."
+    lines = []
+    for i, (product, detail) in enumerate(zip(products, details, strict=True), 1):
+        n = int(product.get("rating_count") or 0)
+        counted = f"（{n}条评价）" if zh else f" ({n} reviews)"
+        rating = f"★{float(product.get('rating') or 0):.1f}"
+        lines.append(f"{i}. {plain(product['title'])} — {money(product['price'])} {rating}{counted}")
+        review = next((r for r in detail.get("reviews", []) if r.get("language") == lang and plain(r.get("text"))), None)
+        if review:
+            text = plain(review["text"])
+            quote = text if len(text) <= REVIEW_QUOTE_CHARS else text[:REVIEW_QUOTE_CHARS].rstrip() + "…"
+            lines.append(f"   “{quote}”（★{review['rating']}）" if zh else f"   “{quote}” (★{review['rating']})")
+    return header, "\n".join(lines)
 
 
 def yes_no_answer(lang: str, kind: YesNo, details: dict[str, Any]) -> str:

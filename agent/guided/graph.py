@@ -105,9 +105,11 @@ def build_guided_graph(settings: Settings, checkpointer: Any = None) -> Any:
         lead = None
         use_llm = bool(ctx.get("use_llm", settings.llm != "none"))
         if use_llm and cards and wants_lead(turn):
+            slots = turn["slots"]
             evidence = build_evidence(
-                [run.get("output") for run in runs], turn["text"], grounded, allowed, extra_text=[header, body]
-            )
+                [run.get("output") for run in runs], turn["text"], grounded, allowed, extra_text=[header, body],
+                budget=slots.get("budget_max") is not None or slots.get("budget_min") is not None,
+            )  # fmt: skip
             lead = llm_lead(settings, turn, cards, catalog, evidence, masker, state.get("summary", ""))
             turn["faithfulness"] = {"outcome": lead.outcome, "sentences": lead.sentences}
         opening = lead.text if lead and lead.text else header

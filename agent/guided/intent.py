@@ -10,7 +10,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, Field
 
-from agent.guided.answers import MEMBER_RE, SOLD_HERE_RE, UNSUPPORTED_RE
+from agent.guided.answers import MEMBER_RE, REVIEWS_RE, SOLD_HERE_RE, UNSUPPORTED_RE
 from agent.guided.exemplars import INTENT_EXEMPLARS
 from agent.guided.prompts import intent_messages
 from agent.guided.slots import Slots, extract_slots
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 Intent = Literal[
     "recommend", "search", "compare", "product_details", "order_status", "my_history", "value_explain",
-    "greeting", "off_topic", "ambiguous", "injection", "member_level", "unsupported", "not_sold",
+    "greeting", "off_topic", "ambiguous", "injection", "member_level", "unsupported", "not_sold", "reviews",
 ]  # fmt: skip
 LLM_INTENTS = [i for i in INTENT_EXEMPLARS]
 LLM_BELOW_SIMILARITY = 0.8
@@ -51,6 +51,7 @@ _HISTORY_RE = re.compile(
     re.I,
 )
 _RECOMMEND_RE = re.compile(r"recommend|suggest|advise|what should i (?:buy|get)|推荐|建议|适合我", re.I)
+_QUESTION_RE = re.compile(r"[?？吗]\s*$|^\s*(?:is|are|does|do|can|will|would)\b|是否|是不是|适不适合|好不好", re.I)
 _SHOPPING_RE = re.compile(
     r"recommend|suggest|buy|gift|present|looking for|need|want|推荐|买|礼物|送|想要|需要|挑", re.I
 )
@@ -134,6 +135,10 @@ def rule_intent(text: str, slots: Slots, *, is_staff: bool, has_shown_products: 
     pointed = slots.product_ids or slots.ordinals or (slots.demonstratives and has_shown_products)
     if pointed and (_DETAILS_RE.search(text) or slots.yes_no or slots.criterion) and not slots.relative:
         return "product_details"
+    if not pointed and (slots.category or slots.brand) and REVIEWS_RE.search(text):
+        return "reviews"  # "what do customers say about your coffee machines": their reviews answer
+    if not pointed and slots.brand and (slots.yes_no or slots.criterion) and _QUESTION_RE.search(text):
+        return "product_details"  # "Is the Sony headphone good for travel?": the planner finds the Sony
     concrete = (
         slots.category or slots.brand or slots.product_ids or slots.relative or slots.price_preference
         or slots.budget_max or slots.budget_min or slots.criterion
@@ -170,8 +175,9 @@ def classify(
         return IntentResult(intent=ruled, confidence=1.0, source="rules", slots=slots)  # type: ignore[arg-type]
     embedded, similarity = get_classifier(settings).classify(text)
     result = IntentResult(intent=embedded, confidence=similarity, source="embedding", slots=slots)  # type: ignore[arg-type]
-    # The exemplars are sure about most messages; the small model is asked only when they are not.
-    if use_llm and settings.llm != "none" and similarity < LLM_BELOW_SIMILARITY:
+    # The exemplars are sure about most messages; the small model is asked only when they are not, and only
+    # when the rules left its slots empty: with the category known, its answer changed nothing but the time.
+    if use_llm and settings.llm != "none" and similarity < LLM_BELOW_SIMILARITY and not slots.category:
         proposed = llm_intent(settings, text, catalog, history_hint, masker)
         if proposed is not None:
             # The small model is often wrong where the exemplars are sure; trust it only when they are not.
@@ -196,8 +202,8 @@ def _refine(result: IntentResult, text: str, *, is_staff: bool) -> IntentResult:
     concrete = bool(slots.category or slots.brand or slots.budget_max or slots.budget_min)
     if result.intent in ("ambiguous", "greeting", "off_topic") and concrete and _SHOPPING_RE.search(text):
         result.intent = "recommend"
-    elif result.intent in ("ambiguous", "off_topic") and slots.category:
-        result.intent = "search"
+    elif result.intent in ("ambiguous", "off_topic", "greeting") and slots.category:
+        result.intent = "search"  # "Show me some handbags": a category named is a search, whatever the label
     if result.intent == "search" and _RECOMMEND_RE.search(text):
         result.intent = "recommend"  # "what do you suggest" asks for the value-aware recommender
     if result.intent == "value_explain" and not is_staff:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from agent.guided.intent import IntentResult, classify
 from agent.guided.slots import Slots
-from agent.toolbox import Toolbox
+from agent.toolbox import Toolbox, ToolRun, collect_product_ids
 from agent.vocabulary import Catalog
 from domain.i18n import detect_language
 from domain.privacy.access import Principal
@@ -24,6 +24,9 @@ _FOLLOW_UP_RE = re.compile(
 _USER_TOKEN_RE = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z]{1,4}\d{3,}(?![A-Za-z0-9_])")
 _WANTS_SUGGESTION_RE = re.compile(r"recommend|suggest|something|推荐|买点|有什么好", re.I)
 PRODUCT_INTENTS = ("recommend", "search")
+LIST_SIZE = 5
+PRICE_POOL = 12  # a price-ordered list: the cheapest (priciest) LIST_SIZE of the need's PRICE_POOL best matches
+REVIEWED_PRODUCTS = 3  # "what do customers say about your coffee machines": the reviews of the top matches
 
 
 def known_user_ids(settings: Settings, text: str) -> set[str]:
@@ -74,6 +77,16 @@ def relative_budgets(
     if relative == "pricier":
         return [(round(max(prices) + 0.01, 2), None), (round(min(prices) + 0.01, 2), None), (lo, hi)]
     return [(lo, hi)]
+
+
+def order_by_price(run: ToolRun, sort: str) -> None:
+    """The tool's matches ordered by price, the first LIST_SIZE kept ("便宜一点的跑鞋", "high-end headphones")."""
+    products = (run.output or {}).get("products")
+    if not isinstance(products, list):
+        return
+    ordered = sorted(products, key=lambda p: float(p.get("price") or 0.0), reverse=sort == "high_first")
+    run.output = {**(run.output or {}), "products": ordered[:LIST_SIZE]}
+    run.product_ids = collect_product_ids(run.output)
 
 
 def understand(
@@ -159,21 +172,37 @@ def act(
     target = slots.target_user_id if principal.is_staff else None
     text = turn["text"]
     clarify: str | None = None
+    if intent == "product_details" and not refs and slots.brand:
+        # "Is the Sony headphone good for travel?" names a product nobody showed yet: find it first
+        found = toolbox.run("search_products", query=slots.query or text, k=PRICE_POOL, category=slots.category,
+                            language=lang)  # fmt: skip
+        refs = [p["product_id"] for p in (found.output or {}).get("products", [])
+                if str(p.get("brand", "")).lower() == slots.brand.lower()][:1]  # fmt: skip
+        if not refs:  # no such product: the best matches of the need answer instead
+            intent = "search"
     if intent in PRODUCT_INTENTS:
         query = slots.query or text
+        k = PRICE_POOL if slots.price_sort else LIST_SIZE
         for lo, hi in [(slots.budget_min, slots.budget_max), *turn.get("budget_ladder", [])]:
             if intent == "recommend":
                 run = toolbox.run(
-                    "recommend_products", user_id=target, query=query, k=5, min_price=lo, max_price=hi,
+                    "recommend_products", user_id=target, query=query, k=k, min_price=lo, max_price=hi,
                     category=slots.category, language=lang,
                 )  # fmt: skip
             else:
                 run = toolbox.run(
-                    "search_products", query=query, k=5, min_price=lo, max_price=hi,
+                    "search_products", query=query, k=k, min_price=lo, max_price=hi,
                     category=slots.category, language=lang,
                 )  # fmt: skip
             if run.product_ids or run.error:
                 break
+        if slots.price_sort:
+            order_by_price(run, slots.price_sort)
+    elif intent == "reviews":
+        found = toolbox.run("search_products", query=slots.query or text, k=REVIEWED_PRODUCTS,
+                            category=slots.category, language=lang)  # fmt: skip
+        for pid in found.product_ids[:REVIEWED_PRODUCTS]:
+            toolbox.run("get_product_details", product_id=pid, language=lang, n_reviews=5)
     elif intent == "compare":
         if len(refs) >= 2:
             toolbox.run("compare_products", product_ids=refs[:4], language=lang)
@@ -208,6 +237,7 @@ def act(
     elif intent == "ambiguous":
         clarify = "clarify"
     turn = dict(turn)
+    turn.update(intent=intent, refs=refs)
     turn["clarify"] = clarify
     turn["tool_runs"] = [run.model_dump() for run in toolbox.runs]
     return turn

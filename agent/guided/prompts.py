@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 INTENT_SYSTEM = (
     "You label a shopper's message for an online shop. Intents: recommend (wants suggestions), search (looks for "
     "products matching filters), compare (two or more products), product_details (one product), order_status "
@@ -22,31 +19,41 @@ def intent_messages(text: str, categories: list[str], history_hint: str = "") ->
 
 REPLY_SYSTEM = {
     "en": (
-        "You are ShopGuide, a shopping assistant talking to a shopper; the product list is shown under your words. "
-        'Reply JSON: "opening" = ONE short friendly English sentence to the shopper (say "you") that answers their '
-        "message in general words; no numbers, no prices, no product names, no comparisons, no customer levels. "
-        '"highlight_id" = the id of the product that best fits the request. "reasons" = up to 2 of: lowest_price, '
-        "best_rated, on_promotion, within_budget, highly_rated."
+        "You are ShopGuide, a shop assistant. Products are listed under your words. Reply JSON "
+        '{"opening": ONE short English sentence to the shopper that says what you are showing them}. '
+        "Say \"you\". No numbers, prices, product or brand names, comparisons, customer levels or questions; "
+        "no words about price or value."
     ),
     "zh": (
-        "你是购物助手ShopGuide，正在和顾客对话，商品列表会显示在你的话下面。请回复JSON："
-        "opening = 一句简短友好的中文，用“您”称呼顾客，概括地回应顾客的话；不要写数字、价格、商品名，"
-        "不要做比较，不要提客户等级。highlight_id = 最符合需求的商品id。reasons = 最多2个："
-        "lowest_price、best_rated、on_promotion、within_budget、highly_rated。"
+        "你是商店的购物助手ShopGuide，商品列表显示在你的话下面。回复JSON "
+        '{"opening": 一句以“为您”开头的简短中文，告诉顾客你为他展示了什么}。不写数字、价格、商品名、品牌，'
+        "不做比较，不提客户等级，不提问，不评价价格高低。"
     ),
 }
+# Worked examples after the system prompt: with it they form the static prefix the llama.cpp prompt cache keeps
+# evaluated, so they cost no prompt reading after the first turn.
+REPLY_EXAMPLES = {
+    "en": (
+        ("Shopper: Recommend some headphones\nShown: 5 × headphones, best match first",
+         '{"opening": "Here are some headphones you might like."}'),
+        ("Shopper: cheaper running shoes please\nShown: 5 × running shoes, cheapest first",
+         '{"opening": "Here are some running shoes for you."}'),
+    ),
+    "zh": (
+        ("顾客说：推荐一款500元以内的蓝牙耳机\n展示：5件耳机，最匹配的在前，都在预算内",
+         '{"opening": "为您找到了几款预算内的蓝牙耳机。"}'),
+        ("顾客说：送妈妈的护肤品\n展示：5件护肤品，最匹配的在前",
+         '{"opening": "为您挑选了几款适合送妈妈的护肤品。"}'),
+    ),
+}  # fmt: skip
 
 
-def reply_messages(
-    language: str, request: str, facts: dict[str, Any], summary: str = ""
-) -> list[tuple[str, str]]:
-    facts_json = json.dumps(facts, ensure_ascii=False, separators=(",", ":"))
+def reply_messages(language: str, request: str, facts: str, summary: str = "") -> list[tuple[str, str]]:
+    lang = "zh" if language == "zh" else "en"
+    examples = [m for user, reply in REPLY_EXAMPLES[lang] for m in (("user", user), ("assistant", reply))]
     context = f"Conversation so far: {summary}\n" if summary else ""
-    label = "顾客说" if language == "zh" else "Shopper"
-    return [
-        ("system", REPLY_SYSTEM["zh" if language == "zh" else "en"]),
-        ("user", f"{context}{label}: {request}\nFacts: {facts_json}"),
-    ]
+    label = "顾客说：" if lang == "zh" else "Shopper: "
+    return [("system", REPLY_SYSTEM[lang]), *examples, ("user", f"{context}{label}{request}\n{facts}")]
 
 
 SUMMARY_SYSTEM = (

@@ -1,20 +1,18 @@
-"""Guided mode, step 3: the reply. Code renders the facts (product lists, orders, scores) from tool outputs; an
-LLM, when there is one, only fills a small schema (an opening sentence, the product to highlight, reason codes).
-The opening passes the faithfulness check before it is shown; the highlight and every number are rendered by
-code."""
+"""Guided mode, step 3: the reply. Code renders the facts (product lists, orders, scores, reviews) from tool
+outputs; an LLM, when there is one, only fills a one-field schema (an opening sentence) from a few worded facts.
+The opening passes the faithfulness check before it is shown; the highlighted product, its reasons and every
+number are chosen and rendered by code."""
 
 from __future__ import annotations
 
 import logging
-import re
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, Field
 
 from agent.events import ProductCard
 from agent.guided import answers, templates
 from agent.guided.prompts import reply_messages
-from agent.guided.templates import REASON_CODES
 from agent.middleware.faithfulness import (
     Evidence,
     Failure,
@@ -31,11 +29,12 @@ from llm.structured import invoke_structured
 
 log = logging.getLogger(__name__)
 
-_CJK_RE = re.compile(r"[\u4e00-\u9fff]")
 LEAD_INTENTS = ("recommend", "search", "compare", "product_details")
 LEAD_PRODUCTS = 5
-OPENING_MAX_CHARS = 90
-LEAD_TOKENS = 110
+# One short sentence: ~25 English or ~35 Chinese tokens. LEAD_TOKENS covers it inside its JSON object.
+OPENING_MAX_CHARS = {"en": 120, "zh": 50}
+LEAD_TOKENS = 64
+_SENTENCE_ENDS = (".", "!", "?", "。", "！", "？")
 
 
 def _examples(catalog: Catalog, lang: str) -> str:
@@ -100,6 +99,12 @@ def compose_body(
         elif slots.get("yes_no"):
             header = answers.yes_no_answer(lang, slots["yes_no"], output)
         return header, templates.details_body(lang, output), [templates.card_of(output["product"])]
+    if intent == "reviews":
+        details = [r["output"] for r in runs if r["name"] == "get_product_details" and r.get("output")]
+        if not details:
+            return t("no_results", lang, budget=""), "", []
+        header, body = answers.reviews_answer(lang, details)
+        return header, body, [templates.card_of(d["product"]) for d in details]
     if intent == "order_status":
         header = "您的订单状态：" if lang == "zh" else "Your order status:"
         return header, templates.orders_body(lang, output), []
@@ -117,46 +122,70 @@ def wants_lead(turn: dict[str, Any]) -> bool:
     return turn["intent"] in LEAD_INTENTS and not turn.get("clarify") and not answered
 
 
-def lead_facts(turn: dict[str, Any], cards: list[ProductCard]) -> dict[str, Any]:
-    """The facts the model may use (exact prices: it is told not to write numbers, code renders them)."""
-    slots = turn["slots"]
-    facts: dict[str, Any] = {
-        "products": [
-            {"id": c.product_id, "title": c.title, "brand": c.brand, "price": c.price, "rating": c.rating,
-             **({"on_sale": True} if c.on_promotion else {})}
-            for c in cards[:LEAD_PRODUCTS]
-        ]
-    }  # fmt: skip
-    if slots.get("budget_max"):
-        facts["budget_max"] = slots["budget_max"]
+_ORDER_WORDS = {  # how the tool ordered the list shown (agent.guided.planner sorts a price ask by price)
+    "low_first": ("cheapest first", "按价格从低到高"),
+    "high_first": ("priciest first", "按价格从高到低"),
+    None: ("best match first", "最匹配的在前"),
+}
+
+
+def lead_facts(turn: dict[str, Any], cards: list[ProductCard]) -> str:
+    """What the opening may speak of, in the shopper's words: the kind and number of products shown and their
+    order. No titles, prices or ratings: the opening must not name them (code renders them under it), and every
+    fact left out is one token less to read and one claim less to get wrong."""
+    zh = turn["language"] == "zh"
+    slots = turn.get("slots") or {}
+    kinds = "、".join if zh else ", ".join
+    category = kinds(list(dict.fromkeys(c.category for c in cards if c.category))[:2]) or ("商品" if zh else "products")
     if turn["intent"] == "compare":
-        facts["facts"] = [
-            templates.plain(s) for s in (turn["tool_runs"][-1]["output"] or {}).get("summary", [])
-        ][:3]
-    return facts
+        return f"对比：{len(cards)}件{category}" if zh else f"Comparing: {len(cards)} × {category}"
+    order = _ORDER_WORDS[slots.get("price_sort")][1 if zh else 0]
+    budget = ("，都在预算内" if zh else ", all within the budget") if slots.get("budget_max") else ""
+    return f"展示：{len(cards)}件{category}，{order}{budget}" if zh else f"Shown: {len(cards)} × {category}, {order}{budget}"
 
 
-def lead_schema(product_ids: list[str]) -> type[BaseModel]:
-    """The lead's JSON schema: a bounded opening sentence, the highlighted product as an enum of the shown
-    ids, and reason codes from a closed list (the small model cannot name anything else)."""
-    # No maxLength on the opening: llama.cpp compiles a bounded repetition into nested grammar rules whose
-    # parse stacks grew the server past 12 GB in the agent suite; max_tokens bounds it, code cuts it below.
-    return create_model(
-        "Lead",
-        opening=(str, Field(min_length=2)),
-        highlight_id=(Literal[tuple(product_ids)], ...),  # type: ignore[valid-type]
-        reasons=(list[Literal[REASON_CODES]], Field(default_factory=list, max_length=2)),  # type: ignore[valid-type]
-    )
+class Lead(BaseModel):
+    """The lead's schema: one opening sentence. The product to highlight and the reasons are chosen by code
+    (the shopper's named brand, else the tool's top-ranked product; only reasons the facts back): the small
+    model picked the cheapest product for a premium shopper and a Bose for a question about a Sony."""
+
+    # No maxLength: llama.cpp compiles a bounded repetition into nested grammar rules whose parse stacks grew
+    # the server past 12 GB in the agent suite; max_tokens bounds it and fit_opening below.
+    opening: str = Field(min_length=2)
 
 
-def complete_sentences(text: str) -> str:
-    """The opening without a trailing fragment (a bounded string can stop mid-sentence); kept whole when it
-    has no sentence end at all."""
-    sentences = [x.strip() for x in split_sentences(text.strip())]
-    complete = [x for x in sentences if x[-1:] in (".", "!", "?", "。", "！", "？")]
-    if not complete:
-        return text.strip()
-    return ("" if _CJK_RE.search(text) else " ").join(complete)
+def fit_opening(text: str, lang: str) -> str:
+    """The opening within its bound, never a fragment: whole when it fits (the JSON string closed, so the
+    sentence ended; an end mark is added if missing), else its leading complete sentences that fit. A first
+    sentence longer than the bound comes back whole, for the length check to reject."""
+    text = text.strip()
+    limit = OPENING_MAX_CHARS[lang]
+    if len(text) <= limit:
+        return text if text[-1:] in _SENTENCE_ENDS else text + ("。" if lang == "zh" else ".")
+    kept = ""
+    for sentence in (x.strip() for x in split_sentences(text)):
+        joined = kept + ("" if lang == "zh" or not kept else " ") + sentence
+        if sentence[-1:] not in _SENTENCE_ENDS or len(joined) > limit:
+            break
+        kept = joined
+    return kept or text
+
+
+def length_failures(text: str, lang: str) -> list[Failure]:
+    limit = OPENING_MAX_CHARS[lang]
+    return [Failure(check="length", claim=f"over {limit} characters")] if len(text) > limit else []
+
+
+def pick_highlight(turn: dict[str, Any], shown: list[ProductCard]) -> ProductCard:
+    brand = ((turn.get("slots") or {}).get("brand") or "").lower()
+    return next((c for c in shown if brand and c.brand.lower() == brand), shown[0])
+
+
+def highlight_reasons(turn: dict[str, Any]) -> list[str]:
+    """Reason codes in the order the request makes them matter (templates.true_reasons keeps the true ones)."""
+    if (turn.get("slots") or {}).get("price_sort") == "low_first":
+        return ["lowest_price", "on_promotion", "within_budget", "highly_rated"]
+    return ["best_rated", "on_promotion", "within_budget", "highly_rated"]
 
 
 class LeadResult(BaseModel):
@@ -178,26 +207,27 @@ def llm_lead(
     the failed claims fed back); the highlight sentence is rendered by code from the facts."""
     lang = turn["language"]
     shown = cards[:LEAD_PRODUCTS]
-    schema = lead_schema([c.product_id for c in shown])
-    prompt = reply_messages(lang, turn["text"], lead_facts(turn, cards), summary)
-    leads: list[Any] = []
+    prompt = reply_messages(lang, turn["text"], lead_facts(turn, shown), summary)
 
     def write(failures: list[Failure]) -> str | None:
         messages = [*prompt, ("user", feedback_text(failures, lang))] if failures else prompt
-        lead = invoke_structured(settings, messages, schema, masker=masker, retries=0, max_tokens=LEAD_TOKENS)
-        if lead is None:
-            return None
-        leads.append(lead)
-        return complete_sentences(mask_output(clean_markup(lead.opening))[:OPENING_MAX_CHARS])
+        lead = invoke_structured(settings, messages, Lead, masker=masker, retries=0, max_tokens=LEAD_TOKENS)
+        return None if lead is None else fit_opening(mask_output(clean_markup(lead.opening)), lang)
 
-    checked = generate_faithful(write, lambda t: check_reply(t, evidence, lang, catalog), where="guided lead")
+    def check(text: str) -> list[Failure]:
+        return length_failures(text, lang) + check_reply(text, evidence, lang, catalog, lead=True)
+
+    checked = generate_faithful(write, check, where="guided lead")
     if checked.text is None:
         return LeadResult(text=None, outcome="template", sentences=checked.sentences)
-    lead = leads[-1]
-    card = next(c for c in shown if c.product_id == lead.highlight_id)
-    opening = checked.text + ("" if lang == "zh" or checked.text.endswith(" ") else " ")
+    card = pick_highlight(turn, shown)
+    opening = checked.text + ("" if lang == "zh" else " ")
+    budget = turn["slots"].get("budget_max")
+    reasons = templates.true_reasons(card, shown, highlight_reasons(turn), budget)
+    if "best_rated" in reasons:  # "the best rated here (★4.8)" already says "rated ★4.8"
+        reasons = [r for r in reasons if r != "highly_rated"]
     return LeadResult(
-        text=opening + templates.highlight(lang, card, shown, lead.reasons, turn["slots"].get("budget_max")),
+        text=opening + templates.highlight(lang, card, shown, reasons[:2], budget),
         outcome=checked.outcome,
         sentences=checked.sentences,
     )

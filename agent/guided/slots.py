@@ -27,6 +27,8 @@ class Slots(BaseModel):
     criterion: str | None = None  # "for a student" -> "student" (agent.guided.answers.CRITERIA)
     yes_no: Literal["on_sale", "in_stock", "rating"] | None = None  # "is it on sale?"
     relative: Literal["cheaper", "pricier", "bigger"] | None = None  # "anything cheaper?" moves from what was shown
+    # "便宜一点的跑鞋" / "high-end headphones": the list is ordered by price within the need (agent.guided.planner)
+    price_sort: Literal["low_first", "high_first"] | None = None
 
 
 _NUM = r"(\d+(?:\.\d+)?)\s*(k|千|万)?"
@@ -114,6 +116,24 @@ _RELATIVE: tuple[tuple[Literal["cheaper", "pricier", "bigger"], re.Pattern[str]]
 )  # fmt: skip
 
 
+_CHEAP_ASK_RE = re.compile(
+    r"\b(?:cheap|cheaper|cheapest|affordable|inexpensive|low[- ]priced?|budget[- ]friendly)\b|便宜|实惠|低价|平价|省钱",
+    re.I,
+)
+
+
+def parse_price_sort(
+    text: str, relative: str | None, preference: str | None
+) -> Literal["low_first", "high_first"] | None:
+    """A price order only for words about price itself: "on sale"/"优惠" want promotions, "my budget is 500"
+    wants the budget filter, neither wants the cheapest products first."""
+    if relative == "cheaper" or (relative is None and _CHEAP_ASK_RE.search(text)):
+        return "low_first"
+    if relative == "pricier" or (relative is None and preference == "high"):
+        return "high_first"
+    return None
+
+
 def parse_relative(text: str) -> Literal["cheaper", "pricier", "bigger"] | None:
     return next((kind for kind, pattern in _RELATIVE if pattern.search(text)), None)
 
@@ -181,6 +201,7 @@ def parse_ordinals(text: str) -> list[int]:
 
 def extract_slots(text: str, catalog: Catalog, *, known_user_ids: set[str] | None = None) -> Slots:
     budget_min, budget_max, preference = parse_budget(text)
+    relative = parse_relative(text)
     product_ids = catalog.find_product_ids(text)
     order_match = _ORDER_ID_RE.search(text)
     order_id = order_match.group(0).strip().lstrip("#") if order_match else None
@@ -206,5 +227,6 @@ def extract_slots(text: str, catalog: Catalog, *, known_user_ids: set[str] | Non
         query=text.strip()[:300],
         criterion=find_criterion(text),
         yes_no=find_yes_no(text),
-        relative=parse_relative(text),
+        relative=relative,
+        price_sort=parse_price_sort(text, relative, preference),
     )

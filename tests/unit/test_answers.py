@@ -6,17 +6,20 @@ from __future__ import annotations
 import pytest
 
 from agent.guided.answers import (
+    REVIEWS_RE,
     criterion_answer,
     find_criterion,
     find_yes_no,
     member_level_answer,
     parse_member_levels,
+    reviews_answer,
     single_criterion_answer,
     yes_no_answer,
 )
 from agent.guided.intent import rule_intent
-from agent.guided.planner import relative_budgets, resolve_refs
+from agent.guided.planner import LIST_SIZE, order_by_price, relative_budgets, resolve_refs
 from agent.guided.slots import extract_slots, parse_relative
+from agent.toolbox import ToolRun
 from agent.vocabulary import build_catalog
 
 CATALOG = build_catalog(
@@ -24,6 +27,9 @@ CATALOG = build_catalog(
         ("p00001", "Lenovo ThinkPad X1 Laptop", "联想 ThinkPad X1 笔记本电脑", "Lenovo", "laptops", "笔记本电脑", 7829.0),
         ("p00002", "Acer Aspire 3 Laptop", "宏碁 Aspire 3 笔记本电脑", "Acer", "laptops", "笔记本电脑", 2324.0),
         ("p00003", "Casio F-91W Watch", "卡西欧 F-91W 手表", "Casio", "watches", "手表", 109.65),
+        ("p00004", "Sony WH-1000XM5 Headphones", "索尼 WH-1000XM5 耳机", "Sony", "headphones", "耳机", 2499.0),
+        ("p00005", "DeLonghi Magnifica Coffee Machine", "德龙 Magnifica 咖啡机", "DeLonghi", "coffee-machines", "咖啡机", 3299.0),
+        ("p00006", "Asics Gel Running Shoes", "亚瑟士 Gel 跑鞋", "Asics", "running-shoes", "跑鞋", 599.0),
     ]
 )  # fmt: skip
 
@@ -128,3 +134,62 @@ def test_cheaper_and_pricier_move_relative_to_the_prices_shown():
     assert cheaper[0] == (None, 298.99) and cheaper[1] == (None, 898.99) and cheaper[-1] == (None, 1000.0)
     pricier = relative_budgets("pricier", prices, None, None)
     assert pricier[0] == (899.01, None) and pricier[1] == (299.01, None)
+
+
+def test_a_yes_no_question_about_a_named_product_routes_to_its_details():
+    def rule(text: str) -> str | None:
+        return rule_intent(text, extract_slots(text, CATALOG), is_staff=False, has_shown_products=False)
+
+    assert rule("Is the Sony headphone good for travel?") == "product_details"
+    assert rule("索尼耳机适合旅行吗？") == "product_details"
+    assert rule("Show me Sony headphones") is None  # no question: a search
+    sony = _details("p00004", "Sony WH-1000XM5 Headphones", 2499.0, "Foldable, noise cancelling, great for travel.")
+    assert single_criterion_answer("en", "travel", sony).startswith("Yes, Sony WH-1000XM5 Headphones suits travel")
+    plain = _details("p00004", "Sony WH-1000XM5 Headphones", 2499.0, "Deep bass.")
+    assert "doesn't say" in single_criterion_answer("en", "travel", plain)
+
+
+def test_a_review_question_about_a_category_routes_to_the_reviews():
+    def rule(text: str, shown: bool = False) -> str | None:
+        return rule_intent(text, extract_slots(text, CATALOG), is_staff=False, has_shown_products=shown)
+
+    assert rule("What do other customers say about your coffee machines?") == "reviews"
+    assert rule("其他顾客对你们的咖啡机评价怎么样？") == "reviews"
+    assert rule("这个评价怎么样", shown=True) == "product_details"  # a shown product's own reviews
+    assert not REVIEWS_RE.search("Recommend some coffee machines")
+
+
+def test_reviews_are_summarised_from_the_reviews_in_the_shoppers_language():
+    def details(pid: str, rating: float, count: int, reviews: list[tuple[int, str, str]]) -> dict:
+        product = {"product_id": pid, "title": f"Machine {pid}", "category": "coffee machines", "price": 999.5,
+                   "rating": rating, "rating_count": count}  # fmt: skip
+        return {"product": product, "reviews": [{"rating": r, "language": lang, "text": f"<data>{text}</data>"}
+                                                for r, lang, text in reviews]}  # fmt: skip
+
+    found = [
+        details("p1", 4.8, 30, [(5, "zh", "很好用"), (5, "en", "Makes great espresso every morning.")]),
+        details("p2", 3.8, 10, [(3, "zh", "一般")]),
+    ]
+    header, body = reviews_answer("en", found)
+    assert header == "Here is what shoppers say about these coffee machines: ★4.5 on average over 40 reviews."
+    assert "“Makes great espresso every morning.” (★5)" in body and "很好用" not in body
+    assert "1. Machine p1 — ¥999.50 ★4.8 (30 reviews)" in body
+    zh_header, zh_body = reviews_answer("zh", found)
+    assert "平均★4.5，共40条评价" in zh_header and "“一般”（★3）" in zh_body
+    none_yet = [details("p3", 0.0, 0, [])]
+    assert reviews_answer("en", none_yet) == ("These coffee machines have no reviews yet.", "")
+
+
+def test_a_price_ask_orders_the_matches_by_price_within_the_need():
+    assert extract_slots("给我看看便宜一点的跑鞋", CATALOG).price_sort == "low_first"
+    assert extract_slots("Show me some cheap headphones", CATALOG).price_sort == "low_first"
+    assert extract_slots("high-end headphones please", CATALOG).price_sort == "high_first"
+    assert extract_slots("有优惠的耳机吗", CATALOG).price_sort is None  # promotions, not the cheapest
+    assert extract_slots("headphones, my budget is 500", CATALOG).price_sort is None
+    products = [{"product_id": f"p{i}", "price": price} for i, price in enumerate([420.0, 99.0, 650.0, 130.0, 88.0, 300.0, 510.0])]
+    run = ToolRun(name="search_products", output={"products": products}, product_ids=[p["product_id"] for p in products])
+    order_by_price(run, "low_first")
+    assert [p["price"] for p in run.output["products"]] == [88.0, 99.0, 130.0, 300.0, 420.0][:LIST_SIZE]
+    assert run.product_ids == ["p4", "p1", "p3", "p5", "p0"]
+    order_by_price(run, "high_first")
+    assert run.output["products"][0]["price"] == 420.0

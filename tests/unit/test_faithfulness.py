@@ -4,6 +4,7 @@ pass, and the regenerate-once-then-template loop reports what happened."""
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
 
@@ -114,12 +115,65 @@ def test_a_refusal_over_products_the_tools_returned_is_caught():
     assert "refusal" in _checks(check_sentence("抱歉，没有找到合适的手表。", evidence, "zh", CATALOG))
 
 
-def test_a_cut_off_opening_keeps_only_its_complete_sentences():
-    from agent.guided.reply import complete_sentences
+def test_a_cut_off_opening_is_never_shown_as_a_fragment():
+    from agent.guided.reply import fit_opening, length_failures
 
-    assert complete_sentences("Here are some watches. Please let me know if you") == "Here are some watches."
-    assert complete_sentences("为您挑选了几款手表。如果您") == "为您挑选了几款手表。"
-    assert complete_sentences("Here are some watches") == "Here are some watches"
+    long_en = "Here are some watches. " + "Please let me know if you would like to see more options in any style " * 2
+    assert fit_opening(long_en, "en") == "Here are some watches."
+    assert fit_opening("为您挑选了几款手表。" + "如果您想看更多款式或者其他价位的手表请随时告诉我" * 2, "zh") == "为您挑选了几款手表。"
+    # a closed JSON string is a whole sentence: it keeps its words and gets its end mark
+    assert fit_opening("Here are some watches", "en") == "Here are some watches."
+    # "Is the Sony headphone good for travel?": one long sentence was cut at 90 characters and glued to
+    # "First pick: …"; now it comes back whole and the length check rejects it
+    sony = ("The Sony WH-1000XM5 is a great choice for travel, which is a high-rated product with a long battery "
+            "life and noise cancelling for flights")  # fmt: skip
+    assert fit_opening(sony, "en") == sony
+    assert {f.check for f in length_failures(sony, "en")} == {"length"}
+    assert length_failures("Here are some watches.", "en") == []
+
+
+@pytest.mark.parametrize(
+    ("sentence", "lang", "rows", "ask"),
+    [
+        # 给我看看便宜一点的跑鞋 -> "性价比较低的跑鞋": false, and the opposite of the intent
+        ("这里有一些性价比较低的手表。", "zh", ROWS[2:4], "给我看看便宜一点的手表"),
+        ("These watches are poor value.", "en", ROWS[2:4], "cheaper watches please"),
+    ],
+)  # fmt: skip
+def test_disparaging_value_words_are_caught(sentence, lang, rows, ask):
+    evidence = _evidence(rows, lang, ask)
+    assert "polarity" in _checks(check_sentence(sentence, evidence, lang, CATALOG, lead=True))
+
+
+def test_cheap_and_pricey_words_must_agree_with_the_tools_price_order():
+    ranked = _evidence([ROWS[2], ROWS[3]], "zh", "给我看看便宜一点的手表")  # ¥3,999 then ¥109.65: not by price
+    cheapest_first = _evidence([ROWS[3], ROWS[2]], "zh", "给我看看便宜一点的手表")
+    sentence = "为您找到了几款实惠的手表。"
+    assert "polarity" in _checks(check_sentence(sentence, ranked, "zh", CATALOG, lead=True))
+    assert check_sentence(sentence, cheapest_first, "zh", CATALOG, lead=True) == []
+    en_first = _evidence([ROWS[3], ROWS[2]], "en", "cheap watches")
+    assert check_sentence("Here are some affordable watches.", en_first, "en", CATALOG, lead=True) == []
+    assert "polarity" in _checks(check_sentence("Here are some expensive watches.", en_first, "en", CATALOG))
+    assert "polarity" in _checks(check_sentence("这些手表都不便宜。", cheapest_first, "zh", CATALOG))
+
+
+@pytest.mark.parametrize(
+    ("sentence", "lang", "ask"),
+    [
+        ("您想看看便宜一点的吗？", "zh", "给我看看便宜一点的跑鞋"),  # asked back instead of answering
+        ("请问您对咖啡机的评价怎么样？", "zh", "其他顾客对你们的咖啡机评价怎么样？"),  # the shopper's question, reversed
+        ("为您挑选了几款护肤品，您喜欢哪一款？", "zh", "想送朋友护肤品"),  # gift skincare: ends asking back
+        ("Would you like to see more watches?", "en", "Recommend a watch for me"),
+    ],
+)  # fmt: skip
+def test_a_lead_in_over_a_list_asks_the_shopper_nothing_back(sentence, lang, ask):
+    evidence = _evidence(ROWS[2:4], lang, ask)
+    assert "speaker" in _checks(check_reply(sentence, evidence, lang, CATALOG, lead=True))
+
+
+def test_a_clarifying_question_outside_a_lead_in_is_allowed():
+    evidence = _evidence(ROWS[2:4], "zh", "推荐手表")
+    assert check_reply("请问您的预算是多少？", evidence, "zh", CATALOG) == []
 
 
 def test_the_reply_must_be_in_the_shoppers_language():
@@ -173,3 +227,56 @@ def test_the_failure_log_is_pii_masked(caplog):
             where="test",
         )
     assert "13812345678" not in caplog.text and "number failed" in caplog.text
+
+
+def test_a_brand_named_in_chinese_is_checked_like_its_latin_name():
+    evidence = _evidence([ROWS[4]], "zh", "推荐耳机")  # Xiaomi only
+    assert CATALOG.find_brand("精工手表怎么样") == "Seiko"
+    assert "brand" in _checks(check_sentence("精工的手表也很好。", evidence, "zh", CATALOG))
+    assert check_sentence("这款小米耳机音质不错。", evidence, "zh", CATALOG) == []
+
+
+def test_a_budget_the_shopper_never_gave_is_caught():
+    # seen from the local model for "I'd like a new watch, what do you suggest?"
+    evidence = _evidence(ROWS[2:4], "en", "I'd like a new watch, what do you suggest?")
+    assert "budget" in _checks(check_sentence("Here are some new watches that fit your budget.", evidence, "en", CATALOG))
+    with_budget = _evidence([ROWS[3]], "en", "a watch under 500 yuan")
+    assert check_sentence("Here are some watches that fit your budget.", with_budget, "en", CATALOG) == []
+    carried = build_evidence([{"products": [_brief(ROWS[3], "zh")]}], "有更便宜的吗？", [ROWS[3][0]], budget=True)
+    assert check_sentence("为您找到了几款预算内的手表。", carried, "zh", CATALOG) == []
+
+
+def test_the_shopper_is_never_the_one_who_recommended():
+    # "您推荐了几款预算内的蓝牙耳机。" ("You recommended…") for 500元以内的耳机有哪些？
+    evidence = _evidence([ROWS[4]], "zh", "500元以内的耳机有哪些？")
+    assert "speaker" in _checks(check_sentence("您推荐了几款预算内的蓝牙耳机。", evidence, "zh", CATALOG))
+    assert "speaker" in _checks(check_sentence("您找到了几款预算内的耳机。", evidence, "zh", CATALOG))
+    assert check_sentence("为您找到了几款预算内的耳机。", evidence, "zh", CATALOG) == []
+
+
+def test_cheapest_first_describes_a_list_ordered_by_price_and_nothing_else():
+    # "Here are some affordable headphones for you, cheapest first." failed as an unnamed "cheapest" claim
+    cheapest_first = _evidence([ROWS[3], ROWS[2]], "en", "Show me some cheaper watches")
+    ranked = _evidence([ROWS[2], ROWS[3]], "en", "Show me some watches")
+    sentence = "Here are some affordable watches for you, cheapest first."
+    assert check_sentence(sentence, cheapest_first, "en", CATALOG, lead=True) == []
+    assert "comparative" in _checks(check_sentence("Here are some watches, cheapest first.", ranked, "en", CATALOG))
+
+
+def test_the_feedback_gives_the_model_no_prompt_words_to_echo():
+    from agent.middleware.faithfulness import feedback_text
+
+    for lang in ("en", "zh"):
+        text = feedback_text([Failure(check="comparative", claim="cheapest")], lang)
+        assert "cheapest" in text and not re.search(r"facts?|事实|list|列表", text, re.I)
+
+
+def test_sorted_by_price_only_over_a_list_the_tool_ordered_by_price():
+    # "Here are some headphones under 500 yuan, sorted by price …" over a list ranked by match (local run)
+    ranked = _evidence([ROWS[2], ROWS[3], ROWS[4]], "en", "Show me watches under 5000 yuan")
+    by_price = _evidence([ROWS[3], ROWS[4], ROWS[2]], "en", "cheaper watches under 5000 yuan")
+    sentence = "Here are some watches for you, sorted by price."
+    assert "polarity" in _checks(check_sentence(sentence, ranked, "en", CATALOG, lead=True))
+    assert check_sentence(sentence, by_price, "en", CATALOG, lead=True) == []
+    zh_ranked = _evidence([ROWS[2], ROWS[3], ROWS[4]], "zh", "推荐手表")
+    assert "polarity" in _checks(check_sentence("为您找到了几款手表，按价格排序。", zh_ranked, "zh", CATALOG))

@@ -114,3 +114,16 @@ def test_concrete_request_is_never_ambiguous(tmp_path, tiny_catalog):
     result = classify(settings, "I want headphones under 300 yuan", tiny_catalog, use_llm=False)
     assert result.intent in ("recommend", "search")
     assert result.slots.category == "headphones" and result.slots.budget_max == 300
+
+
+def test_the_llm_is_asked_only_when_the_rules_left_the_slots_empty(tmp_path, tiny_catalog, monkeypatch):
+    from agent.guided import intent as intent_module
+
+    asked: list[str] = []
+    monkeypatch.setattr(intent_module, "llm_intent", lambda _s, text, *_a: asked.append(text))
+    settings = Settings(data_dir=tmp_path, llm="local")
+    monkeypatch.setattr(intent_module, "LLM_BELOW_SIMILARITY", 1.01)  # every message is "unsure"
+    shown = classify(settings, "Show me some watches", tiny_catalog, use_llm=True)
+    assert asked == [] and shown.intent in ("recommend", "search")
+    classify(settings, "something nice for my desk", tiny_catalog, use_llm=True)
+    assert asked == ["something nice for my desk"]
