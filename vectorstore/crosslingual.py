@@ -267,7 +267,7 @@ def fuse(
     weights: list[float] = [dense_weight]
     tokens = tokenize(query)
     share = known_share(bm25, tokens)
-    bm25_rows = top_k(bm25.scores(query), depth, allowed, floor=0.0) if share > 0 else np.zeros(0, np.int64)
+    bm25_rows = top_k(bm25.scores(tokens), depth, allowed, floor=0.0) if share > 0 else np.zeros(0, np.int64)
     if len(bm25_rows):
         rankings.append(bm25_rows.tolist())
         weights.append(bm25_weight * share)
@@ -279,10 +279,10 @@ def fuse(
     # Translate only what the keyword index does not already know (this is also what loads the dictionary).
     translated, coverage = terms.lexicon.translate(query) if share < 1.0 else ("", 0.0)
     if translated and coverage >= 1.0:  # a partial translation misleads more than it helps
-        translated_share = known_share(bm25, tokenize(translated))
-        weight = bm25_weight * translated_share * (1.0 - share)
+        translated_tokens = tokenize(translated)
+        weight = bm25_weight * known_share(bm25, translated_tokens) * (1.0 - share)
         if weight > 0:
-            rankings.append(top_k(bm25.scores(translated), depth, allowed, floor=0.0).tolist())
+            rankings.append(top_k(bm25.scores(translated_tokens), depth, allowed, floor=0.0).tolist())
             weights.append(weight)
     brand_rows = terms.brand_hits(query, translated)
     if len(brand_rows):
