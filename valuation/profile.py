@@ -6,6 +6,12 @@
 * LLM (``llm_profile``): masked review, search and browsing text -> a bounded JSON profile through
   ``llm.structured.invoke_structured`` (JSON mode, pydantic-validated, retried, None on failure), cached
   by a hash of the exact prompt in the ``llm_cache`` table so the same text is never sent twice.
+* ``grounded_profile`` holds the LLM's reading to the record: the numbers (price sensitivity, satisfaction) stay
+  the rules' (measured from what was bought and rated, and from deal/premium searches and complaint words), and
+  the LLM's interests and brands are kept only when the text it read names them. Why: on 11 demo users the 0.5B
+  local model's price sensitivity had a Spearman of -0.20 with the hidden trait (the rules: 0.77), every reading
+  was 0 or 1, and it called both personas, the premium buyer and the bargain hunter, 1.0, which then decided
+  their segment. Even moved by at most 0.2 from the rules, its reading cut the rules' 0.77 to 0.60.
 """
 
 from __future__ import annotations
@@ -152,6 +158,28 @@ def rule_profile(features: pd.Series, activity: pd.DataFrame) -> UserProfile:
 
 # ----------------------------------------------------------------------------------------------- LLM profile
 
+
+def _named_in(values: Iterable[str], text: str) -> list[str]:
+    lowered = text.casefold()
+    return [v for v in values if v.casefold() in lowered]
+
+
+def grounded_profile(read: UserProfile, rules: UserProfile, text: str) -> UserProfile:
+    """The LLM's profile ``read`` of ``text``, held to the rule profile: the rules' price sensitivity and
+    satisfaction, the interests and brands ``text`` names (then the rules' own, from purchases and views), the
+    intent the LLM's unless it could not tell."""
+    interests = list(dict.fromkeys(_named_in(read.interests, text) + rules.interests))[:5]
+    brands = list(dict.fromkeys(_named_in(read.brand_affinity, text) + rules.brand_affinity))[:3]
+    return UserProfile(
+        interests=interests,
+        price_sensitivity=rules.price_sensitivity,
+        brand_affinity=brands,
+        satisfaction=rules.satisfaction,
+        intent=rules.intent if read.intent == "unknown" else read.intent,
+        source="llm",
+    )
+
+
 SYSTEM_PROMPT = (
     "You read a shopper's own reviews, searches and recently viewed items and return a JSON profile.\n"
     "Fields: interests (<=5 short product categories or topics), price_sensitivity (0 = buys premium, ignores "
@@ -210,27 +238,28 @@ def llm_profile(
     user_id: str,
     text: str,
     *,
+    rules: UserProfile,
     names: Iterable[str] = (),
-    fallback: UserProfile | None = None,
-) -> UserProfile | None:
-    """The LLM's profile of ``text`` (masked first; ``names`` are the user's own names to mask too).
+) -> UserProfile:
+    """The LLM's profile of ``text`` (masked first; ``names`` are the user's own names to mask too), grounded in
+    the ``rules`` profile (``grounded_profile``).
 
-    Returns the cached profile when the same masked prompt was seen before; ``fallback`` (or None) when the
+    The LLM's own reading is cached when the same masked prompt was seen before; ``rules`` is returned when the
     provider is off, down, or keeps returning invalid JSON."""
     if settings.llm == "none":
-        return fallback
+        return rules
 
     masker = new_masker(names)
     masked_text = masker.mask(text)
     key = cache_key(PROMPT_VERSION, settings, masked_text)
     cached = cache_get(engine, key)
     if cached is not None:
-        return UserProfile.model_validate(cached)
+        return grounded_profile(UserProfile.model_validate(cached), rules, masked_text)
     messages = [("system", SYSTEM_PROMPT), ("user", masked_text)]
     reply = invoke_structured(settings, messages, LlmProfileReply, masker=masker, max_tokens=200)
     if reply is None:
-        return fallback
-    profile = UserProfile(
+        return rules
+    read = UserProfile(
         interests=list(reply.interests),
         price_sensitivity=reply.price_sensitivity,
         brand_affinity=list(reply.brand_affinity),
@@ -238,5 +267,5 @@ def llm_profile(
         intent=reply.intent,
         source="llm",
     )
-    cache_put(engine, key, "profile", user_id, json.loads(profile.model_dump_json()))
-    return profile
+    cache_put(engine, key, "profile", user_id, json.loads(read.model_dump_json()))
+    return grounded_profile(read, rules, masked_text)

@@ -238,7 +238,7 @@ class ValueService:
         if not with_llm or self.settings.llm == "none":
             return rules
         text = profile_prompt_text(texts["reviews"], texts["searches"], texts["viewed"], texts["bought"])
-        return llm_profile(self.settings, self.engine, user_id, text, fallback=rules) or rules
+        return llm_profile(self.settings, self.engine, user_id, text, rules=rules)
 
     def _feature_row(self, user_id: str) -> pd.Series:
         self._ensure_scored(user_id)

@@ -33,7 +33,9 @@ GOOD_PROFILE = json.dumps(
     {"interests": ["running shoes", "tea"], "price_sensitivity": 0.8, "brand_affinity": ["Anta"],
      "satisfaction": 0.3, "intent": "support"}
 )  # fmt: skip
-RULES = UserProfile(interests=["running-shoes"], price_sensitivity=0.5, source="rules")
+RULES = UserProfile(
+    interests=["running-shoes"], price_sensitivity=0.5, satisfaction=0.6, intent="browsing", source="rules"
+)
 TEXT = profile_prompt_text(
     ["(1/5) 张伟: 鞋子坏了，请打 13812345678 或 zhang.wei@example.com 联系我"],
     ["cheap running shoes", "优惠 跑鞋"],
@@ -46,19 +48,21 @@ def test_profile_is_validated_and_cached_by_content_hash(tmp_path, scripted_open
     server = scripted_openai([GOOD_PROFILE])
     settings = _settings(tmp_path, server.url)
     engine = get_engine(settings)
-    profile = llm_profile(settings, engine, "u1", TEXT, names=["张伟"], fallback=RULES)
-    assert profile is not None and profile.source == "llm"
-    assert profile.intent == "support" and profile.price_sensitivity == pytest.approx(0.8)
-    assert profile.interests == ["running shoes", "tea"] and profile.brand_affinity == ["Anta"]
+    profile = llm_profile(settings, engine, "u1", TEXT, names=["张伟"], rules=RULES)
+    assert profile.source == "llm" and profile.intent == "support"
+    # The numbers stay the measured ones (the reading said 0.8 and 0.3)
+    assert profile.price_sensitivity == pytest.approx(0.5) and profile.satisfaction == pytest.approx(0.6)
+    # "tea" is named nowhere in the text: dropped; the rules' own interest follows the grounded one
+    assert profile.interests == ["running shoes", "running-shoes"] and profile.brand_affinity == ["Anta"]
     assert server.requests[0]["response_format"]["type"] == "json_schema"
-    again = llm_profile(settings, engine, "u1", TEXT, names=["张伟"], fallback=RULES)
+    again = llm_profile(settings, engine, "u1", TEXT, names=["张伟"], rules=RULES)
     assert again == profile and len(server.requests) == 1  # served from llm_cache, not sent again
 
 
 def test_pii_is_masked_in_what_is_sent(tmp_path, scripted_openai):
     server = scripted_openai([GOOD_PROFILE])
     settings = _settings(tmp_path, server.url)
-    llm_profile(settings, get_engine(settings), "u1", TEXT, names=["张伟"], fallback=RULES)
+    llm_profile(settings, get_engine(settings), "u1", TEXT, names=["张伟"], rules=RULES)
     sent = server.sent_text()
     assert "13812345678" not in sent and "zhang.wei@example.com" not in sent and "张伟" not in sent
     assert "cheap running shoes" in sent  # the useful text still goes
@@ -68,8 +72,8 @@ def test_malformed_output_is_retried_then_accepted(tmp_path, scripted_openai):
     bad_enum = GOOD_PROFILE.replace('"support"', '"shopping spree"')
     server = scripted_openai(["I think this user likes shoes", bad_enum, GOOD_PROFILE])
     settings = _settings(tmp_path, server.url)
-    profile = llm_profile(settings, get_engine(settings), "u1", TEXT, fallback=RULES)
-    assert profile is not None and profile.source == "llm"
+    profile = llm_profile(settings, get_engine(settings), "u1", TEXT, rules=RULES)
+    assert profile.source == "llm"
     assert len(server.requests) == 3
     assert "Invalid" in server.requests[1]["messages"][-1]["content"]
 
@@ -78,14 +82,26 @@ def test_malformed_output_every_time_falls_back_cleanly_to_rules(tmp_path, scrip
     too_sensitive = GOOD_PROFILE.replace("0.8", "7.5")  # out of the 0-1 bound
     server = scripted_openai(["not json", too_sensitive, "{}"])
     settings = _settings(tmp_path, server.url)
-    profile = llm_profile(settings, get_engine(settings), "u1", TEXT, fallback=RULES)
+    profile = llm_profile(settings, get_engine(settings), "u1", TEXT, rules=RULES)
     assert profile == RULES
     assert len(server.requests) == 3  # the first try + 2 retries, then the fallback
 
 
+def test_unknown_intent_keeps_the_rules_and_unnamed_brands_are_dropped(tmp_path, scripted_openai):
+    unsure = json.dumps(
+        {"interests": ["racing shoes"], "price_sensitivity": 1.0, "brand_affinity": ["Nike"], "satisfaction": 0.0,
+         "intent": "unknown"}
+    )  # fmt: skip
+    settings = _settings(tmp_path, scripted_openai([unsure]).url)
+    profile = llm_profile(settings, get_engine(settings), "u1", TEXT, rules=RULES)
+    assert profile.intent == "browsing" and profile.brand_affinity == []
+    assert profile.interests == ["racing shoes", "running-shoes"]
+    assert (profile.price_sensitivity, profile.satisfaction) == (0.5, 0.6)
+
+
 def test_no_llm_sends_nothing(tmp_path):
     settings = Settings(data_dir=tmp_path / "data", llm="none")
-    assert llm_profile(settings, get_engine(settings), "u1", TEXT, fallback=RULES) == RULES
+    assert llm_profile(settings, get_engine(settings), "u1", TEXT, rules=RULES) == RULES
     assert score_users(settings, {"u1": "Orders: none yet."}) == {"u1": None}
     assert llm_explanation(settings, "en", 50.0, Segment.loyal, 100.0, [], None) is None
 
