@@ -156,9 +156,144 @@ class Catalog:
         found = [m.group(0) for m in self.id_pattern.finditer(text)]
         return [pid for pid in dict.fromkeys(found) if pid in self.titles]
 
+    def missing_from_names(self, asked: str) -> bool:
+        """Whether ``asked`` ("coffee machines", "咖啡机") names a thing no product title or category name of
+        the shop contains: some English word of it (plural or not) in no English name, or, in Chinese, the noun
+        after its last modifier (便宜的咖啡 -> 咖啡) in no Chinese name. Describing words (cheap, good, red…) are
+        not names and never count as missing: they would turn "cheap coffee" into "we don't sell that"."""
+        names_en = " ".join([t[0] for t in self.titles.values()] + [w for w, _ in self.categories.values()])
+        names_en = " " + re.sub(r"[^a-z0-9]+", " ", names_en.lower()) + " "
+        names_zh = "".join(
+            [t[1] or "" for t in self.titles.values()] + [z for _, z in self.categories.values()]
+        )
+        for word in re.findall(r"[a-z][a-z-]{2,}", asked.lower()):
+            if word in _DESCRIBING_WORDS:
+                continue
+            forms = {word, word.removesuffix("s"), word.removesuffix("es")} - {""}
+            if not any(f" {form} " in names_en for form in forms):
+                return True
+        noun = re.sub(r"[^\u4e00-\u9fff]", "", asked.rsplit("的", 1)[-1])
+        noun = (
+            noun.removeprefix("卖")
+            .removeprefix("有")
+            .removesuffix("吗")
+            .removesuffix("呢")
+            .removesuffix("么")
+        )
+        return len(noun) >= 2 and noun not in _DESCRIBING_ZH and noun not in names_zh
+
     def id_like_tokens(self, text: str) -> list[str]:
         """Every token shaped like a product id, known or not (the grounding check flags unknown ones)."""
         return [m.group(0) for m in self.id_pattern.finditer(text)] if self.id_pattern else []
+
+
+# Words that say what kind of a thing is wanted, not what thing: never "missing" from a catalog's names.
+_DESCRIBING_WORDS = frozenset(
+    [
+        "any",
+        "anything",
+        "some",
+        "something",
+        "other",
+        "others",
+        "more",
+        "cheap",
+        "cheaper",
+        "cheapest",
+        "affordable",
+        "budget",
+        "inexpensive",
+        "low",
+        "price",
+        "prices",
+        "priced",
+        "good",
+        "better",
+        "best",
+        "great",
+        "nice",
+        "top",
+        "quality",
+        "premium",
+        "luxury",
+        "high",
+        "end",
+        "expensive",
+        "new",
+        "newest",
+        "latest",
+        "popular",
+        "sale",
+        "discount",
+        "discounted",
+        "deal",
+        "deals",
+        "promotion",
+        "offer",
+        "gift",
+        "gifts",
+        "present",
+        "presents",
+        "red",
+        "blue",
+        "black",
+        "white",
+        "green",
+        "pink",
+        "grey",
+        "gray",
+        "small",
+        "large",
+        "big",
+        "bigger",
+        "mini",
+        "portable",
+        "under",
+        "below",
+        "above",
+        "over",
+        "around",
+        "less",
+        "than",
+        "for",
+        "with",
+        "and",
+        "the",
+        "you",
+        "your",
+        "our",
+        "ones",
+        "one",
+        "kind",
+        "kinds",
+        "type",
+        "types",
+        "sort",
+        "brand",
+        "brands",
+        "product",
+        "products",
+        "item",
+        "items",
+        "thing",
+        "things",
+        "stuff",
+        "here",
+        "there",
+        "please",
+        "also",
+        "still",
+        "now",
+        "today",
+        "yuan",
+        "rmb",
+        "men",
+        "women",
+        "kids",
+        "children",
+    ]
+)
+_DESCRIBING_ZH = frozenset({"东西", "商品", "产品", "好货", "什么", "礼物", "便宜货"})
 
 
 def _contains(low_text: str, phrase: str) -> bool:

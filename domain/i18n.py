@@ -89,14 +89,20 @@ TEXT: dict[str, Bilingual] = {
     "recommend_for": {"zh": "推荐给 TA", "en": "What to recommend"},
     "segment_sizes": {"zh": "各客群人数", "en": "Segment sizes"},
     "revenue_share": {"zh": "收入占比", "en": "Revenue share"},
-    "value_distribution": {"zh": "价值分布（预计 12 个月消费）", "en": "Value distribution (predicted 12-month spend)"},
+    "value_distribution": {
+        "zh": "价值分布（预计 12 个月消费）",
+        "en": "Value distribution (predicted 12-month spend)",
+    },
     "users": {"zh": "人数", "en": "Users"},
     "spend_band": {"zh": "预计消费区间", "en": "Predicted spend band"},
     "refresh": {"zh": "刷新", "en": "Refresh"},
     "campaign_export": {"zh": "营销活动导出", "en": "Campaign export"},
     "campaign_segment": {"zh": "目标客群", "en": "Target segment"},
     "export_button": {"zh": "导出 CSV", "en": "Export CSV"},
-    "export_contacts": {"zh": "包含真实联系方式（解密，记入审计）", "en": "Include real contacts (decrypted, audited)"},
+    "export_contacts": {
+        "zh": "包含真实联系方式（解密，记入审计）",
+        "en": "Include real contacts (decrypted, audited)",
+    },
     "staff_chat_tab": {"zh": "助手", "en": "Assistant"},
     "staff_chat_hint": {
         "zh": "以客服身份提问，例如：为什么这个用户是高价值客户？",
@@ -122,6 +128,11 @@ TEXT: dict[str, Bilingual] = {
         "zh": "为您挑选了{n}款{category}{budget}：",
         "en": "Here are {n} {category} picks for you{budget}:",
     },
+    "not_carried": {
+        "zh": "本店似乎没有“{asked}”。最接近的{what}：",
+        "en": "We don't seem to carry {asked}. The closest {what} we have:",
+    },
+    "products_word": {"zh": "商品", "en": "products"},
     "no_results": {
         "zh": "抱歉，没有找到符合条件的商品{budget}。可以放宽预算或换个品类试试。",
         "en": "Sorry, I couldn't find matching products{budget}. Try a wider budget or another category.",
@@ -261,7 +272,10 @@ FEATURE_LABELS: dict[str, Bilingual] = {
     "prof_intent_support": {"zh": "需要售后支持", "en": "needs support"},
     "signup_age_days": {"zh": "注册天数", "en": "days since sign-up"},
     "repeat_rate": {"zh": "复购频率", "en": "repeat purchase rate"},
-    "recency_share": {"zh": "最近购买在客户期中的位置", "en": "how recent the last purchase is in the tenure"},
+    "recency_share": {
+        "zh": "最近购买在客户期中的位置",
+        "en": "how recent the last purchase is in the tenure",
+    },
     "rfm_rate": {"zh": "复购频率×近度", "en": "repeat rate x recency"},
     "orders_per_month": {"zh": "月均购买次数", "en": "purchases per month"},
 }

@@ -43,9 +43,15 @@ CRITERIA: dict[str, Criterion] = {
 }  # fmt: skip
 
 _YES_NO: tuple[tuple[YesNo, re.Pattern[str]], ...] = (
-    ("on_sale", re.compile(r"\bon sale\b|\bdiscount|\bpromotion|\bdeal\b|促销|打折|优惠|折扣|减价|特价", re.I)),
+    (
+        "on_sale",
+        re.compile(r"\bon sale\b|\bdiscount|\bpromotion|\bdeal\b|促销|打折|优惠|折扣|减价|特价", re.I),
+    ),
     ("in_stock", re.compile(r"\bin stock\b|\bavailable\b|\bsold out\b|有货|库存|缺货|现货|还有吗", re.I)),
-    ("rating", re.compile(r"\brat(?:ed|ing)\b|\breviews?\b|\bgood\b|评分|评价|口碑|好评|好不好|怎么样", re.I)),
+    (
+        "rating",
+        re.compile(r"\brat(?:ed|ing)\b|\breviews?\b|\bgood\b|评分|评价|口碑|好评|好不好|怎么样", re.I),
+    ),
 )
 MEMBER_RE = re.compile(
     r"what (?:kind|type|level|tier) of (?:customer|member|shopper)|(?:member(?:ship)?|customer|loyalty) "
@@ -101,7 +107,11 @@ def criterion_answer(lang: str, key: str, details: list[dict[str, Any]]) -> str:
     best = max(len(h) for h in hits) if hits else 0
     leaders = [i for i, h in enumerate(hits) if best and len(h) == best]
     if not leaders and not criterion.prefer_low_price:
-        names = "、".join(plain(p["title"]) for p in products) if zh else ", ".join(plain(p["title"]) for p in products)
+        names = (
+            "、".join(plain(p["title"]) for p in products)
+            if zh
+            else ", ".join(plain(p["title"]) for p in products)
+        )
         if zh:
             return f"商品信息里没有说明{names}是否适合{label}，我没法据此判断；可以参考下面的价格和评分。"
         return f"The product information doesn't say whether {names} suit {label}, so I can't judge that; the prices and ratings below may help."
@@ -111,7 +121,11 @@ def criterion_answer(lang: str, key: str, details: list[dict[str, Any]]) -> str:
     product = products[pick]
     why: list[str] = []
     if hits[pick]:
-        quoted = "、".join(f"「{h}」" for h in hits[pick][:3]) if zh else ", ".join(f"“{h}”" for h in hits[pick][:3])
+        quoted = (
+            "、".join(f"「{h}」" for h in hits[pick][:3])
+            if zh
+            else ", ".join(f"“{h}”" for h in hits[pick][:3])
+        )
         why.append(f"商品信息提到{quoted}" if zh else f"its description mentions {quoted}")
     if len(products) > 1 and (criterion.prefer_low_price or len(pool) > 1):
         others = ("、" if zh else ", ").join(money(p["price"]) for i, p in enumerate(products) if i != pick)
@@ -120,8 +134,16 @@ def criterion_answer(lang: str, key: str, details: list[dict[str, Any]]) -> str:
                        f"it costs less ({money(product['price'])} vs {others})")  # fmt: skip
     title = plain(product["title"])
     if zh:
-        return f"就{label}而言，{title}更合适：" + "，".join(why) + "。" if why else f"就{label}而言，{title}更合适。"
-    return f"For {label}, {title} is the better fit: " + "; ".join(why) + "." if why else f"For {label}, {title} is the better fit."
+        return (
+            f"就{label}而言，{title}更合适：" + "，".join(why) + "。"
+            if why
+            else f"就{label}而言，{title}更合适。"
+        )
+    return (
+        f"For {label}, {title} is the better fit: " + "; ".join(why) + "."
+        if why
+        else f"For {label}, {title} is the better fit."
+    )
 
 
 def single_criterion_answer(lang: str, key: str, details: dict[str, Any]) -> str:
@@ -133,8 +155,16 @@ def single_criterion_answer(lang: str, key: str, details: dict[str, Any]) -> str
     hits = _hits(criterion, details)
     if hits:
         quoted = "、".join(f"「{h}」" for h in hits[:3]) if zh else ", ".join(f"“{h}”" for h in hits[:3])
-        return f"是的，{title}适合{label}：商品信息提到{quoted}。" if zh else f"Yes, {title} suits {label}: its description mentions {quoted}."
-    return f"{title}的商品信息里没有说明是否适合{label}。" if zh else f"The information on {title} doesn't say whether it suits {label}."
+        return (
+            f"是的，{title}适合{label}：商品信息提到{quoted}。"
+            if zh
+            else f"Yes, {title} suits {label}: its description mentions {quoted}."
+        )
+    return (
+        f"{title}的商品信息里没有说明是否适合{label}。"
+        if zh
+        else f"The information on {title} doesn't say whether it suits {label}."
+    )
 
 
 REVIEW_QUOTE_CHARS = 120
@@ -160,11 +190,15 @@ def reviews_answer(lang: str, details: list[dict[str, Any]]) -> tuple[str, str]:
         counted = f"（{n}条评价）" if zh else f" ({n} reviews)"
         rating = f"★{float(product.get('rating') or 0):.1f}"
         lines.append(f"{i}. {plain(product['title'])} — {money(product['price'])} {rating}{counted}")
-        review = next((r for r in detail.get("reviews", []) if r.get("language") == lang and plain(r.get("text"))), None)
+        review = next(
+            (r for r in detail.get("reviews", []) if r.get("language") == lang and plain(r.get("text"))), None
+        )
         if review:
             text = plain(review["text"])
             quote = text if len(text) <= REVIEW_QUOTE_CHARS else text[:REVIEW_QUOTE_CHARS].rstrip() + "…"
-            lines.append(f"   “{quote}”（★{review['rating']}）" if zh else f"   “{quote}” (★{review['rating']})")
+            lines.append(
+                f"   “{quote}”（★{review['rating']}）" if zh else f"   “{quote}” (★{review['rating']})"
+            )
     return header, "\n".join(lines)
 
 
@@ -209,4 +243,8 @@ def member_level_answer(lang: str, segment: str | None, levels: dict[str, tuple[
         if lang == "zh":
             return "抱歉，我这里没有可以告诉您的会员等级信息。我可以根据您的购物记录为您推荐商品，或帮您查询订单。"
         return "Sorry, I don't have a member level I can share with you. I can recommend products based on your purchases or check your orders."
-    return f"您目前是我们的{level[1]}，感谢您的支持！" if lang == "zh" else f"Your member level with us is {level[0]}. Thank you for shopping with us!"
+    return (
+        f"您目前是我们的{level[1]}，感谢您的支持！"
+        if lang == "zh"
+        else f"Your member level with us is {level[0]}. Thank you for shopping with us!"
+    )

@@ -51,7 +51,9 @@ _HISTORY_RE = re.compile(
     re.I,
 )
 _RECOMMEND_RE = re.compile(r"recommend|suggest|advise|what should i (?:buy|get)|推荐|建议|适合我", re.I)
-_QUESTION_RE = re.compile(r"[?？吗]\s*$|^\s*(?:is|are|does|do|can|will|would)\b|是否|是不是|适不适合|好不好", re.I)
+_QUESTION_RE = re.compile(
+    r"[?？吗]\s*$|^\s*(?:is|are|does|do|can|will|would)\b|是否|是不是|适不适合|好不好", re.I
+)
 _SHOPPING_RE = re.compile(
     r"recommend|suggest|buy|gift|present|looking for|need|want|推荐|买|礼物|送|想要|需要|挑", re.I
 )

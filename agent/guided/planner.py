@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from agent.guided.answers import SOLD_HERE_RE
 from agent.guided.intent import IntentResult, classify
 from agent.guided.slots import Slots
 from agent.toolbox import Toolbox, ToolRun, collect_product_ids
@@ -25,7 +26,9 @@ _USER_TOKEN_RE = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z]{1,4}\d{3,}(?![A-Za-z0-9
 _WANTS_SUGGESTION_RE = re.compile(r"recommend|suggest|something|推荐|买点|有什么好", re.I)
 PRODUCT_INTENTS = ("recommend", "search")
 LIST_SIZE = 5
-PRICE_POOL = 12  # a price-ordered list: the cheapest (priciest) LIST_SIZE of the need's PRICE_POOL best matches
+PRICE_POOL = (
+    12  # a price-ordered list: the cheapest (priciest) LIST_SIZE of the need's PRICE_POOL best matches
+)
 REVIEWED_PRODUCTS = 3  # "what do customers say about your coffee machines": the reviews of the top matches
 
 
@@ -160,7 +163,20 @@ def understand(
         "text": text,
         "direct": direct,
         "budget_ladder": ladder[1:],
+        "not_carried": not_carried(text, intent, catalog),
     }
+
+
+def not_carried(text: str, intent: str, catalog: Catalog) -> str | None:
+    """The thing a "do you have X?" question asks for when no product name in the shop contains it ("coffee
+    machines" in a shop with coffee but no machine), so that the reply says so before listing the closest
+    products instead of presenting coffee beans as the answer."""
+    asked = SOLD_HERE_RE.search(text)
+    if intent not in PRODUCT_INTENTS or asked is None:
+        return None
+    phrase = re.sub(r"[?？!！。.,，]+", " ", text[asked.end() :]).strip()
+    phrase = re.sub(r"^(?:any|some)\s+|(?:吗|呢|么)$", "", phrase, flags=re.I).strip()
+    return phrase if phrase and catalog.missing_from_names(phrase) else None
 
 
 def act(

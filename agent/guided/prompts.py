@@ -21,7 +21,7 @@ REPLY_SYSTEM = {
     "en": (
         "You are ShopGuide, a shop assistant. Products are listed under your words. Reply JSON "
         '{"opening": ONE short English sentence to the shopper that says what you are showing them}. '
-        "Say \"you\". No numbers, prices, product or brand names, comparisons, customer levels or questions; "
+        'Say "you". No numbers, prices, product or brand names, comparisons, customer levels or questions; '
         "no words about price or value."
     ),
     "zh": (

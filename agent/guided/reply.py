@@ -82,6 +82,10 @@ def compose_body(
             words, zh = catalog.categories[slots["category"]]
             category = zh if lang == "zh" and zh else words
         header = templates.list_header(lang, len(cards), category, slots["budget_min"], slots["budget_max"])
+        if turn.get("not_carried"):
+            header = t(
+                "not_carried", lang, asked=turn["not_carried"], what=category or t("products_word", lang)
+            )
         body = "\n".join(templates.product_line(lang, i, c) for i, c in enumerate(cards, 1))
         return header, body, cards
     if intent == "compare":
@@ -118,7 +122,10 @@ def compose_body(
 def wants_lead(turn: dict[str, Any]) -> bool:
     """An LLM lead-in only where code has not already answered the question (criterion, yes/no)."""
     slots = turn.get("slots") or {}
-    answered = turn["intent"] in ("compare", "product_details") and (slots.get("criterion") or slots.get("yes_no"))
+    answered = turn["intent"] in ("compare", "product_details") and (
+        slots.get("criterion") or slots.get("yes_no")
+    )
+    answered = answered or bool(turn.get("not_carried"))  # the header already says the shop lacks the thing
     return turn["intent"] in LEAD_INTENTS and not turn.get("clarify") and not answered
 
 
@@ -136,12 +143,18 @@ def lead_facts(turn: dict[str, Any], cards: list[ProductCard]) -> str:
     zh = turn["language"] == "zh"
     slots = turn.get("slots") or {}
     kinds = "、".join if zh else ", ".join
-    category = kinds(list(dict.fromkeys(c.category for c in cards if c.category))[:2]) or ("商品" if zh else "products")
+    category = kinds(list(dict.fromkeys(c.category for c in cards if c.category))[:2]) or (
+        "商品" if zh else "products"
+    )
     if turn["intent"] == "compare":
         return f"对比：{len(cards)}件{category}" if zh else f"Comparing: {len(cards)} × {category}"
     order = _ORDER_WORDS[slots.get("price_sort")][1 if zh else 0]
     budget = ("，都在预算内" if zh else ", all within the budget") if slots.get("budget_max") else ""
-    return f"展示：{len(cards)}件{category}，{order}{budget}" if zh else f"Shown: {len(cards)} × {category}, {order}{budget}"
+    return (
+        f"展示：{len(cards)}件{category}，{order}{budget}"
+        if zh
+        else f"Shown: {len(cards)} × {category}, {order}{budget}"
+    )
 
 
 class Lead(BaseModel):

@@ -93,8 +93,12 @@ def highlight(
     }  # fmt: skip
     reasons = [words[c][1 if zh else 0] for c in true_reasons(card, shown, codes, budget_max)]
     if zh:
-        return f"首先推荐{card.title}（{money(card.price)}）" + (f"：{'，'.join(reasons)}。" if reasons else "。")
-    return f"First pick: {card.title} ({money(card.price)})" + (f": {', '.join(reasons)}." if reasons else ".")
+        return f"首先推荐{card.title}（{money(card.price)}）" + (
+            f"：{'，'.join(reasons)}。" if reasons else "。"
+        )
+    return f"First pick: {card.title} ({money(card.price)})" + (
+        f": {', '.join(reasons)}." if reasons else "."
+    )
 
 
 def list_header(lang: str, n: int, category: str | None, lo: float | None, hi: float | None) -> str:

@@ -35,8 +35,18 @@ from domain.i18n import detect_language
 log = logging.getLogger(__name__)
 
 Check = Literal[
-    "product", "brand", "number", "tier", "comparative", "polarity", "budget", "speaker", "refusal", "language",
-    "length", "empty",
+    "product",
+    "brand",
+    "number",
+    "tier",
+    "comparative",
+    "polarity",
+    "budget",
+    "speaker",
+    "refusal",
+    "language",
+    "length",
+    "empty",
 ]
 Outcome = Literal["first_try", "regenerated", "template"]
 
@@ -90,11 +100,17 @@ _PRICEY_CLAIM_RE = re.compile(
     r"价格(?:较|比较|偏)?高|不便宜|高价",
     re.I,
 )
-_SORTED_BY_PRICE_RE = re.compile(r"\b(?:sorted|ordered|arranged|listed) by price\b|按价格(?:高低|从低到高|从高到低)?(?:排序|排列)", re.I)
-_CHEAPEST_FIRST_RE = re.compile(r"\b(?:cheapest|lowest[- ]priced?) first\b|(?:按)?价格从低到高(?:排列|排序)?", re.I)
+_SORTED_BY_PRICE_RE = re.compile(
+    r"\b(?:sorted|ordered|arranged|listed) by price\b|按价格(?:高低|从低到高|从高到低)?(?:排序|排列)", re.I
+)
+_CHEAPEST_FIRST_RE = re.compile(
+    r"\b(?:cheapest|lowest[- ]priced?) first\b|(?:按)?价格从低到高(?:排列|排序)?", re.I
+)
 # "within your budget" is a claim too: only when the shopper named one (asking for it is no claim)
 _BUDGET_RE = re.compile(r"\bbudget\b|预算", re.I)
-_QUESTION_RE = re.compile(r"[?？]|请问|[您你][^，。！,]{0,12}吗|\b(?:would|do|can|could) you (?:like|want|need|prefer)\b", re.I)
+_QUESTION_RE = re.compile(
+    r"[?？]|请问|[您你][^，。！,]{0,12}吗|\b(?:would|do|can|could) you (?:like|want|need|prefer)\b", re.I
+)
 
 # "I can't help with that" / "没有找到" over a list of products the tools did return is a false claim.
 _REFUSAL_RE = re.compile(
@@ -162,7 +178,9 @@ def build_evidence(
     products: dict[str, dict[str, Any]] = {}
     for output in outputs:
         if isinstance(output, dict) and isinstance(output.get("products"), list):
-            evidence.price_order = price_order([p.get("price") for p in output["products"] if isinstance(p, dict)])
+            evidence.price_order = price_order(
+                [p.get("price") for p in output["products"] if isinstance(p, dict)]
+            )
         for node in iter_dicts(output):
             for value in node.values():
                 for scalar in value if isinstance(value, (list, tuple)) else [value]:
@@ -292,7 +310,9 @@ def check_reply(
     text: str, evidence: Evidence, lang: str, catalog: Catalog, *, lead: bool = False
 ) -> list[Failure]:
     return [
-        f for sentence in split_sentences(text) for f in check_sentence(sentence, evidence, lang, catalog, lead=lead)
+        f
+        for sentence in split_sentences(text)
+        for f in check_sentence(sentence, evidence, lang, catalog, lead=lead)
     ]
 
 
@@ -337,4 +357,3 @@ def feedback_text(failures: list[Failure], lang: str) -> str:
         f"Your last sentence said something wrong ({claims}). Write it again: one short sentence telling the "
         "shopper what you are showing them, no numbers, no comparisons, say 'you'."
     )
-

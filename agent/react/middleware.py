@@ -133,7 +133,9 @@ class GroundingMiddleware(AgentMiddleware):
     asked once more with the failed claims; then only the sentences that pass are kept (the polite template
     when none do)."""
 
-    def __init__(self, catalog: Catalog, own_user_id: str | None, model: Any = None, masker: Any = None) -> None:
+    def __init__(
+        self, catalog: Catalog, own_user_id: str | None, model: Any = None, masker: Any = None
+    ) -> None:
         super().__init__()
         self.catalog = catalog
         self.own_user_id = own_user_id
@@ -170,7 +172,9 @@ class GroundingMiddleware(AgentMiddleware):
             return check_reply(text, evidence, lang, self.catalog)
 
         checked = generate_faithful(
-            lambda failures: self._rewrite(messages, failures, lang) if failures else first, check, where="react"
+            lambda failures: self._rewrite(messages, failures, lang) if failures else first,
+            check,
+            where="react",
         )
         self.faithfulness = {"outcome": checked.outcome, "sentences": checked.sentences}
         kept = checked.text

@@ -27,7 +27,9 @@ def chat(shop, shopper, request):
     thread = f"answers-{request.node.name}"
 
     def say(text: str, settings_service: ChatService | None = None):
-        return (settings_service or service).respond_sync(thread, text, Principal.shopper(shopper), mode="guided")
+        return (settings_service or service).respond_sync(
+            thread, text, Principal.shopper(shopper), mode="guided"
+        )
 
     yield say
     service.close()
@@ -64,14 +66,17 @@ def test_cheaper_moves_below_what_was_shown_in_the_same_category(chat):
     assert {p.category for p in cheaper.products} == {shown.products[0].category}
     assert min(p.price for p in cheaper.products) < max(p.price for p in shown.products)
     premium = chat("Anything more premium?")
-    assert premium.products and max(p.price for p in premium.products) > min(p.price for p in cheaper.products)
+    assert premium.products and max(p.price for p in premium.products) > min(
+        p.price for p in cheaper.products
+    )
 
 
 def test_member_level_is_refused_politely_unless_the_shop_configured_levels(shop, shopper, chat):
     refusal = chat("我在你们这里算是什么级别的客户？")
     assert refusal.reply.startswith("抱歉") and "会员等级" in refusal.reply and not refusal.tool_calls
     every_segment = ",".join(
-        f"{s}=Level {s}|{s}会员" for s in ("vip", "loyal", "promising", "price_sensitive", "at_risk", "lapsed")
+        f"{s}=Level {s}|{s}会员"
+        for s in ("vip", "loyal", "promising", "price_sensitive", "at_risk", "lapsed")
     )
     configured = ChatService(shop.model_copy(update={"member_levels": every_segment}))
     try:
@@ -87,6 +92,16 @@ def test_requests_the_tools_cannot_serve_are_said_plainly(chat):
     assert "don't sell" in cars.reply and not cars.tool_calls and not cars.products
     refund = chat("我要退款")
     assert "办不到" in refund.reply and not refund.tool_calls
+
+
+def test_a_thing_the_shop_does_not_carry_is_said_before_the_closest_products(chat):
+    machines = chat("Do you have coffee machines?")
+    assert machines.reply.startswith("We don't seem to carry coffee machines. The closest coffee we have:")
+    assert machines.products and all(p.category == "coffee" for p in machines.products)
+    zh = chat("你们有卖咖啡机吗？")
+    assert zh.reply.startswith("本店似乎没有“咖啡机”。") and zh.products
+    beans = chat("Do you have coffee beans?")  # carried: listed as the answer
+    assert beans.reply.startswith("Here are") and "don't seem" not in beans.reply
 
 
 def test_listed_prices_are_exact_and_card_reasons_name_the_need(chat):
