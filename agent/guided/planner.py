@@ -167,6 +167,14 @@ def understand(
     }
 
 
+# "my last order" / "最近一笔订单" asks for one order: the latest, not the last three.
+_ONE_ORDER_RE = re.compile(
+    r"\b(?:my|the) (?:last|latest|most recent|newest) (?:order|package|parcel)\b|"
+    r"(?:最近|最新|上)一(?:笔|个|单)|上个订单|最近的订单",
+    re.I,
+)
+
+
 def not_carried(text: str, intent: str, catalog: Catalog) -> str | None:
     """The thing a "do you have X?" question asks for when no product name in the shop contains it ("coffee
     machines" in a shop with coffee but no machine), so that the reply says so before listing the closest
@@ -236,7 +244,10 @@ def act(
         if principal.is_staff and not target:
             clarify = "staff_only_user" if not slots.order_id else None
         if clarify is None:
-            toolbox.run("get_order_status", user_id=target, order_id=slots.order_id, limit=3, language=lang)
+            limit = 1 if _ONE_ORDER_RE.search(text) else 3
+            toolbox.run(
+                "get_order_status", user_id=target, order_id=slots.order_id, limit=limit, language=lang
+            )
     elif intent == "my_history":
         if principal.is_staff and not target:
             clarify = "staff_only_user"

@@ -104,6 +104,14 @@ def test_a_thing_the_shop_does_not_carry_is_said_before_the_closest_products(cha
     assert beans.reply.startswith("Here are") and "don't seem" not in beans.reply
 
 
+def test_my_last_order_is_one_order_the_latest(chat):
+    last = chat("What is the status of my last order?")
+    recent = chat("Where are my orders?")
+    assert last.reply.count("Order ") == 1 and recent.reply.count("Order ") >= 2
+    assert last.reply.splitlines()[1] == recent.reply.splitlines()[1]  # the newest comes first in both
+    assert chat("我最近一笔订单到哪了？").reply.count("订单 ") == 1
+
+
 def test_listed_prices_are_exact_and_card_reasons_name_the_need(chat):
     result = chat("帮我推荐一款500元以内的蓝牙耳机")
     assert result.products
