@@ -33,6 +33,7 @@ from valuation.final_engine import (
 from valuation.learned import ValueModel
 from valuation.llm_scorer import history_summary, score_users
 from valuation.metrics import evaluate_predictions
+from valuation.ranking import rfm_heuristic
 from valuation.splits import TimeSplit, check_dates, customer_folds
 
 log = logging.getLogger(__name__)
@@ -93,19 +94,6 @@ class ValueEvalReport(BaseModel):
 
     def table(self, target: str) -> list[ModelScore]:
         return [s for s in self.scores if s.target == target]
-
-
-def _rfm_heuristic(X: pd.DataFrame, horizon: float) -> pd.DataFrame:
-    """Run-rate x recency weight: repeat rate so far, discounted by how much of the tenure has passed since the
-    last purchase; spend = purchases x average order value. No fitting."""
-    tenure = np.maximum(X["T"].to_numpy(), 1e-9)
-    rate = X["frequency"].to_numpy() / tenure
-    recency_weight = X["recency"].to_numpy() / tenure
-    purchases = rate * recency_weight * horizon
-    return pd.DataFrame(
-        {"pred_purchases": purchases, "pred_spend": purchases * X["avg_order_value"].to_numpy()},
-        index=X.index,
-    )
 
 
 def _transaction_only(X: pd.DataFrame) -> list[str]:
@@ -183,7 +171,7 @@ def _fold_predictions(
         "repeat-calibration-spend": pd.DataFrame(
             {"pred_purchases": X["frequency"], "pred_spend": X["frequency"] * X["monetary"]}
         ),
-        "rfm-heuristic": _rfm_heuristic(X, horizon),
+        "rfm-heuristic": rfm_heuristic(X, horizon),
         "bgnbd-gg": pd.DataFrame({"pred_purchases": X["bg_purchases_h"], "pred_spend": X["btyd_spend_h"]}),
         "final-engine": engine.predict(ev_frame),
     }

@@ -22,20 +22,17 @@ import numpy as np
 import pandas as pd
 
 from valuation.blending import (
-    LOG_FLOOR,
     TARGETS,
     BlendWeights,
     TargetBlend,
     blend,
     choose_weights,
     customer_fold_ids,
-    matching_quantiles,
-    money_scale,
-    tilt_ranking,
 )
 from valuation.btyd import BtydModels, btyd_features
 from valuation.features import holdout_targets, transaction_features
 from valuation.learned import ValueModel
+from valuation.ranking import LOG_FLOOR, SpendRanking, rfm_score
 from valuation.splits import TimeSplit, rolling_origins
 
 # Absolute-time columns shift between training origins and the real cut-off; the engine leaves them out.
@@ -117,12 +114,12 @@ class FinalEngine:
     blend: BlendWeights = field(default_factory=BlendWeights)
     # Per target, the starting score of rows without a BTYD prediction: the log of their mean target in training.
     fallback_margin: dict[str, float] = field(default_factory=dict)
-    # Maps the tilted spend ranking (spend x P(buy)^c) onto the money scale of the untilted one, keeping its order:
-    # the quantiles of both on the training rows (``money_scale``). Why: eval value pools the rankings of several
-    # engines (one per fold, each with its own blend weight); a log-space blend of BTYD with a score of another
-    # spread ranks by the weight as much as by the customer (CDNOW sample, random split: per fold +0.031
-    # Spearman on average, pooled +0.012; a common total alone, +0.014).
-    tilt_quantiles: tuple[list[float], list[float]] | None = None
+    # The spend ranking (tilt, RFM mix) with its references taken on the training rows, on the money scale of the
+    # learned amounts, keeping its order (``valuation.ranking``). Why the money scale: eval value pools the
+    # rankings of several engines (one per fold, each with its own blend weight); a log-space blend of BTYD with a
+    # score of another spread ranks by the weight as much as by the customer (CDNOW sample, random split: per
+    # fold +0.031 Spearman on average, pooled +0.012; a common total alone, +0.014).
+    spend_ranking: SpendRanking = field(default_factory=SpendRanking)
 
     def _cols(self, X: pd.DataFrame) -> list[str]:
         return [c for c in X.columns if c not in ENGINE_EXCLUDED]
@@ -148,11 +145,10 @@ class FinalEngine:
         scaled = scale_frames or frames
         learned = [self._learned(f)[0] for f in scaled]
         spend, purchases = (np.concatenate([part[t] for part in learned]) for t in TARGETS)
-        self.tilt_quantiles = None
-        if self.blend.rank_tilt:
-            self.tilt_quantiles = matching_quantiles(
-                tilt_ranking(spend, purchases, self.blend.rank_tilt), spend
-            )
+        rfm = np.concatenate([rfm_score(f.X) for f in scaled])
+        self.spend_ranking = SpendRanking.fit(
+            spend, purchases, rfm, tilt=self.blend.rank_tilt, rfm_mix=self.blend.rfm_mix
+        )
         fitted = sum(float(self.predict(f)["pred_spend"].sum()) for f in scaled)
         actual_total = float(sum(f.y["spend"].sum() for f in scaled))  # type: ignore[index]
         btyd_total = float(sum(f.btyd_prediction["pred_spend"].sum() for f in scaled))
@@ -180,7 +176,9 @@ class FinalEngine:
         }
         X = frame.X[self.columns]
         pred, contributions = (
-            self.model.predict_explained(X, **margins) if explain else (self.model.predict(X, **margins), None)
+            self.model.predict_explained(X, **margins)
+            if explain
+            else (self.model.predict(X, **margins), None)
         )
         learned = {
             "spend": pred["pred_spend"].to_numpy() / self.model.spend_scale,
@@ -194,8 +192,8 @@ class FinalEngine:
 
     def predict(self, frame: EngineFrame) -> pd.DataFrame:
         """Per target the amount, ``pred_<target>`` (the point prediction, at the amount weight), and the ranking
-        score, ``rank_<target>`` (at the ranking weight; for spend, tilted by P(buy)^``rank_tilt`` and put back on
-        the money scale by ``tilt_quantiles``): see ``valuation.blending``."""
+        score, ``rank_<target>`` (at the ranking weight; for spend, ``spend_ranking``'s score): see
+        ``valuation.blending``."""
         return self.predict_explained(frame, explain=False)[0]
 
     def predict_explained(
@@ -208,8 +206,8 @@ class FinalEngine:
             # A BTYD-only engine (``btyd_only_engine``).
             return btyd.assign(rank_spend=btyd["pred_spend"], rank_purchases=btyd["pred_purchases"]), None
         learned, contributions = self._learned(frame, explain=explain)
-        tilted = tilt_ranking(learned["spend"], learned["purchases"], self.blend.rank_tilt)
-        ranking = {**learned, "spend": money_scale(tilted, self.tilt_quantiles)}
+        spend_rank = self.spend_ranking.score(learned["spend"], learned["purchases"], rfm_score(frame.X))
+        ranking = {**learned, "spend": spend_rank}
         level = {"spend": self.model.spend_scale, "purchases": 1.0}
         out = {}
         for target in TARGETS:
@@ -223,7 +221,7 @@ class FinalEngine:
     def contributions(self, frame: EngineFrame, *, method: str = "shap") -> pd.DataFrame:
         """Signed per-feature contributions to log(predicted spend), plus ``btyd_baseline`` (the base margin)
         and ``bias``; each row sums to the log of the spend blend at the ranking weight before the level (the weight
-        scales the trees' part; the P(buy) tilt of the ranking is not a feature's)."""
+        scales the trees' part; the P(buy) tilt and the RFM mix of the ranking are not a feature's)."""
         contrib = self.model.contributions(frame.X[self.columns], method=method) * self.blend.weight("spend")
         contrib["btyd_baseline"] = self._margin(frame, "spend")
         return contrib
@@ -266,8 +264,9 @@ def backtest_weights(
         scale = [part(f, k, inside=False) for f in scale_frames] if scale_frames else None
         engine = FinalEngine(model=engine_model(num_leaves)).fit_frames(train, scale_frames=scale)
         for i, target in enumerate(targets):
+            scored = part(target, k, inside=True)
             preds[i].append(
-                engine.predict(part(target, k, inside=True)).assign(scale_spend=engine.model.spend_scale)
+                engine.predict(scored).assign(scale_spend=engine.model.spend_scale, rfm=rfm_score(scored.X))
             )
     windows = []
     for target, parts in zip(targets, preds, strict=True):

@@ -31,6 +31,7 @@ from valuation.final_engine import EngineFrame, FinalEngine, fit_engine
 from valuation.learned import ValueModel
 from valuation.prediction import BehaviourClassifier, label_purchase_within
 from valuation.profile import rule_price_sensitivity
+from valuation.ranking import SpendRanking
 from valuation.segments import assign_segments
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ HORIZON_DAYS = 365.0  # the score is about the next 12 months
 # BTYD's 12-month prediction per target (feature_matrix's columns): the engine's baseline.
 BASELINE: dict[str, str] = {"spend": "btyd_spend_365d", "purchases": "bg_purchases_365d"}
 # Bump when features, targets or the recipe change: a saved engine of another version is retrained, not reused.
-ENGINE_NAME = "lgbm-rolling-v4"
+ENGINE_NAME = "lgbm-rolling-v5"
 
 
 @dataclass
@@ -56,7 +57,7 @@ class TrainedEngine:
     meta: dict[str, Any] = field(default_factory=dict)
     blend: BlendWeights = field(default_factory=BlendWeights)
     fallback_margin: dict[str, float] = field(default_factory=dict)
-    tilt_quantiles: tuple[list[float], list[float]] | None = None
+    spend_ranking: SpendRanking = field(default_factory=SpendRanking)
 
     @property
     def engine(self) -> FinalEngine:
@@ -66,7 +67,7 @@ class TrainedEngine:
             columns=list(self.value_model.feature_names),
             blend=self.blend,
             fallback_margin=self.fallback_margin,
-            tilt_quantiles=self.tilt_quantiles,
+            spend_ranking=self.spend_ranking,
         )
 
 
@@ -156,7 +157,7 @@ def train_engine(
         meta,
         engine.blend,
         engine.fallback_margin,
-        engine.tilt_quantiles,
+        engine.spend_ranking,
     )
 
 

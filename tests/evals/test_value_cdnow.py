@@ -81,26 +81,17 @@ def _xfail(reason: str) -> pytest.MarkDecorator:
 
 
 CRITERIA = ("spearman >= +0.03", "gini >= +0.05", "rmse <= 1.02x", "total within 10%")
-# Measured with the backtested blend, tree size and P(buy) tilt of the spend ranking, amounts at their own weight
-# (issue 17); `shopguide eval value --dataset cdnow-<which> --split <split>`. The tilt (chosen by an inner
-# cross-validation on the calibration period) raised the Spearman gain on every setting and cost Gini on the sample.
+# Measured with the backtested blend, tree size and spend ranking (P(buy) tilt and RFM mix), amounts at their own
+# weight (issue 17); `shopguide eval value --dataset cdnow-<which> --split <split>`. The RFM mix (chosen by the
+# engine's backtest on the training data) lifted the sample past the Spearman and Gini bars on every split; on
+# master Gini stays just short.
 SEASON = "the holdout has Q4 and a March peak; no rolling origin inside Jan-Sep 1997 shows them"
 KNOWN_MISSES = {
-    ("sample", "temporal", "spearman >= +0.03"): "measured +0.029",
-    (
-        "sample",
-        "temporal",
-        "gini >= +0.05",
-    ): "measured +0.048 (spend ranked by spend x P(buy); +0.051 untilted)",
     ("sample", "temporal", "total within 10%"): f"measured 0.84: {SEASON}",
-    ("sample", "random", "spearman >= +0.03"): "measured +0.029 over 5 folds (folds +0.010..+0.041)",
-    ("sample", "random", "gini >= +0.05"): "measured +0.046 over 5 folds (+0.051 untilted)",
-    ("sample", "stratified", "spearman >= +0.03"): "measured +0.026 over 5 folds (folds -0.002..+0.065)",
-    ("sample", "stratified", "gini >= +0.05"): "measured +0.041 over 5 folds (blend weights 0.9-1.0)",
-    ("master", "temporal", "gini >= +0.05"): "measured +0.044 (blend weight 1.0, tilt P(buy)^1)",
+    ("master", "temporal", "gini >= +0.05"): "measured +0.0475 (spend weight 0.9, RFM mix 0.5, untilted)",
     ("master", "temporal", "total within 10%"): f"measured 0.81: {SEASON}",
-    ("master", "random", "gini >= +0.05"): "measured +0.048 over 5 folds (folds +0.039..+0.068)",
-    ("master", "stratified", "gini >= +0.05"): "measured +0.048 over 5 folds (folds +0.040..+0.061)",
+    ("master", "random", "gini >= +0.05"): "measured +0.0483 over 5 folds (folds +0.038..+0.069)",
+    ("master", "stratified", "gini >= +0.05"): "measured +0.0481 over 5 folds (folds +0.037..+0.062)",
 }
 
 

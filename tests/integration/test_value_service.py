@@ -16,9 +16,9 @@ from sqlalchemy import func, select
 from domain.models import Segment, ValueAssessment
 from domain.store.db import get_engine
 from domain.store.schema import value_assessments
-from valuation.blending import RANK_TILTS
 from valuation.final_engine import ENGINE_LEAVES
 from valuation.finetune import finetune_examples, write_finetune_jsonl
+from valuation.ranking import RANK_TILTS, RFM_MIXES
 from valuation.service import UnknownUser, ValueService, get_value_service
 
 pytestmark = pytest.mark.slow  # trains the value engine on the whole demo shop
@@ -163,11 +163,11 @@ def test_small_shop_trains_and_new_users_are_scored_on_demand(small_shop):
     # the backtest decided how far the learned model may move the ranking away from BTYD, per target
     assert 0.0 <= meta["blend"]["spend_weight"] <= 1.0 and meta["blend"]["purchases_reason"]
     # the recipe eval value measures (final_engine.fit_engine): a correction of BTYD's 12-month prediction, the
-    # tree size and the spend ranking's tilt from the backtest, amounts at their own weight
+    # tree size and the spend ranking (tilt, RFM mix) from the backtest, amounts at their own weight
     trained = service._trained
     assert trained is not None and trained.value_model.meta["uses_base_margin"]
     assert set(meta["backtest"]["leaves_gain"]) <= set(ENGINE_LEAVES)
-    assert meta["blend"]["rank_tilt"] in RANK_TILTS
+    assert meta["blend"]["rank_tilt"] in RANK_TILTS and meta["blend"]["rfm_mix"] in RFM_MIXES
     assert meta["blend"]["spend_amount_weight"] <= meta["blend"]["spend_weight"]
     with get_engine(small_shop).begin() as conn:
         conn.execute(

@@ -11,8 +11,6 @@ import pytest
 from scipy.stats import spearmanr
 
 from valuation.blending import (
-    RANK_TILTS,
-    TILT_QUANTILES,
     BacktestSet,
     BlendWeights,
     TargetBlend,
@@ -20,9 +18,8 @@ from valuation.blending import (
     choose_weight,
     choose_weights,
     customer_fold_ids,
-    money_scale,
+    ranking_key,
     ranking_score,
-    tilt_ranking,
 )
 from valuation.final_engine import (
     EngineFrame,
@@ -34,6 +31,7 @@ from valuation.final_engine import (
     fit_engine,
     rolling_frames,
 )
+from valuation.ranking import RANK_TILTS, REFERENCE_QUANTILES, SpendRanking, money_scale, tilt_ranking
 
 
 def synthetic(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -275,9 +273,12 @@ def buyers_window(seed: int, learned_ranks: bool) -> list[tuple[pd.DataFrame, pd
 
 def test_the_backtest_tilts_the_spend_ranking_toward_likely_buyers() -> None:
     weights = choose_weights(buyers_window(13, learned_ranks=True))
-    assert set(weights.tilt_gain) == set(RANK_TILTS)
-    assert weights.rank_tilt > 0.0 and weights.spend is not None
-    assert weights.spend.gain == max(weights.tilt_gain.values()) > weights.tilt_gain[0.0]
+    # the window has no RFM score: only the tilts are tried
+    assert set(weights.ranking_gain) == {ranking_key(c, 0.0) for c in RANK_TILTS}
+    assert weights.rank_tilt > 0.0 and weights.rfm_mix == 0.0 and weights.spend is not None
+    assert (
+        weights.spend.gain == max(weights.ranking_gain.values()) > weights.ranking_gain[ranking_key(0.0, 0.0)]
+    )
     assert "P(buy)^" in weights.describe() and weights.summary()["rank_tilt"] == weights.rank_tilt
 
 
@@ -291,7 +292,7 @@ def test_no_tilt_is_tried_when_the_untilted_ranking_falls_back_to_btyd() -> None
     )
     weights = choose_weights([window])
     assert weights.spend is not None and weights.spend.btyd_only
-    assert weights.rank_tilt == 0.0 and weights.tilt_gain == {}
+    assert weights.rank_tilt == 0.0 and weights.ranking_gain == {}
 
 
 def test_a_tilted_spend_ranking_is_put_back_on_the_money_scale(shop: pd.DataFrame) -> None:
@@ -299,7 +300,8 @@ def test_a_tilted_spend_ranking_is_put_back_on_the_money_scale(shop: pd.DataFram
     its order but takes the untilted amounts' distribution, so a log-space blend with BTYD ranks alike."""
     rolling, _ = rolling_frames(shop, pd.Timestamp("2021-06-30"), 184)
     tilted = FinalEngine(model=engine_model(3), blend=BlendWeights(rank_tilt=2.0)).fit_frames(rolling)
-    assert tilted.tilt_quantiles is not None and len(tilted.tilt_quantiles[0]) == TILT_QUANTILES
+    money = tilted.spend_ranking.money
+    assert money is not None and len(money[0]) == REFERENCE_QUANTILES
     pred = pd.concat([tilted.predict(f) for f in rolling])
     learned = [tilted._learned(f)[0] for f in rolling]
     spend, purchases = (np.concatenate([part[t] for part in learned]) for t in ("spend", "purchases"))
@@ -307,7 +309,7 @@ def test_a_tilted_spend_ranking_is_put_back_on_the_money_scale(shop: pd.DataFram
     assert order == pytest.approx(1.0)
     np.testing.assert_allclose(np.sort(pred["rank_spend"]), np.sort(pred["pred_spend"]), rtol=0.05, atol=0.5)
     untilted = FinalEngine(model=engine_model(3)).fit_frames(rolling)
-    assert untilted.tilt_quantiles is None
+    assert untilted.spend_ranking == SpendRanking()
     np.testing.assert_allclose(
         untilted.predict(rolling[0])["rank_spend"], untilted.predict(rolling[0])["pred_spend"]
     )
