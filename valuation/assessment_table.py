@@ -51,10 +51,15 @@ _ROUNDING: dict[str, int] = {
 
 def _json_numbers(values: np.ndarray) -> list[str]:
     """Floats as JSON numbers, as Python's json writes them (``NaN``; the payload is read back with json): one
-    C-level encode of the whole column, cut at the separators, instead of a ``repr`` per value."""
-    if not len(values):
+    C-level encode of the distinct values, cut at the separators and spread back, instead of a ``repr`` per
+    value. A chunk's rounded values repeat (250k reason contributions of a 50k-user chunk had 2k distinct);
+    distinct by bit pattern, so -0.0 keeps its sign."""
+    flat = np.ascontiguousarray(values, dtype=float).ravel()
+    if not len(flat):
         return []
-    return json.dumps(np.asarray(values, dtype=float).tolist())[1:-1].split(", ")
+    _, first, inverse = np.unique(flat.view(np.int64), return_index=True, return_inverse=True)
+    texts = np.array(json.dumps(flat[first].tolist())[1:-1].split(", "), dtype=object)
+    return texts[inverse.reshape(-1)].tolist()
 
 
 def _top_k(size: np.ndarray, k: int) -> np.ndarray:
