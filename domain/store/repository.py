@@ -131,7 +131,9 @@ def products_by_id(engine: Engine, product_ids: Sequence[str]) -> dict[str, Prod
 def category_names(engine: Engine) -> dict[str, str]:
     """Each category slug with its Chinese name from the catalog (empty when the catalog has none)."""
     with engine.connect() as conn:
-        rows = conn.execute(select(products.c.category, func.max(products.c.category_zh)).group_by(products.c.category))
+        rows = conn.execute(
+            select(products.c.category, func.max(products.c.category_zh)).group_by(products.c.category)
+        )
         return {slug: zh or "" for slug, zh in rows}
 
 
