@@ -3,6 +3,8 @@
 Run: ``python -m bench.compare_batch STORE_ROOT TREE_A TREE_B [ROUNDS]`` where ``STORE_ROOT/store`` is a store built
 by ``bench.growth`` (e.g. kept from ``ingest_point(n, root)``, its engine already trained, e.g. by
 ``bench.profile_batch``) and each tree is a checkout of this repository (``git archive REV | tar -x -C DIR``).
+``STORE_ROOT`` may be ``ROOT_A,ROOT_B``, one copy of the store per tree, when the trees' engine versions differ
+(each keeps its own saved engine instead of retraining over the other's).
 Each round runs one fresh interpreter per tree, A then B then B then A..., which reads, scores, explains and
 upserts the store's first chunk the way a ``score --all`` worker does (one LightGBM thread) and reports users per
 CPU-second; CPU time, not wall, because this machine is shared. The first round of each tree also saves its
@@ -61,19 +63,24 @@ def run_tree(tree: Path, store_root: Path, save: Path | None) -> dict[str, float
 
 
 def differences(a: pd.DataFrame, b: pd.DataFrame) -> list[str]:
-    """Columns whose values differ (floats compared exactly, NaN equal to NaN)."""
+    """Columns whose values differ (floats compared exactly, NaN equal to NaN), with how many rows differ."""
     if list(a.columns) != list(b.columns) or len(a) != len(b):
         return [f"shape or columns: {list(a.columns)} x {len(a)} vs {list(b.columns)} x {len(b)}"]
-    return [c for c in a.columns if not a[c].equals(b[c])]
+    return [
+        f"{c} ({int((a[c].ne(b[c]) & ~(a[c].isna() & b[c].isna())).sum())} rows)"
+        for c in a.columns
+        if not a[c].equals(b[c])
+    ]
 
 
-def main(store_root: Path, trees: list[Path], rounds: int = 3) -> None:
+def main(store_roots: list[Path], trees: list[Path], rounds: int = 3) -> None:
+    roots = dict(zip(trees, store_roots if len(store_roots) > 1 else store_roots * len(trees), strict=True))
     with tempfile.TemporaryDirectory(prefix="shopguide-ab-") as tmp:
         saved = {tree: Path(tmp) / f"{i}.parquet" for i, tree in enumerate(trees)}
         rates: dict[Path, list[float]] = {tree: [] for tree in trees}
         for r in range(rounds):
             for tree in trees if r % 2 == 0 else trees[::-1]:
-                point = run_tree(tree, store_root, saved[tree] if r == 0 else None)
+                point = run_tree(tree, roots[tree], saved[tree] if r == 0 else None)
                 rates[tree].append(point["users"] / point["cpu_s"])
                 print(
                     f"round {r} {tree}: {point['users']} users, {rates[tree][-1]:,.0f} users per CPU-second"
@@ -88,7 +95,7 @@ def main(store_root: Path, trees: list[Path], rounds: int = 3) -> None:
 
 if __name__ == "__main__":
     main(
-        Path(sys.argv[1]),
+        [Path(root) for root in sys.argv[1].split(",")],
         [Path(sys.argv[2]), Path(sys.argv[3])],
         int(sys.argv[4]) if len(sys.argv) > 4 else 3,
     )

@@ -20,6 +20,7 @@ from collections import Counter, deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -41,6 +42,10 @@ from valuation.segments import assign_segments
 from valuation.training import TrainedEngine, reference_percentiles, scored_and_explained
 
 CHUNK_USERS = 50_000
+# What a chunk's scoring sends back for the output file: the frame (CSV), an Arrow table (Parquet: its column
+# buffers pickle as a few byte strings, where a frame's object columns pickle and unpickle string by string,
+# and the parent would convert it to Arrow again) or nothing (no file: the parent needs only the counts).
+RowsFormat = Literal["frame", "arrow", "none"]
 
 
 @dataclass
@@ -124,16 +129,24 @@ class _FileWriter:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._tmp = path.with_name(path.name + ".partial")  # the final name appears only when complete
 
-    def write(self, flat: pd.DataFrame) -> None:
-        if self.path is None or not len(flat):
+    @property
+    def rows_format(self) -> RowsFormat:
+        """What ``write`` takes from a chunk's scoring."""
+        if self.path is None:
+            return "none"
+        return "frame" if self.path.suffix == ".csv" else "arrow"
+
+    def write(self, flat: pd.DataFrame | pa.Table | None) -> None:
+        if self.path is None or flat is None or not len(flat):
             return
         if self.path.suffix == ".csv":
+            assert isinstance(flat, pd.DataFrame), "CSV rows come as a frame"
             flat.to_csv(
                 self._tmp, mode="a" if self._csv_started else "w", header=not self._csv_started, index=False
             )
             self._csv_started = True
             return
-        table = pa.Table.from_pandas(flat, preserve_index=False)
+        table = flat if isinstance(flat, pa.Table) else pa.Table.from_pandas(flat, preserve_index=False)
         if self._parquet is None:
             self._parquet = pq.ParquetWriter(self._tmp, table.schema)
         self._parquet.write_table(table)
@@ -210,7 +223,8 @@ def delete_other_runs(engine: Engine, trained: TrainedEngine) -> None:
 
 @dataclass
 class _ChunkResult:
-    flat: pd.DataFrame
+    flat: pd.DataFrame | pa.Table | None  # the assessment table as ``RowsFormat`` asked (None: "none")
+    scored: int
     segments: Counter[str]
     score_sum: float
     users_read: int
@@ -227,8 +241,11 @@ def _init_worker(settings: Settings, job: ScoringJob) -> None:
     learned.PREDICT_THREADS = 1
 
 
-def _score_range(scope: tuple[str, str], work: tuple[Settings, ScoringJob] | None = None) -> _ChunkResult:
-    """Read, score, explain and store the users of one id range; returns the table rows for the file."""
+def _score_range(
+    scope: tuple[str, str], work: tuple[Settings, ScoringJob] | None = None, rows: RowsFormat = "frame"
+) -> _ChunkResult:
+    """Read, score, explain and store the users of one id range; returns the table rows for the file (as
+    ``rows`` says) and the counts."""
     work = work or _WORKER
     assert work is not None, "worker not initialised"
     settings, job = work
@@ -236,7 +253,12 @@ def _score_range(scope: tuple[str, str], work: tuple[Settings, ScoringJob] | Non
     data = load_shop_data(engine, scope=scope)
     flat = assess_chunk(job, data)
     upsert_assessments(engine, flat)
-    return _ChunkResult(flat, Counter(flat["segment"]), float(flat["score"].sum()), len(data.users))
+    out: pd.DataFrame | pa.Table | None = flat
+    if rows == "arrow":
+        out = pa.Table.from_pandas(flat, preserve_index=False)
+    elif rows == "none":
+        out = None
+    return _ChunkResult(out, len(flat), Counter(flat["segment"]), float(flat["score"].sum()), len(data.users))
 
 
 def default_workers() -> int:
@@ -269,7 +291,7 @@ def stream_assessments(
 
     def consume(result: _ChunkResult) -> None:
         writer.write(result.flat)
-        summary.users += len(result.flat)
+        summary.users += result.scored
         summary.chunks += 1
         summary.score_sum += result.score_sum
         segments.update(result.segments)
@@ -279,7 +301,7 @@ def stream_assessments(
     if workers == 1 or total <= chunk_users:
         summary.workers = 0
         for scope in ranges:
-            consume(_score_range(scope, (settings, job)))
+            consume(_score_range(scope, (settings, job), writer.rows_format))
     else:
         summary.workers = workers
         # spawn, not fork: a forked child would share the parent's pooled database connections.
@@ -289,7 +311,7 @@ def stream_assessments(
         ) as pool:
             pending: deque[Future[_ChunkResult]] = deque()
             for scope in ranges:
-                pending.append(pool.submit(_score_range, scope))
+                pending.append(pool.submit(_score_range, scope, None, writer.rows_format))
                 while len(pending) > 2 * workers:
                     consume(pending.popleft().result())
             while pending:

@@ -103,16 +103,26 @@ def template_explanation(
     )[0]
 
 
-def _joined(items: np.ndarray, take: np.ndarray, sep: str) -> np.ndarray:
-    """Per row, the items where ``take`` is set, in order, joined with ``sep`` ("" when none)."""
-    out = np.full(len(items), "", dtype=object)
-    first = np.ones(len(items), dtype=bool)
-    for j in range(items.shape[1]):
-        rows = np.flatnonzero(take[:, j])  # only these rows' strings are concatenated
-        picked = items[rows, j]
-        out[rows] = np.where(first[rows], picked, out[rows] + sep + picked)
-        first[rows] = False
-    return out
+# Per language (True: Chinese): the separator of named reasons, the raising and lowering lead-ins, the sentence
+# end, and the head with ``str.format`` fields for the score, the segment label and the predicted spend.
+_TEMPLATE_PARTS: dict[bool, tuple[str, str, str, str, str]] = {
+    False: (
+        ", ", " Raising it: ", " Lowering it: ", ".",
+        "Value score {:.0f}/100 ({}); predicted 12-month spend ¥{:,.0f}.",
+    ),
+    True: ("、", "加分项：", "减分项：", "。", "价值评分 {:.0f}/100（{}），预计未来12个月消费 ¥{:,.0f}。"),
+}  # fmt: skip
+
+
+def _sentence_format(zh: bool, up_has_value: list[bool], down_has_value: list[bool]) -> str:
+    """The ``str.format`` string of one sentence shape: the head, then the raising and the lowering reasons
+    named, each a field for its label and, when it has a value, one for the value."""
+    sep, raise_, lower, end, head = _TEMPLATE_PARTS[zh]
+    text = head
+    for lead, has_value in ((raise_, up_has_value), (lower, down_has_value)):
+        if has_value:
+            text += lead + sep.join("{} {}" if v else "{}" for v in has_value) + end
+    return text
 
 
 def template_explanations(
@@ -127,39 +137,42 @@ def template_explanations(
 ) -> list[str]:
     """The template explanation of many users at once (the batch's path): per user a language, score, segment
     and spend; (n, k) arrays hold each user's reasons in order (value NaN: none). Up to three raising and two
-    lowering reasons are named. Column-wise string work, no Python loop over users' reasons."""
+    lowering reasons are named. Users are grouped by sentence shape (language, which reasons are named, which
+    have a value): each shape is one format string, so a user costs one ``str.format`` call."""
     n, k = contributions.shape
     text = _fmt_many(np.asarray(values, dtype=float)).reshape(n, k)
     up, down = contributions > 0, contributions < 0
     take_up, take_down = up & (np.cumsum(up, axis=1) <= 3), down & (np.cumsum(down, axis=1) <= 2)
-    has_text = text != ""
-    labels = {
-        "en": np.where(has_text, labels_en + " " + text, labels_en) if k else labels_en,
-        "zh": np.where(has_text, labels_zh + " " + text, labels_zh) if k else labels_zh,
-    }
-    by_segment = {s: (i18n.segment_label(s, "en"), i18n.segment_label(s, "zh")) for s in set(segments)}
-    seg_labels = [by_segment[s] for s in segments]
-    score_text = [f"{s:.0f}" for s in np.asarray(scores, dtype=float).tolist()]
-    spend_text = [f"{s:,.0f}" for s in np.asarray(predicted_spend, dtype=float).tolist()]
+    has_text = (text != "") & (take_up | take_down)
     is_zh = np.asarray(languages, dtype=object) == "zh"
+    bits = np.left_shift(1, np.arange(k, dtype=np.int64))
+    shape = (
+        is_zh.astype(np.int64)
+        | (take_up.astype(np.int64) @ bits) << 1
+        | (take_down.astype(np.int64) @ bits) << (1 + k)
+        | (has_text.astype(np.int64) @ bits) << (1 + 2 * k)
+    )
+    codes, first, inverse = np.unique(shape, return_index=True, return_inverse=True)
+    by_shape = np.argsort(inverse.reshape(-1), kind="stable")
+    bounds = np.searchsorted(inverse.reshape(-1)[by_shape], np.arange(len(codes) + 1))
+    by_segment = {s: (i18n.segment_label(s, "en"), i18n.segment_label(s, "zh")) for s in set(segments)}
+    seg_labels = np.array([by_segment[s] for s in segments], dtype=object).reshape(n, 2)
+    scores, spend = np.asarray(scores, dtype=float), np.asarray(predicted_spend, dtype=float)
     out = np.empty(n, dtype=object)
-    for zh, sep, raise_, lower, end in (
-        (False, ", ", " Raising it: ", " Lowering it: ", "."),
-        (True, "、", "加分项：", "减分项：", "。"),
-    ):
-        rows = np.flatnonzero(is_zh == zh)
-        if not len(rows):
-            continue
-        items = labels["zh" if zh else "en"][rows]
-        ups, downs = _joined(items, take_up[rows], sep), _joined(items, take_down[rows], sep)
-        for i, u, d in zip(rows.tolist(), ups.tolist(), downs.tolist(), strict=True):
-            seg_en, seg_zh = seg_labels[i]
-            head = (
-                f"价值评分 {score_text[i]}/100（{seg_zh}），预计未来12个月消费 ¥{spend_text[i]}。"
-                if zh
-                else f"Value score {score_text[i]}/100 ({seg_en}); predicted 12-month spend ¥{spend_text[i]}."
-            )
-            out[i] = head + (raise_ + u + end if u else "") + (lower + d + end if d else "")
+    for g, row in enumerate(first.tolist()):
+        rows = by_shape[bounds[g] : bounds[g + 1]]
+        zh = bool(is_zh[row])
+        labels = labels_zh if zh else labels_en
+        ups, downs = np.flatnonzero(take_up[row]).tolist(), np.flatnonzero(take_down[row]).tolist()
+        fields = [scores[rows].tolist(), seg_labels[rows, int(zh)].tolist(), spend[rows].tolist()]
+        for j in ups + downs:
+            fields.append(labels[rows, j].tolist())
+            if has_text[row, j]:
+                fields.append(text[rows, j].tolist())
+        form = _sentence_format(
+            zh, [bool(has_text[row, j]) for j in ups], [bool(has_text[row, j]) for j in downs]
+        )
+        out[rows] = [form.format(*args) for args in zip(*fields, strict=True)]
     return out.tolist()
 
 

@@ -45,10 +45,19 @@ def _matrix(X: pd.DataFrame) -> np.ndarray:
 
 
 class BehaviourClassifier:
-    """One calibrated binary classifier over ``PREDICTION_FEATURES``; a constant when a class is missing."""
+    """One calibrated binary classifier over ``PREDICTION_FEATURES``; a constant when a class is missing.
 
-    def __init__(self, name: str) -> None:
+    The engine's recipe (``lgbm-rolling-v6``): three boosters of 50 trees, one per fold, each calibrated
+    (isotonic) on its held-out fold, their probabilities averaged: scoring walks 150 trees. Before, the boosters
+    had 150 trees each (450 walks; the two classifiers were 900 of the 1,500 tree walks per user of
+    ``score --all``) and were no better on the demo shop's hidden future (``python -m bench.behaviour_quality``).
+    ``ensemble=False`` (one booster on all rows, calibrated on out-of-fold predictions; also 150 walks at 150
+    trees) is the variant that benchmark measured and rejected: its churn Brier score was worse."""
+
+    def __init__(self, name: str, *, ensemble: bool = True, n_estimators: int = 50) -> None:
         self.name = name
+        self.ensemble = ensemble
+        self.n_estimators = n_estimators
         self.model: CalibratedClassifierCV | None = None
         self.constant: float | None = None
         self.train_auc: float | None = None
@@ -63,7 +72,7 @@ class BehaviourClassifier:
             return self
         # One thread: the machine is shared and OpenMP over-subscription made sklearn's HGB 20x slower here.
         base = lgb.LGBMClassifier(
-            n_estimators=150,
+            n_estimators=self.n_estimators,
             learning_rate=0.05,
             num_leaves=15,
             min_child_samples=30,
@@ -76,7 +85,7 @@ class BehaviourClassifier:
             force_row_wise=True,
             verbose=-1,
         )
-        self.model = CalibratedClassifierCV(base, method="isotonic", cv=3)
+        self.model = CalibratedClassifierCV(base, method="isotonic", cv=3, ensemble=self.ensemble)
         self.model.fit(_matrix(X), labels)
         self.train_auc = float(roc_auc_score(labels, self.model.predict_proba(_matrix(X))[:, 1]))
         return self

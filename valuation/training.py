@@ -43,7 +43,9 @@ HORIZON_DAYS = 365.0  # the score is about the next 12 months
 # BTYD's 12-month prediction per target (feature_matrix's columns): the engine's baseline.
 BASELINE: dict[str, str] = {"spend": "btyd_spend_365d", "purchases": "bg_purchases_365d"}
 # Bump when features, targets or the recipe change: a saved engine of another version is retrained, not reused.
-ENGINE_NAME = "lgbm-rolling-v5"
+# v5: the spend ranking mixes in the RFM heuristic's percentile (``valuation.ranking``); v6: the behaviour
+# classifiers' fold boosters have 50 trees, not 150 (``valuation.prediction``).
+ENGINE_NAME = "lgbm-rolling-v6"
 
 
 @dataclass
@@ -87,11 +89,8 @@ def _origin_frame(
     return EngineFrame(X, None, HORIZON_DAYS, y * (365.0 / window), origin, BASELINE)
 
 
-def train_engine(
-    data: ShopData, as_of: pd.Timestamp | None = None, *, with_profile: bool = True
-) -> TrainedEngine:
-    """Fit the value engine and the behaviour classifiers on ``data`` up to ``as_of``."""
-    as_of = pd.Timestamp(as_of or data.last_date).normalize()
+def training_windows(data: ShopData, as_of: pd.Timestamp) -> list[int]:
+    """The rolling-origin windows (days) that fit in the data up to ``as_of``; the longest is the churn window."""
     first = data.first_date
     windows = [
         w for w in WINDOWS_DAYS if as_of - pd.Timedelta(days=w) >= first + pd.Timedelta(days=MIN_HISTORY_DAYS)
@@ -101,6 +100,15 @@ def train_engine(
         windows = [max(30, span // 2)] if span >= 60 else []
     if not windows:
         raise ValueError(f"only {(as_of - first).days} days of orders: the engine needs at least 60")
+    return windows
+
+
+def train_engine(
+    data: ShopData, as_of: pd.Timestamp | None = None, *, with_profile: bool = True
+) -> TrainedEngine:
+    """Fit the value engine and the behaviour classifiers on ``data`` up to ``as_of``."""
+    as_of = pd.Timestamp(as_of or data.last_date).normalize()
+    windows = training_windows(data, as_of)
     cache: dict[pd.Timestamp, pd.DataFrame] = {}
     frames = [_origin_frame(data, as_of - pd.Timedelta(days=w), w, cache, with_profile) for w in windows]
     engine = fit_engine(frames)
@@ -115,26 +123,8 @@ def train_engine(
     }
     meta["blend"] = engine.blend.summary()
 
-    # Next purchase within 30 days: three monthly origins. Churn: no purchase within 12 months (or the longest
-    # window that fits), from the oldest origin.
-    nx, ny = [], []
-    for d in NEXT_PURCHASE_ORIGINS_DAYS:
-        origin = as_of - pd.Timedelta(days=d)
-        if origin < first + pd.Timedelta(days=MIN_HISTORY_DAYS):
-            continue
-        if origin not in cache:
-            cache[origin] = feature_matrix(data, origin, with_profile=with_profile)[0]
-        nx.append(cache[origin])
-        ny.append(label_purchase_within(data.tx, cache[origin].index, origin, 30))
-    next_purchase = BehaviourClassifier("next_purchase_30d")
-    if nx:
-        next_purchase.fit(pd.concat(nx), pd.concat(ny))
     churn_window = max(windows)
-    X_ch = cache[as_of - pd.Timedelta(days=churn_window)]
-    churned = 1 - label_purchase_within(
-        data.tx, X_ch.index, as_of - pd.Timedelta(days=churn_window), churn_window
-    )
-    churn = BehaviourClassifier("churn").fit(X_ch, churned)
+    next_purchase, churn = fit_behaviour(data, as_of, churn_window, cache, with_profile=with_profile)
     meta.update(
         {
             "next_purchase_train_auc": next_purchase.train_auc,
@@ -159,6 +149,43 @@ def train_engine(
         engine.fallback_margin,
         engine.spend_ranking,
     )
+
+
+def fit_behaviour(
+    data: ShopData,
+    as_of: pd.Timestamp,
+    churn_window: int,
+    cache: dict[pd.Timestamp, pd.DataFrame],
+    *,
+    with_profile: bool = True,
+    ensemble: bool = True,
+    n_estimators: int = 50,
+) -> tuple[BehaviourClassifier, BehaviourClassifier]:
+    """(next purchase within 30 days, churn) classifiers of data up to ``as_of``. Next purchase: three monthly
+    origins. Churn: no purchase within ``churn_window`` days (12 months, or the longest window that fits) of
+    the origin that far back. ``cache`` holds feature matrices by origin (shared with the value model's)."""
+    first = data.first_date
+
+    def features(origin: pd.Timestamp) -> pd.DataFrame:
+        if origin not in cache:
+            cache[origin] = feature_matrix(data, origin, with_profile=with_profile)[0]
+        return cache[origin]
+
+    nx, ny = [], []
+    for d in NEXT_PURCHASE_ORIGINS_DAYS:
+        origin = as_of - pd.Timedelta(days=d)
+        if origin < first + pd.Timedelta(days=MIN_HISTORY_DAYS):
+            continue
+        nx.append(features(origin))
+        ny.append(label_purchase_within(data.tx, nx[-1].index, origin, 30))
+    next_purchase = BehaviourClassifier("next_purchase_30d", ensemble=ensemble, n_estimators=n_estimators)
+    if nx:
+        next_purchase.fit(pd.concat(nx), pd.concat(ny))
+    origin = as_of - pd.Timedelta(days=churn_window)
+    X_ch = features(origin)
+    churned = 1 - label_purchase_within(data.tx, X_ch.index, origin, churn_window)
+    churn = BehaviourClassifier("churn", ensemble=ensemble, n_estimators=n_estimators)
+    return next_purchase, churn.fit(X_ch, churned)
 
 
 def percentile_scores(values: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 from sqlalchemy import ColumnElement, Select, String, cast, func, select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Dialect, Engine
 
 from domain.models import (
     NOT_SPEND_STATUSES,
@@ -131,7 +131,9 @@ def products_by_id(engine: Engine, product_ids: Sequence[str]) -> dict[str, Prod
 def category_names(engine: Engine) -> dict[str, str]:
     """Each category slug with its Chinese name from the catalog (empty when the catalog has none)."""
     with engine.connect() as conn:
-        rows = conn.execute(select(products.c.category, func.max(products.c.category_zh)).group_by(products.c.category))
+        rows = conn.execute(
+            select(products.c.category, func.max(products.c.category_zh)).group_by(products.c.category)
+        )
         return {slug: zh or "" for slug, zh in rows}
 
 
@@ -269,11 +271,21 @@ def scoped(stmt: Select[Any], user_col: ColumnElement[Any], scope: UserScope) ->
     ]
 
 
+def _needs_row_processing(stmt: Select[Any], dialect: Dialect) -> bool:
+    """Whether a column of ``stmt`` is converted on the way out (e.g. a SQLite DATETIME, BOOLEAN or JSON)."""
+    return any(
+        c.type.dialect_impl(dialect).result_processor(dialect, None) is not None
+        for c in stmt.selected_columns
+    )
+
+
 def read_frame(
     engine: Engine, stmt: Select[Any] | list[Select[Any]], datetime_cols: Sequence[str]
 ) -> pd.DataFrame:
     """Run ``stmt`` (or each of a list, concatenated) into a frame; datetime columns travel as text and are parsed
-    by pandas in one vectorised pass (per-row datetime objects made large frames several times slower)."""
+    by pandas in one vectorised pass (per-row datetime objects made large frames several times slower). When no
+    column needs converting, the rows are fetched as the driver's plain tuples: SQLAlchemy's row objects cost
+    about a fifth of reading a chunk of ``score --all`` (0.83 -> 0.65 CPU-s for 50k users' order lines)."""
     stmts = stmt if isinstance(stmt, list) else [stmt]
     rows: list[Any] = []
     columns: list[str] = []
@@ -289,7 +301,8 @@ def read_frame(
                 )
             result = conn.execute(one)
             columns = list(result.keys())
-            rows.extend(result.fetchall())
+            plain = not _needs_row_processing(one, conn.dialect)
+            rows.extend(result.cursor.fetchall() if plain else result.fetchall())
     frame = pd.DataFrame(rows, columns=columns)
     for col in datetime_cols:
         frame[col] = pd.to_datetime(frame[col], format="ISO8601")

@@ -232,3 +232,7 @@ def test_a_big_store_trains_on_a_sample_and_still_scores_everyone(small_shop, tm
     again = service.assess_all(out=tmp_path / "two.parquet", progress=False, chunk_users=40, workers=2)
     assert again.users == n_users and again.chunks == summary.chunks
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "two.parquet").set_index("user_id"), back)
+    # Without a file the workers send back only counts: the same users, segments and score total.
+    counted = service.assess_all(progress=False, chunk_users=40, workers=2)
+    assert (counted.users, counted.chunks, counted.segments) == (n_users, summary.chunks, summary.segments)
+    assert counted.score_sum == pytest.approx(summary.score_sum)
