@@ -27,7 +27,12 @@ def http_answers(url: str, ok_statuses: Collection[int] = (200,), timeout_s: flo
 
 
 def wait_until_healthy(
-    process: subprocess.Popen[Any], healthy: Callable[[], bool], *, what: str, timeout_s: float, poll_s: float = 0.3
+    process: subprocess.Popen[Any],
+    healthy: Callable[[], bool],
+    *,
+    what: str,
+    timeout_s: float,
+    poll_s: float = 0.3,
 ) -> None:
     """Poll ``healthy()`` until it holds; ProcessExited if the child dies first, TimeoutError at the deadline.
     Stopping the child on failure is the caller's choice (some keep its log, some retry)."""

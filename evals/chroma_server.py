@@ -47,7 +47,10 @@ def chroma_server(path: Path, port: int | None = None, timeout_s: float = 60.0) 
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_healthy(
-            proc, lambda: http_answers(f"{url}/api/v2/heartbeat"), what=f"chroma run ({log.name})", timeout_s=timeout_s
+            proc,
+            lambda: http_answers(f"{url}/api/v2/heartbeat"),
+            what=f"chroma run ({log.name})",
+            timeout_s=timeout_s,
         )
         yield url
     finally:

@@ -82,9 +82,7 @@ def build_demo_data_in_subprocess(
         f"d = Path({str(data_dir)!r}); build_demo_data(d, n_users={n_users}, n_products={n_products}, seed={seed}); "
         "checkpoint_sqlite(d)"
     )
-    env = {k: v for k, v in os.environ.items() if k not in INHERITED_SETTINGS} | {
-        "OPENBLAS_NUM_THREADS": "1"
-    }
+    env = {k: v for k, v in os.environ.items() if k not in INHERITED_SETTINGS} | {"OPENBLAS_NUM_THREADS": "1"}
     done = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=timeout_s
     )

@@ -327,7 +327,9 @@ def summarise(runs: list[ScenarioRun], scenarios: list[Scenario], repeats: int) 
         "turns_with_llm": sum(1 for r in runs for t in r.turns if t.llm_used),
         "turns_served_by_fallback": sum(1 for r in runs for t in r.turns if t.fallback_from),
         "turn_p50_s": round(statistics.median(turn_seconds), 3) if turn_seconds else None,
-        "turn_p95_s": round(float(np.percentile(turn_seconds, 95, method="nearest")), 3) if turn_seconds else None,
+        "turn_p95_s": round(float(np.percentile(turn_seconds, 95, method="nearest")), 3)
+        if turn_seconds
+        else None,
         "first_token_p50_s": round(statistics.median(first_tokens), 3) if first_tokens else None,
         **faithfulness_rates(runs),
         "by_tag": {tag: round(sum(v) / len(v), 3) for tag, v in sorted(tags.items()) if v},
@@ -355,7 +357,9 @@ def faithfulness_rates(runs: list[ScenarioRun]) -> dict[str, Any]:
     n = len(outcomes)
     return {
         "llm_texts": n,
-        "llm_sentences": sum(t.faithfulness.get("sentences", 0) for r in runs for t in r.turns if t.faithfulness),
+        "llm_sentences": sum(
+            t.faithfulness.get("sentences", 0) for r in runs for t in r.turns if t.faithfulness
+        ),
         "first_try_faithful_rate": round(outcomes.count("first_try") / n, 4) if n else None,
         "regenerated_rate": round(outcomes.count("regenerated") / n, 4) if n else None,
         "template_fallback_rate": round(outcomes.count("template") / n, 4) if n else None,

@@ -141,8 +141,12 @@ def strongly_connected(edges: dict[str, set[str]]) -> list[list[str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--check", action="store_true", help="exit 1 on a package cycle or too many lazy imports")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="exit 1 on a package cycle or too many lazy imports"
+    )
     parser.add_argument("--list", action="store_true", help="list every function-level first-party import")
     args = parser.parse_args(argv)
 
@@ -155,8 +159,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {source:12} -> {', '.join(sorted(edges[source]))}")
     print(f"package cycles: {cycles or 'none'}")
     per_package = Counter(item.importer.split(".")[0] for item in lazy)
-    print(f"function-level first-party imports: {len(lazy)} (limit {MAX_FUNCTION_LEVEL_IMPORTS}) "
-          f"{dict(sorted(per_package.items()))}")
+    print(
+        f"function-level first-party imports: {len(lazy)} (limit {MAX_FUNCTION_LEVEL_IMPORTS}) "
+        f"{dict(sorted(per_package.items()))}"
+    )
     if args.list:
         for item in lazy:
             print(f"  {item.importer}:{item.line} -> {item.imported}")

@@ -28,6 +28,7 @@ export SHOPGUIDE_TEST_POSTGRES_URL="$(scripts/postgres.sh start)"
 trap 'scripts/postgres.sh stop >/dev/null 2>&1 || true' EXIT
 
 .venv/bin/ruff check .
+.venv/bin/ruff format --check .
 # Layers, no cycles inside a package, evals/bench as leaves (pyproject [tool.importlinter]); then the package graph
 # with function-level imports counted must be acyclic and lazy first-party imports few.
 .venv/bin/lint-imports

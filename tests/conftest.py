@@ -195,8 +195,6 @@ def shopper(shop: Settings) -> str:
         ).scalar_one()
 
 
-
-
 @pytest.fixture
 def cli_on(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Path], None]]:
     """``cli_on(data_dir)``: the CLI (which reads its settings from the environment) works on that data dir

@@ -77,7 +77,9 @@ def get_user_history(
     reviews = list_reviews(engine, uid, limit=limit)
     views = list_events(engine, uid, (EventKind.view, EventKind.click, EventKind.add_to_cart), limit * 3)
     searches = list_events(engine, uid, (EventKind.search,), limit)
-    ids = {line.product_id for o in orders for line in o.lines} | {e.product_id for e in views if e.product_id}
+    ids = {line.product_id for o in orders for line in o.lines} | {
+        e.product_id for e in views if e.product_id
+    }
     catalog = products_by_id(engine, sorted(ids))
 
     def title(pid: str) -> str:
@@ -93,7 +95,9 @@ def get_user_history(
     )
     for o in orders:
         items = [
-            OrderItem(product_id=li.product_id, title=title(li.product_id), quantity=li.quantity, amount=li.amount)
+            OrderItem(
+                product_id=li.product_id, title=title(li.product_id), quantity=li.quantity, amount=li.amount
+            )
             for li in o.lines
         ]
         out.recent_orders.append(

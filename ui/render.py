@@ -179,7 +179,9 @@ def segment_pill(segment: str, lang: Language) -> str:
     return f'<span class="sg-seg" style="background:{color}">{escape(segment_label(segment, lang))}</span>'
 
 
-def value_card(assessment: ValueAssessment, lang: Language, category_names: Mapping[str, str] | None = None) -> str:
+def value_card(
+    assessment: ValueAssessment, lang: Language, category_names: Mapping[str, str] | None = None
+) -> str:
     """The staff value card for a ``ValueAssessment``, every word in the console's language (the stored
     explanation is in the customer's language, so the card words its own from the same numbers)."""
     names = category_names or {}

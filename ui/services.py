@@ -252,7 +252,12 @@ def _pick_demo_users(engine: Engine, limit: int) -> list[tuple[str, str]]:
 def _store_status(engine: Engine) -> dict[str, Any]:
     try:
         counts = table_counts(engine)
-        return {"ok": True, "backend": engine.dialect.name, "products": counts["products"], "users": counts["users"]}
+        return {
+            "ok": True,
+            "backend": engine.dialect.name,
+            "products": counts["products"],
+            "users": counts["users"],
+        }
     except Exception as exc:
         return {"ok": False, "backend": engine.dialect.name, "error": type(exc).__name__}
 

@@ -9,7 +9,9 @@ from pathlib import Path
 from domain.settings import Settings
 
 
-def copy_store(source: Settings, target_dir: Path, *, chroma: bool = False, link_caches: bool = False) -> Settings:
+def copy_store(
+    source: Settings, target_dir: Path, *, chroma: bool = False, link_caches: bool = False
+) -> Settings:
     """Copy the store (SQLite's backup API: consistent even while the source is in WAL mode) and the PII keys
     into ``target_dir``; ``chroma`` copies the embedded Chroma directory too, ``link_caches`` shares the embedding
     cache (content-addressed) and the trained models (read-mostly) by symlink. Returns settings for the copy."""
@@ -18,7 +20,9 @@ def copy_store(source: Settings, target_dir: Path, *, chroma: bool = False, link
     database = Path(source.database_url.removeprefix("sqlite:///"))
     if not database.is_file():
         # sqlite3 would say only "unable to open database file" (or silently create an empty one)
-        raise ValueError(f"no shop at {database}: run `shopguide setup` (demo) or `shopguide setup --data DIR` first")
+        raise ValueError(
+            f"no shop at {database}: run `shopguide setup` (demo) or `shopguide setup --data DIR` first"
+        )
     target_dir.mkdir(parents=True, exist_ok=True)
     with (
         sqlite3.connect(database) as src,

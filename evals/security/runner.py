@@ -322,7 +322,6 @@ def run_security_suite(
         if (
             llm == "local"
         ):  # its state file lives in the workspace: stop a server we started before deleting it
-
             get_local_server(workspace).stop_if_owner()
         if not keep_workspace:
             cleanup_workspace(workspace)

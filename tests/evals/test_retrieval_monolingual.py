@@ -60,7 +60,9 @@ def cell(report, query_lang: str) -> tuple[float, float, float]:  # type: ignore
 # The cross-language dictionary is general (CC-CEDICT plus a short list of shopping words, none from the demo
 # catalog). English queries over the Chinese-only catalog reach the bar through the gloss arm (0.853 with query
 # translation alone, 0.909 with it): the catalog's coinages (游戏本 gaming laptop) are glossed part by part.
-@pytest.mark.parametrize(("catalog_lang", "query_lang"), [("en", "zh"), ("en", "en"), ("zh", "zh"), ("zh", "en")])
+@pytest.mark.parametrize(
+    ("catalog_lang", "query_lang"), [("en", "zh"), ("en", "en"), ("zh", "zh"), ("zh", "en")]
+)
 def test_hybrid_meets_the_bar(reports, catalog_lang: str, query_lang: str) -> None:  # type: ignore[no-untyped-def]
     hybrid, dense, bm25 = cell(reports[catalog_lang], query_lang)
     print(

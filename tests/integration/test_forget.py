@@ -28,7 +28,6 @@ TARGET, OTHER, CLI_TARGET = "u000003", "u000005", "u000007"
 _settings = shop_settings
 
 
-
 def count_user_rows(conn: Connection, user_id: str) -> dict[str, int]:
     """Rows that belong to ``user_id`` in each store table (the audit log's erasure record excluded)."""
     s = schema

@@ -98,9 +98,25 @@ def tiny_catalog() -> Catalog:
     """Five products in both languages: two headphones, running shoes, tea, a watch."""
     return build_catalog(
         [
-            ("p00001", "Sony WH-1000XM5 Headphones", "索尼 WH-1000XM5 降噪耳机", "Sony", "headphones", "耳机", 2399.0),
+            (
+                "p00001",
+                "Sony WH-1000XM5 Headphones",
+                "索尼 WH-1000XM5 降噪耳机",
+                "Sony",
+                "headphones",
+                "耳机",
+                2399.0,
+            ),
             ("p00002", "JBL Tune 520 Headphones", "JBL Tune 520 耳机", "JBL", "headphones", "耳机", 299.0),
-            ("p00003", "Nike Pegasus 41 Running Shoes", "耐克 Pegasus 41 跑步鞋", "Nike", "running-shoes", "跑步鞋", 899.0),
+            (
+                "p00003",
+                "Nike Pegasus 41 Running Shoes",
+                "耐克 Pegasus 41 跑步鞋",
+                "Nike",
+                "running-shoes",
+                "跑步鞋",
+                899.0,
+            ),
             ("p00004", "Yunnan Pu'er Tea Cake", "云南普洱茶饼", "Dayi", "tea", "茶叶", 168.0),
             ("p00005", "Casio G-Shock Watch", "卡西欧 G-Shock 手表", "Casio", "watches", "手表", 799.0),
         ]

@@ -40,8 +40,15 @@ def _details(pid: str, title: str, price: float, description: str, **extra: obje
 
 
 LAPTOPS_ZH = [
-    _details("p00001", "联想 ThinkPad X1 笔记本电脑", 7829.0, "联想笔记本电脑（XA-10）：高性能、大屏。适合视频剪辑。"),
-    _details("p00002", "宏碁 Aspire 3 笔记本电脑", 2324.0, "宏碁笔记本电脑（XB-20）：轻薄、长续航。适合学生学习。"),
+    _details(
+        "p00001",
+        "联想 ThinkPad X1 笔记本电脑",
+        7829.0,
+        "联想笔记本电脑（XA-10）：高性能、大屏。适合视频剪辑。",
+    ),
+    _details(
+        "p00002", "宏碁 Aspire 3 笔记本电脑", 2324.0, "宏碁笔记本电脑（XB-20）：轻薄、长续航。适合学生学习。"
+    ),
 ]
 
 
@@ -62,8 +69,13 @@ def test_a_criterion_no_description_speaks_to_is_said_to_be_missing():
 
 
 def test_yes_no_questions_about_a_product_are_answered_from_its_facts():
-    on_sale = _details("p3", "Casio F-91W Watch", 109.65, "", on_promotion=True, discount_pct=0.15, list_price=129.0)
-    assert yes_no_answer("en", "on_sale", on_sale) == "Yes, Casio F-91W Watch is on sale: 15% off, now ¥109.65, was ¥129.00."
+    on_sale = _details(
+        "p3", "Casio F-91W Watch", 109.65, "", on_promotion=True, discount_pct=0.15, list_price=129.0
+    )
+    assert (
+        yes_no_answer("en", "on_sale", on_sale)
+        == "Yes, Casio F-91W Watch is on sale: 15% off, now ¥109.65, was ¥129.00."
+    )
     assert yes_no_answer("zh", "on_sale", LAPTOPS_ZH[0]).startswith("没有，")
     assert "缺货" in yes_no_answer("zh", "in_stock", {**LAPTOPS_ZH[1], "stock": 0})
     assert "★4.4" in yes_no_answer("en", "rating", LAPTOPS_ZH[1])
@@ -74,7 +86,9 @@ def test_member_level_is_the_configured_one_or_a_polite_refusal():
     assert levels == {"vip": ("Gold member", "金卡会员"), "loyal": ("Silver member", "银卡会员")}
     assert "金卡会员" in member_level_answer("zh", "vip", levels)
     refusal = member_level_answer("zh", "price_sensitive", levels)
-    assert refusal.startswith("抱歉") and "价格敏感" not in refusal and "级" not in refusal.replace("等级", "")
+    assert (
+        refusal.startswith("抱歉") and "价格敏感" not in refusal and "级" not in refusal.replace("等级", "")
+    )
     assert "member level" in member_level_answer("en", None, {})
 
 
@@ -143,8 +157,12 @@ def test_a_yes_no_question_about_a_named_product_routes_to_its_details():
     assert rule("Is the Sony headphone good for travel?") == "product_details"
     assert rule("索尼耳机适合旅行吗？") == "product_details"
     assert rule("Show me Sony headphones") is None  # no question: a search
-    sony = _details("p00004", "Sony WH-1000XM5 Headphones", 2499.0, "Foldable, noise cancelling, great for travel.")
-    assert single_criterion_answer("en", "travel", sony).startswith("Yes, Sony WH-1000XM5 Headphones suits travel")
+    sony = _details(
+        "p00004", "Sony WH-1000XM5 Headphones", 2499.0, "Foldable, noise cancelling, great for travel."
+    )
+    assert single_criterion_answer("en", "travel", sony).startswith(
+        "Yes, Sony WH-1000XM5 Headphones suits travel"
+    )
     plain = _details("p00004", "Sony WH-1000XM5 Headphones", 2499.0, "Deep bass.")
     assert "doesn't say" in single_criterion_answer("en", "travel", plain)
 
@@ -186,8 +204,13 @@ def test_a_price_ask_orders_the_matches_by_price_within_the_need():
     assert extract_slots("high-end headphones please", CATALOG).price_sort == "high_first"
     assert extract_slots("有优惠的耳机吗", CATALOG).price_sort is None  # promotions, not the cheapest
     assert extract_slots("headphones, my budget is 500", CATALOG).price_sort is None
-    products = [{"product_id": f"p{i}", "price": price} for i, price in enumerate([420.0, 99.0, 650.0, 130.0, 88.0, 300.0, 510.0])]
-    run = ToolRun(name="search_products", output={"products": products}, product_ids=[p["product_id"] for p in products])
+    products = [
+        {"product_id": f"p{i}", "price": price}
+        for i, price in enumerate([420.0, 99.0, 650.0, 130.0, 88.0, 300.0, 510.0])
+    ]
+    run = ToolRun(
+        name="search_products", output={"products": products}, product_ids=[p["product_id"] for p in products]
+    )
     order_by_price(run, "low_first")
     assert [p["price"] for p in run.output["products"]] == [88.0, 99.0, 130.0, 300.0, 420.0][:LIST_SIZE]
     assert run.product_ids == ["p4", "p1", "p3", "p5", "p0"]

@@ -29,7 +29,9 @@ def _command_paths() -> set[str]:
 
 def test_every_readme_command_exists() -> None:
     known = _command_paths()
-    shown = re.findall(r"^\s*(?:\$ )?shopguide ((?:[a-z][a-z-]*)(?: [a-z][a-z-]*)?)", README, flags=re.MULTILINE)
+    shown = re.findall(
+        r"^\s*(?:\$ )?shopguide ((?:[a-z][a-z-]*)(?: [a-z][a-z-]*)?)", README, flags=re.MULTILINE
+    )
     assert shown, "the README shows no shopguide commands"
     for words in shown:
         first, *rest = words.split()

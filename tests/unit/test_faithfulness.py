@@ -120,9 +120,15 @@ def test_a_refusal_over_products_the_tools_returned_is_caught():
 def test_a_cut_off_opening_is_never_shown_as_a_fragment():
     from agent.guided.reply import fit_opening, length_failures
 
-    long_en = "Here are some watches. " + "Please let me know if you would like to see more options in any style " * 2
+    long_en = (
+        "Here are some watches. "
+        + "Please let me know if you would like to see more options in any style " * 2
+    )
     assert fit_opening(long_en, "en") == "Here are some watches."
-    assert fit_opening("为您挑选了几款手表。" + "如果您想看更多款式或者其他价位的手表请随时告诉我" * 2, "zh") == "为您挑选了几款手表。"
+    assert (
+        fit_opening("为您挑选了几款手表。" + "如果您想看更多款式或者其他价位的手表请随时告诉我" * 2, "zh")
+        == "为您挑选了几款手表。"
+    )
     # a closed JSON string is a whole sentence: it keeps its words and gets its end mark
     assert fit_opening("Here are some watches", "en") == "Here are some watches."
     # "Is the Sony headphone good for travel?": one long sentence was cut at 90 characters and glued to
@@ -148,7 +154,9 @@ def test_disparaging_value_words_are_caught(sentence, lang, rows, ask):
 
 
 def test_cheap_and_pricey_words_must_agree_with_the_tools_price_order():
-    ranked = _evidence([ROWS[2], ROWS[3]], "zh", "给我看看便宜一点的手表")  # ¥3,999 then ¥109.65: not by price
+    ranked = _evidence(
+        [ROWS[2], ROWS[3]], "zh", "给我看看便宜一点的手表"
+    )  # ¥3,999 then ¥109.65: not by price
     cheapest_first = _evidence([ROWS[3], ROWS[2]], "zh", "给我看看便宜一点的手表")
     sentence = "为您找到了几款实惠的手表。"
     assert "polarity" in _checks(check_sentence(sentence, ranked, "zh", CATALOG, lead=True))
@@ -180,7 +188,9 @@ def test_a_clarifying_question_outside_a_lead_in_is_allowed():
 
 def test_the_reply_must_be_in_the_shoppers_language():
     evidence = _evidence([ROWS[4]], "zh", "推荐耳机")
-    assert "language" in _checks(check_sentence("Here are some nice headphones for you.", evidence, "zh", CATALOG))
+    assert "language" in _checks(
+        check_sentence("Here are some nice headphones for you.", evidence, "zh", CATALOG)
+    )
 
 
 def test_an_ungrounded_catalog_product_is_caught():
@@ -241,10 +251,14 @@ def test_a_brand_named_in_chinese_is_checked_like_its_latin_name():
 def test_a_budget_the_shopper_never_gave_is_caught():
     # seen from the local model for "I'd like a new watch, what do you suggest?"
     evidence = _evidence(ROWS[2:4], "en", "I'd like a new watch, what do you suggest?")
-    assert "budget" in _checks(check_sentence("Here are some new watches that fit your budget.", evidence, "en", CATALOG))
+    assert "budget" in _checks(
+        check_sentence("Here are some new watches that fit your budget.", evidence, "en", CATALOG)
+    )
     with_budget = _evidence([ROWS[3]], "en", "a watch under 500 yuan")
     assert check_sentence("Here are some watches that fit your budget.", with_budget, "en", CATALOG) == []
-    carried = build_evidence([{"products": [_brief(ROWS[3], "zh")]}], "有更便宜的吗？", [ROWS[3][0]], budget=True)
+    carried = build_evidence(
+        [{"products": [_brief(ROWS[3], "zh")]}], "有更便宜的吗？", [ROWS[3][0]], budget=True
+    )
     assert check_sentence("为您找到了几款预算内的手表。", carried, "zh", CATALOG) == []
 
 
@@ -262,7 +276,9 @@ def test_cheapest_first_describes_a_list_ordered_by_price_and_nothing_else():
     ranked = _evidence([ROWS[2], ROWS[3]], "en", "Show me some watches")
     sentence = "Here are some affordable watches for you, cheapest first."
     assert check_sentence(sentence, cheapest_first, "en", CATALOG, lead=True) == []
-    assert "comparative" in _checks(check_sentence("Here are some watches, cheapest first.", ranked, "en", CATALOG))
+    assert "comparative" in _checks(
+        check_sentence("Here are some watches, cheapest first.", ranked, "en", CATALOG)
+    )
 
 
 def test_the_feedback_gives_the_model_no_prompt_words_to_echo():

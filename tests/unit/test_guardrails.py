@@ -23,7 +23,9 @@ def test_ungrounded_title_is_flagged_in_both_languages(tiny_catalog):
     assert check_text(
         "You may like the Nike Pegasus 41 Running Shoes.", tiny_catalog, ["p00002"]
     ).ungrounded_titles == ["p00003"]
-    assert check_text("推荐索尼 WH-1000XM5 降噪耳机。", tiny_catalog, ["p00002"]).ungrounded_titles == ["p00001"]
+    assert check_text("推荐索尼 WH-1000XM5 降噪耳机。", tiny_catalog, ["p00002"]).ungrounded_titles == [
+        "p00001"
+    ]
 
 
 def test_drop_keeps_only_grounded_sentences(tiny_catalog):
@@ -82,7 +84,9 @@ def test_react_grounding_middleware_drops_invented_products(tiny_catalog):
 
 def test_react_grounding_middleware_falls_back_politely_when_nothing_is_left(tiny_catalog):
     final = AIMessage("Buy p00003 now.", id="m2")
-    update = GroundingMiddleware(tiny_catalog, None).after_model(_state(HumanMessage("推荐跑鞋"), final), None)
+    update = GroundingMiddleware(tiny_catalog, None).after_model(
+        _state(HumanMessage("推荐跑鞋"), final), None
+    )
     assert update["messages"][0].content.startswith("抱歉")
 
 

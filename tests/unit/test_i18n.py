@@ -30,7 +30,9 @@ from valuation.prediction import PREDICTION_FEATURES
 
 def test_every_table_covers_its_codes_in_both_languages() -> None:
     tables = [TEXT, FEATURE_LABELS, SEGMENT_LABELS, INTENT_LABELS, ORDER_STATUS_LABELS, PRICE_TIER_LABELS]
-    assert all(set(entry) == {"zh", "en"} and all(entry.values()) for table in tables for entry in table.values())
+    assert all(
+        set(entry) == {"zh", "en"} and all(entry.values()) for table in tables for entry in table.values()
+    )
     assert set(SEGMENT_LABELS) == set(Segment)
     assert set(ORDER_STATUS_LABELS) == set(OrderStatus)
     assert set(PRICE_TIER_LABELS) == set(PriceTier)
@@ -61,14 +63,19 @@ def test_the_chinese_value_card_shows_no_english_label_slug_or_code() -> None:
 
 
 def test_codes_read_as_words_in_each_language() -> None:
-    assert intent_label("ready_to_buy", "zh") == "准备购买" and intent_label("ready_to_buy", "en") == "ready to buy"
+    assert (
+        intent_label("ready_to_buy", "zh") == "准备购买"
+        and intent_label("ready_to_buy", "en") == "ready to buy"
+    )
     assert order_status_label("delivered", "zh") == "已送达"
-    assert category_label("makeup", "zh", "彩妆") == "彩妆" and category_label("makeup", "en", "彩妆") == "makeup"
+    assert (
+        category_label("makeup", "zh", "彩妆") == "彩妆"
+        and category_label("makeup", "en", "彩妆") == "makeup"
+    )
     history = {"recent_orders": [{"date": "2026-05-01", "order_id": "o1", "status": "returned", "total": 10.0,
                                   "items": [{"title": "耳机", "quantity": 1}]}]}  # fmt: skip
     frame = timeline_frame(history, "zh")
     assert list(frame.columns)[2] == "状态" and frame.iloc[0, 2] == "已退货"
-
 
 
 def test_every_tool_error_code_has_a_reply_in_both_languages() -> None:

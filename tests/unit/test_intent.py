@@ -14,6 +14,7 @@ from domain.settings import Settings
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

@@ -22,7 +22,6 @@ def _settings(**update: Any) -> Any:
     return settings.model_copy(update=update) if update else settings
 
 
-
 @token_app.command("issue")
 def token_issue(
     user_id: str = typer.Argument(..., help="The shopper's user id the widget will act as."),

@@ -280,7 +280,8 @@ def score(
         typer.Option("--workers", min=1, help="With --all: scoring processes (default: the cores, up to 4)."),
     ] = None,
     engine: Annotated[
-        str | None, typer.Option("--engine", help="With --all: local (default) or spark (settings.batch_engine).")
+        str | None,
+        typer.Option("--engine", help="With --all: local (default) or spark (settings.batch_engine)."),
     ] = None,
     master: Annotated[
         str | None, typer.Option("--master", help="Spark master: local[2], spark://host:7077, yarn.")
@@ -312,7 +313,9 @@ def score(
         from ui.cli.spark_jobs import score_all_on_spark
 
         master = master or settings.spark_master
-        score_all_on_spark(input_dir=input_dir, out=out, master=master, write_back=write_back, as_json=as_json)
+        score_all_on_spark(
+            input_dir=input_dir, out=out, master=master, write_back=write_back, as_json=as_json
+        )
         return
     if out is not None and out.suffix not in (".parquet", ".pq", ".csv"):
         raise typer.BadParameter("--out must end in .parquet or .csv")
