@@ -272,7 +272,11 @@ def scoped(stmt: Select[Any], user_col: ColumnElement[Any], scope: UserScope) ->
 
 
 def _needs_row_processing(stmt: Select[Any], dialect: Dialect) -> bool:
-    """Whether a column of ``stmt`` is converted on the way out (e.g. a SQLite DATETIME, BOOLEAN or JSON)."""
+    """Whether a column of ``stmt`` is converted on the way out (e.g. a SQLite DATETIME, BOOLEAN or JSON). Asked
+    of SQLite only: PostgreSQL's numeric processors depend on the wire type of each result column, which the
+    statement alone does not say, so its rows always take SQLAlchemy's path."""
+    if dialect.name != "sqlite":
+        return True
     return any(
         c.type.dialect_impl(dialect).result_processor(dialect, None) is not None
         for c in stmt.selected_columns
