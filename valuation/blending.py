@@ -23,6 +23,14 @@ own history before trusting it:
   customer BTYD already over-predicts by 4x, pushed up 1.8x more by the learned correction, can decide a
   2,000-customer RMSE, and a backtest on other customers does not see that coming. The engine ranks by the ranking
   blend and predicts money with the amount blend.
+  The backtest RMSE is trimmed (``BacktestSet.rmse_ratio``): the 0.1% of the window's customers (at least one)
+  whose squared error the learned amounts lower the most are left out, at every weight. Why: on those subsamples
+  the backtest's own RMSE gain was as lopsided as the holdout's loss (one window's RMSE 0.68x BTYD's at weight 1,
+  while the holdout's was 1.15x), so a gain carried by one or two customers was evidence of nothing. With the trim
+  the amounts stay at BTYD's x the level in every 2,000-customer run, and the holdout RMSE ratio went from
+  1.047 +- 0.017 to 1.006 +- 0.004 (CDNOW master, temporal, 5 seeds; 8,000 customers: 1.007 +- 0.008 to
+  1.004 +- 0.002). A median over the bootstrap instead of the mean changed no choice; a symmetric trim (the
+  customers the weight moves most either way) kept 1.021 to 1.044.
 - the learned spend ranking may be tilted toward the customers likely to buy at all: expected spend x P(buy)^c,
   with P(buy) = 1 - exp(-expected purchases) from the learned purchases model, and mixed with the RFM heuristic's
   ranking (percentiles, share a): ``valuation.ranking``. ``c`` of ``RANK_TILTS`` and ``a`` of ``RFM_MIXES`` are
@@ -52,6 +60,9 @@ from valuation.ranking import LOG_FLOOR, RANK_TILTS, RFM_MIXES, SpendRanking
 BLEND_GRID: tuple[float, ...] = tuple(np.round(np.linspace(0.0, 1.0, 11), 2))
 BOOTSTRAP_ROUNDS = 100
 BACKTEST_FOLDS = 3
+# Share of a backtest window's customers (at least one) left out of the amount weight's RMSE: those whose squared
+# error the learned amounts lower the most (``BacktestSet.rmse_ratio``).
+AMOUNT_TRIM = 0.001
 TARGETS: tuple[str, ...] = ("spend", "purchases")
 
 
@@ -177,16 +188,27 @@ class BacktestSet(BaseModel):
             return ranking_score(self.actual, pred)
         return ranking_score(self.actual[rows], pred[rows])
 
+    def amounts(self, weight: float) -> np.ndarray:
+        """The engine's amounts at ``weight`` (blended before the level, see the class docstring)."""
+        if self.scale is None:
+            return blend(self.learned, self.btyd, weight)
+        return blend(self.learned / self.scale, self.btyd, weight) * self.scale
+
     def rmse(self, weight: float | None, rows: np.ndarray | None = None) -> float:
         """RMSE of the engine's amounts at ``weight``; ``None``: of BTYD itself (the baseline)."""
-        if weight is None:
-            pred = np.nan_to_num(self.btyd)
-        elif self.scale is None:
-            pred = blend(self.learned, self.btyd, weight)
-        else:
-            pred = blend(self.learned / self.scale, self.btyd, weight) * self.scale
+        pred = np.nan_to_num(self.btyd) if weight is None else self.amounts(weight)
         err = pred - self.actual
         return float(np.sqrt(np.mean((err if rows is None else err[rows]) ** 2)))
+
+    def rmse_ratio(self, weight: float, rows: np.ndarray | None = None) -> float:
+        """RMSE of the amounts at ``weight`` over BTYD's, without the ``AMOUNT_TRIM`` share of customers (at least
+        one) whose squared error ``weight`` lowers the most: a gain that only those carry is not counted."""
+        picked = np.arange(len(self.actual)) if rows is None else rows
+        actual = self.actual[picked]
+        btyd_sq = (np.nan_to_num(self.btyd)[picked] - actual) ** 2
+        engine_sq = (self.amounts(weight)[picked] - actual) ** 2
+        keep = np.argsort(engine_sq - btyd_sq, kind="stable")[max(1, math.ceil(AMOUNT_TRIM * len(picked))) :]
+        return float(np.sqrt(engine_sq[keep].mean() / max(btyd_sq[keep].mean(), 1e-24)))
 
 
 def _mean_score(sets: list[BacktestSet], weight: float, rows: list[np.ndarray] | None = None) -> float:
@@ -194,12 +216,8 @@ def _mean_score(sets: list[BacktestSet], weight: float, rows: list[np.ndarray] |
 
 
 def _mean_rmse_ratio(sets: list[BacktestSet], weight: float, rows: list[np.ndarray] | None = None) -> float:
-    """Mean over windows of the amounts' RMSE at ``weight`` over BTYD's."""
-    ratios = [
-        s.rmse(weight, None if rows is None else rows[i])
-        / max(s.rmse(None, None if rows is None else rows[i]), 1e-12)
-        for i, s in enumerate(sets)
-    ]
+    """Mean over windows of the amounts' trimmed RMSE at ``weight`` over BTYD's (``BacktestSet.rmse_ratio``)."""
+    ratios = [s.rmse_ratio(weight, None if rows is None else rows[i]) for i, s in enumerate(sets)]
     return float(np.mean(ratios))
 
 
@@ -213,7 +231,7 @@ def amount_weight(sets: list[BacktestSet], weight: float, *, seed: int = 7) -> t
     if best == 0.0:
         return (
             0.0,
-            f"; amounts at BTYD's x the level (backtest RMSE {ratios[weight]:.3f}x BTYD's at the ranking weight)",
+            f"; amounts at BTYD's x the level (trimmed backtest RMSE {ratios[weight]:.3f}x BTYD's at the ranking weight)",
         )
     rng = np.random.default_rng(seed)
     boot = []
@@ -221,7 +239,9 @@ def amount_weight(sets: list[BacktestSet], weight: float, *, seed: int = 7) -> t
         rows = [rng.integers(0, len(s.actual), len(s.actual)) for s in sets]
         boot.append(_mean_rmse_ratio(sets, 0.0, rows) - _mean_rmse_ratio(sets, best, rows))
     se = float(np.std(boot, ddof=1))
-    evidence = f"backtest RMSE {ratios[best]:.3f}x BTYD's at weight {best:.1f}, {ratios[0.0]:.3f}x at 0"
+    evidence = (
+        f"trimmed backtest RMSE {ratios[best]:.3f}x BTYD's at weight {best:.1f}, {ratios[0.0]:.3f}x at 0"
+    )
     if gain <= se:
         return (
             0.0,

@@ -44,8 +44,9 @@ HORIZON_DAYS = 365.0  # the score is about the next 12 months
 BASELINE: dict[str, str] = {"spend": "btyd_spend_365d", "purchases": "bg_purchases_365d"}
 # Bump when features, targets or the recipe change: a saved engine of another version is retrained, not reused.
 # v5: the spend ranking mixes in the RFM heuristic's percentile (``valuation.ranking``); v6: the behaviour
-# classifiers' fold boosters have 50 trees, not 150 (``valuation.prediction``).
-ENGINE_NAME = "lgbm-rolling-v6"
+# classifiers' fold boosters have 50 trees, not 150 (``valuation.prediction``); v7: the amount weight is chosen on
+# a trimmed backtest RMSE (``valuation.blending.BacktestSet.rmse_ratio``).
+ENGINE_NAME = "lgbm-rolling-v7"
 
 
 @dataclass

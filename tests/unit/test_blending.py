@@ -14,6 +14,7 @@ from valuation.blending import (
     BacktestSet,
     BlendWeights,
     TargetBlend,
+    amount_weight,
     blend,
     choose_weight,
     choose_weights,
@@ -156,8 +157,8 @@ def test_amounts_shrink_toward_btyd_when_the_ranking_blend_worsens_rmse() -> Non
     assert chosen.weight > 0.0  # it ranks better: the ranking keeps the learned weight
     assert sets[0].rmse(chosen.weight) > sets[0].rmse(None)  # ... but its amounts are worse than BTYD's
     assert chosen.amount_weight < chosen.weight
-    assert sets[0].rmse(chosen.amount_weight) == min(
-        sets[0].rmse(float(w)) for w in np.linspace(0.0, 1.0, 11) if w <= chosen.weight + 1e-9
+    assert sets[0].rmse_ratio(chosen.amount_weight) == min(
+        sets[0].rmse_ratio(float(w)) for w in np.linspace(0.0, 1.0, 11) if w <= chosen.weight + 1e-9
     )
     assert "amounts at weight" in chosen.reason
     weights = BlendWeights(spend=chosen)
@@ -171,6 +172,23 @@ def test_amounts_keep_the_ranking_weight_when_it_does_not_worsen_rmse() -> None:
     learned = actual + np.random.default_rng(4).gamma(1.0, 2.0, len(actual))
     chosen = choose_weight("spend", [BacktestSet(actual=actual, learned=learned, btyd=btyd)])
     assert chosen.amount_weight == chosen.weight == 1.0 and "amounts at" not in chosen.reason
+
+
+def test_an_amount_gain_carried_by_a_few_customers_is_not_counted() -> None:
+    """Two big spenders BTYD misses (3,000 each): learned amounts that are BTYD's but right for those two have a
+    plain RMSE far below BTYD's, not a trimmed one (without those two, ``AMOUNT_TRIM`` of 2,000), and the amounts
+    stay at BTYD's."""
+    actual, btyd = synthetic(2000, 6)
+    actual[:2] = 3000.0
+    learned = btyd.copy()
+    learned[:2] = actual[:2]
+    s = BacktestSet(actual=actual, learned=learned, btyd=btyd)
+    assert s.rmse(1.0) < 0.9 * s.rmse(None)
+    assert s.rmse_ratio(1.0) == pytest.approx(1.0)
+    assert amount_weight([s], 1.0)[0] == 0.0
+    actual, btyd = synthetic(2000, 6)
+    broad = BacktestSet(actual=actual, learned=np.where(actual > 0, (btyd + actual) / 2, btyd), btyd=btyd)
+    assert amount_weight([broad], 1.0)[0] > 0.0  # a gain spread over many customers is kept
 
 
 def test_backtest_amounts_carry_the_engine_level() -> None:
