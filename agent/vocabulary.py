@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import select
@@ -161,26 +162,24 @@ class Catalog:
         the shop contains: some English word of it (plural or not) in no English name, or, in Chinese, the noun
         after its last modifier (便宜的咖啡 -> 咖啡) in no Chinese name. Describing words (cheap, good, red…) are
         not names and never count as missing: they would turn "cheap coffee" into "we don't sell that"."""
-        names_en = " ".join([t[0] for t in self.titles.values()] + [w for w, _ in self.categories.values()])
-        names_en = " " + re.sub(r"[^a-z0-9]+", " ", names_en.lower()) + " "
-        names_zh = "".join(
-            [t[1] or "" for t in self.titles.values()] + [z for _, z in self.categories.values()]
-        )
         for word in re.findall(r"[a-z][a-z-]{2,}", asked.lower()):
             if word in _DESCRIBING_WORDS:
                 continue
             forms = {word, word.removesuffix("s"), word.removesuffix("es")} - {""}
-            if not any(f" {form} " in names_en for form in forms):
+            if not any(f" {form} " in self._names_en for form in forms):
                 return True
         noun = re.sub(r"[^\u4e00-\u9fff]", "", asked.rsplit("的", 1)[-1])
-        noun = (
-            noun.removeprefix("卖")
-            .removeprefix("有")
-            .removesuffix("吗")
-            .removesuffix("呢")
-            .removesuffix("么")
-        )
-        return len(noun) >= 2 and noun not in _DESCRIBING_ZH and noun not in names_zh
+        return len(noun) >= 2 and noun not in _DESCRIBING_ZH and noun not in self._names_zh
+
+    # The names a "do you have X?" is checked against, joined once per catalog (the catalog is cached per store).
+    @cached_property
+    def _names_en(self) -> str:
+        names = " ".join([t[0] for t in self.titles.values()] + [w for w, _ in self.categories.values()])
+        return " " + re.sub(r"[^a-z0-9]+", " ", names.lower()) + " "
+
+    @cached_property
+    def _names_zh(self) -> str:
+        return "".join([t[1] or "" for t in self.titles.values()] + [z for _, z in self.categories.values()])
 
     def id_like_tokens(self, text: str) -> list[str]:
         """Every token shaped like a product id, known or not (the grounding check flags unknown ones)."""

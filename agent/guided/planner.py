@@ -26,9 +26,8 @@ _USER_TOKEN_RE = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z]{1,4}\d{3,}(?![A-Za-z0-9
 _WANTS_SUGGESTION_RE = re.compile(r"recommend|suggest|something|推荐|买点|有什么好", re.I)
 PRODUCT_INTENTS = ("recommend", "search")
 LIST_SIZE = 5
-PRICE_POOL = (
-    12  # a price-ordered list: the cheapest (priciest) LIST_SIZE of the need's PRICE_POOL best matches
-)
+# A price-ordered list: the cheapest (priciest) LIST_SIZE of the need's PRICE_POOL best matches.
+PRICE_POOL = 12
 REVIEWED_PRODUCTS = 3  # "what do customers say about your coffee machines": the reviews of the top matches
 
 

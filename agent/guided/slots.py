@@ -26,9 +26,8 @@ class Slots(BaseModel):
     query: str = ""
     criterion: str | None = None  # "for a student" -> "student" (agent.guided.answers.CRITERIA)
     yes_no: Literal["on_sale", "in_stock", "rating"] | None = None  # "is it on sale?"
-    relative: Literal["cheaper", "pricier", "bigger"] | None = (
-        None  # "anything cheaper?" moves from what was shown
-    )
+    # "anything cheaper?" moves from what was shown
+    relative: Literal["cheaper", "pricier", "bigger"] | None = None
     # "便宜一点的跑鞋" / "high-end headphones": the list is ordered by price within the need (agent.guided.planner)
     price_sort: Literal["low_first", "high_first"] | None = None
 
