@@ -4,7 +4,8 @@ Sources: hybrid retrieval for the request (or, with no request, for the user's r
 neighbours of what the user bought, top items of the user's favourite categories, recently viewed items, trending
 and popular items. All sources apply the same hard filters (existing, in stock, price range, category).
 With an explicit request only the retrieval hits are candidates: personal signals then re-rank what was asked for
-instead of replacing it.
+instead of replacing it. A category with no request text is a request for the whole category: its items (the
+``category_request_k`` most popular and best rated) are all equally relevant, and the personal signals rank them.
 """
 
 from __future__ import annotations
@@ -93,6 +94,15 @@ def generate(
 
     if query:
         retrieve(query, config.retrieval_k, "request", 1.0, config.request_rank_scale)
+        return pool
+    if filters.category and config.category_request_k > 0:
+        # "Recommend a skincare product": every item of the category is what was asked for, equally; the personal
+        # and value signals rank them. Recent searches would only add noise here (a sunscreen "related to your
+        # search for wet wipes"), and so would retrieval ranks for words that name nothing but the category.
+        base = 0.6 * snap.popularity + 0.4 * snap.quality
+        for j in np.argsort(-np.where(allowed, base, -1.0))[: config.category_request_k]:
+            if allowed[j]:
+                pool.setdefault(snap.ids[j], Candidate(snap.ids[j])).add("request", "relevance", 1.0)
         return pool
 
     for q in sig.recent_queries:

@@ -37,6 +37,9 @@ class RecommenderConfig(BaseModel):
     implicit_query_k: int = Field(40, ge=0, description="hits for the user's recent searches when no request")
     co_purchase_k: int = Field(60, ge=0)
     category_k: int = Field(25, ge=0, description="top items per affine category")
+    category_request_k: int = Field(
+        400, ge=0, description="items of the category a category-only request ranks (0: the history sources)"
+    )
     viewed_k: int = Field(30, ge=0)
     trending_k: int = Field(30, ge=0)
     popular_k: int = Field(30, ge=0)

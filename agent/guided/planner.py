@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from agent.guided.answers import SOLD_HERE_RE
 from agent.guided.intent import IntentResult, classify
-from agent.guided.slots import Slots
+from agent.guided.slots import Slots, only_category
 from agent.toolbox import Toolbox, ToolRun, collect_product_ids
 from agent.vocabulary import Catalog
 from domain.i18n import detect_language
@@ -140,6 +140,7 @@ def understand(
                 slots.budget_min, slots.budget_max = ladder[0]
             if relative == "bigger":
                 slots.query = f"{slots.query} large bigger 大号 大容量"
+    slots.only_category = only_category(slots.query or text, catalog, slots.category)
     refs = resolve_refs(slots, shown, intent, text)
     if intent == "ambiguous" and (slots.category or slots.brand):
         intent = "recommend"
@@ -205,6 +206,8 @@ def act(
             intent = "search"
     if intent in PRODUCT_INTENTS:
         query = slots.query or text
+        if intent == "recommend" and slots.only_category:
+            query = ""  # the whole category, ranked for the shopper (slots.only_category)
         k = PRICE_POOL if slots.price_sort else LIST_SIZE
         for lo, hi in [(slots.budget_min, slots.budget_max), *turn.get("budget_ladder", [])]:
             if intent == "recommend":

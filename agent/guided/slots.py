@@ -30,6 +30,8 @@ class Slots(BaseModel):
     relative: Literal["cheaper", "pricier", "bigger"] | None = None
     # "便宜一点的跑鞋" / "high-end headphones": the list is ordered by price within the need (agent.guided.planner)
     price_sort: Literal["low_first", "high_first"] | None = None
+    # "Recommend a skincare product for me": the need is the whole category (set by the planner, see only_category)
+    only_category: bool = False
 
 
 _NUM = r"(\d+(?:\.\d+)?)\s*(k|千|万)?"
@@ -231,3 +233,29 @@ def extract_slots(text: str, catalog: Catalog, *, known_user_ids: set[str] | Non
         relative=relative,
         price_sort=parse_price_sort(text, relative, preference),
     )
+
+
+# What a request says besides its category when it asks for nothing in particular.
+_FILLER_EN = frozenset({
+    "a", "an", "the", "some", "one", "any", "good", "nice", "recommend", "recommendation", "recommendations",
+    "suggest", "suggestion", "suggestions", "please", "pls", "me", "my", "for", "i", "i'd", "i'm", "like",
+    "would", "could", "can", "you", "want", "need", "looking", "to", "get", "give", "show", "pick", "buy",
+    "should", "what", "which", "product", "products", "item", "items", "thing", "things",
+})  # fmt: skip
+_FILLER_ZH_RE = re.compile(
+    r"推荐|建议|适合|一款|一个|一些|几款|几个|一下|我的|请|给|帮|想要|想|要|买|看看|什么|我|的|吧|呢|吗|个|款|些|好|产品|商品|用品|品"
+)
+
+
+def only_category(need: str, catalog: Catalog, category: str | None) -> bool:
+    """Whether ``need`` names its category and nothing else ("Recommend a skincare product for me please",
+    "推荐一款适合我的护肤品"). Ranking such words against the category's products only adds retrieval noise (a
+    ¥34 cream "matched" best), so the recommender ranks the whole category for the shopper instead."""
+    if not category:
+        return False
+    # The category's own names only: a synonym may name a kind of it ("air fryer" in kitchen, 降噪耳机), a need.
+    en, zh = catalog.categories.get(category, (category.replace("-", " "), ""))
+    low = re.sub(rf"(?<![a-z0-9]){re.escape(en.lower().removesuffix('s'))}s?(?![a-z0-9])", " ", need.lower())
+    low = low.replace(zh, " ") if zh else low
+    words = [w for w in re.findall(r"[a-z0-9']+", low) if w not in _FILLER_EN]
+    return not words and not _FILLER_ZH_RE.sub("", "".join(re.findall(r"[\u4e00-\u9fff]+", low)))

@@ -154,6 +154,30 @@ def test_premium_users_get_pricier_items_than_price_sensitive_ones(shop: Setting
         assert prices["premium"] > prices["bargain"], (q, prices)
 
 
+def test_a_category_without_request_text_is_the_whole_category_ranked_for_the_shopper(shop: Settings) -> None:
+    """ "Recommend a skincare product for me": premium shoppers get pricier skincare than price-sensitive ones, and
+    no reason points at an unrelated search (a sunscreen "related to your search for wet wipes")."""
+    rec = Recommender(shop, value_provider=None)
+    with get_engine(shop).connect() as conn:
+        uids = [
+            r[0]
+            for r in conn.execute(select(orders.c.user_id).distinct().order_by(orders.c.user_id).limit(400))
+        ]
+    sigs = sorted((rec.signals(u) for u in uids), key=lambda s: s.premiumness - s.price_sensitivity)
+    for category in ("skincare", "headphones"):
+        prices: dict[str, list[float]] = {"premium": [], "bargain": []}
+        for name, group in (("premium", sigs[-25:]), ("bargain", sigs[:25])):
+            for s in group:
+                recs = rec.recommend(user_id=s.user_id, query=None, k=5, category=category, signals=s)
+                assert len(recs) == 5 and all(r.product.category == category for r in recs)
+                assert not {"matches_recent_search", "co_purchase"} & {
+                    c for r in recs for c in r.reason_codes
+                }
+                prices[name] += [r.product.price for r in recs]
+        # measured: skincare ¥739 vs ¥66.75, headphones ¥1,499 vs ¥104.30
+        assert statistics.median(prices["premium"]) > 2 * statistics.median(prices["bargain"]), prices
+
+
 def test_ablation_changes_the_ranking_and_anonymous_works(shop: Settings, buyers: list[str]) -> None:
     changed = 0
     for uid in buyers:
