@@ -61,6 +61,7 @@ def build_shopper(ctx: UiContext) -> gr.Blocks:
         return Principal.shopper(identity["user_id"]) if ctx.demo else None
 
     stop_flags: dict[str, asyncio.Event] = {}
+    cleared: set[str] = set()  # sessions whose running turn was cleared: it must not write itself back
 
     with gr.Blocks(title="ShopGuide", fill_width=False) as demo:
         identity = gr.State(None)  # {"user_id", "source": "token"|"demo"} or {"error": msg}
@@ -183,15 +184,17 @@ def build_shopper(ctx: UiContext) -> gr.Blocks:
             history.append({"role": "user", "content": text})
             view = TurnView(ui_lang)
             yield history + view.messages(), gr.update(), gr.update(), ""
-            stop_flag = stop_flags.setdefault(request.session_hash or "", asyncio.Event())
+            session = request.session_hash or ""
+            stop_flag = stop_flags.setdefault(session, asyncio.Event())
             stop_flag.clear()
+            cleared.discard(session)
             events = ctx.stream(scoped_thread_id(principal, thread_id), text, principal, ui_lang).__aiter__()
             try:
                 while True:
                     next_event = asyncio.ensure_future(events.__anext__())
                     stopper = asyncio.ensure_future(stop_flag.wait())
                     done, _ = await asyncio.wait({next_event, stopper}, return_when=asyncio.FIRST_COMPLETED)
-                    if next_event not in done:  # the shopper pressed Stop
+                    if next_event not in done or session in cleared:  # the shopper pressed Stop or Clear
                         next_event.cancel()
                         break
                     stopper.cancel()
@@ -208,9 +211,15 @@ def build_shopper(ctx: UiContext) -> gr.Blocks:
                     )
                     yield history + view.messages(), card_html, card_data, ""
             finally:
-                stop_flags.pop(request.session_hash or "", None)
                 with contextlib.suppress(Exception):
                     await events.aclose()  # type: ignore[attr-defined]
+                # After the last await: a Clear from now on finds no turn to end, and none is left to write back.
+                stop_flags.pop(session, None)
+            # Cleared: end on the cleared state, since Gradio re-sends a generator's last output when it ends.
+            if session in cleared:
+                cleared.discard(session)
+                yield [], product_cards([], ui_lang), [], ""
+                return
             view.close_open_steps()
             view.done = True
             yield (
@@ -262,7 +271,13 @@ def build_shopper(ctx: UiContext) -> gr.Blocks:
 
         stop.click(request_stop, None, None, queue=False, api_visibility="private")
 
-        def clear_chat(lang_value: str) -> tuple[Any, ...]:
+        async def clear_chat(lang_value: str, request: gr.Request) -> tuple[Any, ...]:
+            # A turn still streaming would write the old conversation back over the cleared one: end it first.
+            # Async, so it runs on the event loop, between the turn's awaits, never in the middle of its check.
+            flag = stop_flags.get(request.session_hash or "")
+            if flag is not None:
+                cleared.add(request.session_hash or "")
+                flag.set()
             return [], uuid.uuid4().hex, product_cards([], normalize_lang(lang_value)), [], "", ""
 
         clear_outputs = [chatbot, thread, cards, card_state, details, box]

@@ -104,9 +104,13 @@ def test_clear_starts_a_new_conversation(live_server, new_page) -> None:  # type
     page = open_chat(new_page, live_server.url)
     send(page, "Compare your two best-rated coffee makers")
     page.wait_for_selector("#sg-chat .bot-row", timeout=TURN_TIMEOUT_MS)
-    page.click("#sg-clear")
+    page.click("#sg-clear")  # the reply may still be streaming: Clear cancels it
     page.wait_for_function("() => document.querySelectorAll('#sg-chat .bot-row').length === 0")
     assert page.locator("#sg-cards .sg-card").count() == 0
+    send(page, "hello")
+    page.wait_for_selector("#sg-chat .bot-row", timeout=TURN_TIMEOUT_MS)
+    page.wait_for_timeout(2_000)  # long enough for a turn that was not cancelled to write itself back
+    assert "coffee makers" not in page.locator("#sg-chat").inner_text()
 
 
 def test_phone_sized_screen(live_server, new_page) -> None:  # type: ignore[no-untyped-def]
